@@ -1,0 +1,43 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.db import transaction
+
+from apps.core.http import client_ip
+from apps.governance.services import Actor
+from apps.organizations.services import invitation_lookup
+
+
+class SignupForm(AllauthSignupForm):
+    """Sign-up creates an organization with the new user as its owner.
+
+    Someone signing up from an invitation link joins that organization instead (after
+    accepting), so the organization name is optional then.
+    """
+
+    organization_name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Organization name",
+        help_text="Your team's workspace. Leave empty if you are joining through an invitation.",
+    )
+    field_order = ["organization_name", "email", "password1", "password2"]
+
+    def _pending_invitation(self, request):
+        token = request.session.get("pending_invitation") if request is not None else None
+        if not token:
+            return None
+        try:
+            return invitation_lookup(token=token)
+        except Exception:  # noqa: BLE001 - a stale token just means "no invitation"
+            return None
+
+    @transaction.atomic
+    def custom_signup(self, request, user) -> None:
+        from apps.organizations.services import organization_create
+
+        invitation = self._pending_invitation(request)
+        name = (self.cleaned_data.get("organization_name") or "").strip()
+        if invitation is not None and invitation.email.lower() == user.email.lower() and not name:
+            return
+        default = f"{user.email.split('@')[0]}'s team"
+        organization_create(name=name or default, owner=user, actor=Actor(user=user, ip_address=client_ip(request)))

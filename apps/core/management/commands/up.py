@@ -1,0 +1,99 @@
+"""``./manage.py up``: the whole product on one machine.
+
+Starts (or reuses) the embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are
+set, migrates, seeds the demo organization, then runs web (gunicorn), worker and beat
+(Celery) as child processes until Ctrl-C or SIGTERM, and stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.core.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Command(BaseCommand):
+    help = "Run web + worker + beat on the embedded default (or DATABASE_URL/REDIS_URL), with demo data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-demo", action="store_true", help="Skip seeding the demo organization")
+
+    def handle(self, *args, **options):
+        host, port = options["host"], options["port"]
+        if not _port_free(host, port):
+            raise CommandError(f"Port {port} on {host} is in use. Stop what uses it or run with PORT=<other port>.")
+        self.stdout.write("Migrating the database…")
+        call_command("migrate", interactive=False, verbosity=0)
+        if not options["no_demo"]:
+            call_command("seed_demo")
+        data_dir = os.environ.get("AGENTLOOP_DATA_DIR") or str(settings.BASE_DIR / ".data")
+        os.makedirs(data_dir, exist_ok=True)
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local"))
+        env.setdefault("AGENTLOOP_SITE_URL", f"http://{host}:{port}")
+        python = sys.executable
+        commands = {
+            "web": [python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
+                    "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+            "worker": [python, "-m", "celery", "-A", "config.celery_app", "worker", "--loglevel", "INFO",
+                       "--concurrency", "2", "--hostname", "worker@%h"],
+            "beat": [python, "-m", "celery", "-A", "config.celery_app", "beat", "--loglevel", "INFO",
+                     "--schedule", os.path.join(data_dir, "celerybeat-schedule")],
+        }
+        children = {name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        stopping = False
+
+        def request_stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        url = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}/"
+        self.stdout.write(self.style.SUCCESS(
+            f"\nAgentLoop is running at {url}\n"
+            f"  demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  web, worker and beat started; press Ctrl-C to stop them all.\n"
+        ))
+        exit_code = 0
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {child.returncode}; stopping everything.")
+                    stopping, exit_code = True, 1
+                    break
+            time.sleep(0.5)
+        self.stdout.write("Stopping web, worker and beat…")
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for child in children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.stdout.write("Stopped.")
+        if exit_code:
+            sys.exit(exit_code)

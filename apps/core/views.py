@@ -1,0 +1,156 @@
+"""HTML view plumbing: the URL-resolved tenant, the per-method role map, error pages, health."""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views import View
+
+from apps.core.errors import ServiceError
+from apps.core.roles import Role, role_at_least
+
+
+class OrganizationViewMixin(LoginRequiredMixin):
+    """Resolves ``<org>`` and the membership (404 for strangers) and enforces ``required_role``.
+
+    ``required_role`` maps HTTP methods to the minimum role; a method missing from it is denied.
+    """
+
+    required_role: dict[str, str] = {"GET": Role.MEMBER}
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        from apps.organizations.selectors import organization_membership_get
+
+        self.organization, self.membership = organization_membership_get(slug=kwargs["org"], user=request.user)
+        self.resolve_tenant(request, **kwargs)
+        required = self.required_role.get(request.method.upper() if request.method != "HEAD" else "GET")
+        if required is None or not role_at_least(self.membership.role, required):
+            raise PermissionDenied("Your role in this organization does not allow that.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def resolve_tenant(self, request, **kwargs) -> None:
+        """Hook for subclasses that resolve more of the URL (a project, a queue)."""
+
+    @property
+    def is_admin(self) -> bool:
+        return role_at_least(self.membership.role, Role.ADMIN)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs) if hasattr(super(), "get_context_data") else {}
+        from apps.projects.selectors import project_list_visible
+
+        context.update(
+            organization=self.organization,
+            membership=self.membership,
+            is_admin=self.is_admin,
+            nav_projects=project_list_visible(organization=self.organization, membership=self.membership),
+        )
+        project = getattr(self, "project", None)
+        if project is not None:
+            context["project"] = project
+        context.update(kwargs)
+        return context
+
+
+class ProjectViewMixin(OrganizationViewMixin):
+    def resolve_tenant(self, request, **kwargs) -> None:
+        from apps.projects.selectors import project_get_visible
+
+        self.project = project_get_visible(
+            organization=self.organization, membership=self.membership, project_id=kwargs["project"]
+        )
+
+
+def service_error_to_form(form, error: ServiceError) -> None:
+    """Show a service refusal on the form field it names (or at the top of the form)."""
+    field = error.field if error.field in getattr(form, "fields", {}) else None
+    form.add_error(field, error.message)
+
+
+def flash_service_error(request, error: ServiceError) -> None:
+    messages.error(request, error.message)
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    from apps.organizations.selectors import organization_list_for_user
+
+    memberships = organization_list_for_user(user=request.user)
+    if len(memberships) == 1:
+        return redirect("organization_detail", org=memberships[0].organization.slug)
+    return redirect("organization_list")
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
+def error_404(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"code": "not_found", "message": "Not found.", "field": None}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def error_403(request, exception=None):
+    message = str(exception) if exception and str(exception) else "You do not have permission to do that."
+    if _wants_json(request):
+        return JsonResponse({"code": "permission_denied", "message": message, "field": None}, status=403)
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def error_500(request):
+    if _wants_json(request):
+        return JsonResponse({"code": "server_error", "message": "Internal server error.", "field": None}, status=500)
+    return render(request, "500.html", status=500)
+
+
+def error_400(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"code": "bad_request", "message": "Bad request.", "field": None}, status=400)
+    return render(request, "400.html", status=400)
+
+
+def _check(probe) -> dict:
+    started = time.perf_counter()
+    try:
+        probe()
+    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def _database_probe() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _redis_probe() -> None:
+    from apps.core.redis import redis_client
+
+    redis_client().ping()
+
+
+class HealthView(View):
+    """``GET /healthz``: database and Redis reachability; 503 if either is down.
+
+    Also reports when the Celery worker last ran the beat heartbeat (informational).
+    """
+
+    def get(self, request):
+        checks = {"database": _check(_database_probe), "redis": _check(_redis_probe)}
+        healthy = all(check["ok"] for check in checks.values())
+        from apps.core.tasks import heartbeat_age_seconds
+
+        body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        if checks["redis"]["ok"]:
+            body["worker_heartbeat_age_seconds"] = heartbeat_age_seconds()
+        return JsonResponse(body, status=200 if healthy else 503)

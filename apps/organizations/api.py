@@ -1,0 +1,94 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from apps.core.api import OrganizationScopedViewSet
+from apps.core.roles import Role
+from apps.governance.services import Actor
+from apps.organizations import selectors, services
+from apps.organizations.models import Invitation, Membership
+from apps.organizations.serializers import (
+    InvitationCreatedOut,
+    InvitationCreateIn,
+    InvitationOut,
+    MembershipOut,
+    MembershipUpdateIn,
+    OrganizationOut,
+    OrganizationUpdateIn,
+)
+
+
+class OrganizationListViewSet(viewsets.ViewSet):
+    """The organizations the signed-in user belongs to."""
+
+    @extend_schema(responses=OrganizationOut(many=True))
+    def list(self, request):
+        memberships = selectors.organization_list_for_user(user=request.user)
+        return Response([{**OrganizationOut(m.organization).data, "role": m.role} for m in memberships])
+
+
+class OrganizationViewSet(OrganizationScopedViewSet):
+    required_role = {"retrieve": Role.MEMBER, "partial_update": Role.ADMIN}
+
+    @extend_schema(responses=OrganizationOut)
+    def retrieve(self, request, org=None):
+        return Response(OrganizationOut(self.organization).data)
+
+    @extend_schema(request=OrganizationUpdateIn, responses=OrganizationOut)
+    def partial_update(self, request, org=None):
+        data = OrganizationUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = services.organization_update(
+            organization=self.organization, actor=Actor.from_request(request), **data.validated_data
+        )
+        return Response(OrganizationOut(organization).data)
+
+
+class MembershipViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
+    model = Membership
+    serializer_class = MembershipOut
+    pagination_class = None
+    required_role = {"list": Role.MEMBER, "partial_update": Role.ADMIN, "destroy": Role.MEMBER}
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("user").order_by("user__email")
+
+    @extend_schema(request=MembershipUpdateIn, responses=MembershipOut)
+    def partial_update(self, request, org=None, pk=None):
+        data = MembershipUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_change_role(
+            membership=self.get_object(), acting=self.membership, role=data.validated_data["role"],
+            actor=Actor.from_request(request),
+        )
+        return Response(MembershipOut(membership).data)
+
+    def destroy(self, request, org=None, pk=None):
+        """Remove a member (admins), or leave the organization (anyone, for their own membership)."""
+        services.membership_remove(membership=self.get_object(), acting=self.membership, actor=Actor.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
+    model = Invitation
+    serializer_class = InvitationOut
+    required_role = {"list": Role.ADMIN, "create": Role.ADMIN, "destroy": Role.ADMIN}
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("invited_by")
+
+    @extend_schema(request=InvitationCreateIn, responses={201: InvitationCreatedOut})
+    def create(self, request, org=None):
+        data = InvitationCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation, token = services.invitation_create(
+            organization=self.organization, acting=self.membership, actor=Actor.from_request(request),
+            **data.validated_data,
+        )
+        invitation.accept_url = services.invitation_url(token)
+        return Response(InvitationCreatedOut(invitation).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, org=None, pk=None):
+        """Revoke an open invitation; its link stops working at once."""
+        services.invitation_revoke(invitation=self.get_object(), actor=Actor.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

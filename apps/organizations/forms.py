@@ -1,0 +1,27 @@
+from django import forms
+
+from apps.core.roles import Role
+from apps.organizations.models import RETENTION_DAYS_MAX, RETENTION_DAYS_MIN
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Organization name")
+
+
+class OrganizationSettingsForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Organization name")
+    retention_days = forms.IntegerField(
+        min_value=RETENTION_DAYS_MIN,
+        max_value=RETENTION_DAYS_MAX,
+        label="Keep unreviewed turns for (days)",
+        help_text=f"Between {RETENTION_DAYS_MIN} and {RETENTION_DAYS_MAX}. Reviewed turns and eval cases are kept.",
+    )
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(max_length=254, label="E-mail address")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

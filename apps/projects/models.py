@@ -1,0 +1,73 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from apps.core.models import OrganizationOwnedModel, ProjectOwnedModel
+
+ACCESS_PERMISSION = "projects.access_project"
+
+
+class Project(OrganizationOwnedModel):
+    """An agent (or environment) whose turns are captured. Restricted projects are visible only
+    to org admins and to members granted ``projects.access_project`` on them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    is_restricted = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(OrganizationOwnedModel.Meta):
+        permissions = [("access_project", "Can access a restricted project")]
+        constraints = [
+            models.UniqueConstraint("organization", Lower("name"), name="projects_project_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian direct foreign-key permission rows for projects (no generic FK scans)."""
+
+    content_object = models.ForeignKey(Project, on_delete=models.CASCADE)
+
+
+class ProjectGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Project, on_delete=models.CASCADE)
+
+
+class ApiKey(ProjectOwnedModel):
+    """A secret ingestion key ``al_sk_<key_id>_<secret>``; only a SHA-256 of the secret is kept.
+
+    The secret has 256 bits of entropy, so a fast hash is safe and keeps ingestion auth cheap.
+    """
+
+    key_id = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=100)
+    secret_hash = models.CharField(max_length=64)
+    secret_hint = models.CharField(max_length=8, help_text="First characters of the secret, for recognition.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(ProjectOwnedModel.Meta):
+        indexes = [models.Index(fields=["project", "-created_at"], name="projects_apikey_created_idx")]
+
+    @property
+    def prefix(self) -> str:
+        return f"al_sk_{self.key_id}_{self.secret_hint}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"

@@ -1,0 +1,43 @@
+from rest_framework import serializers
+
+
+class ProjectOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    is_restricted = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class ProjectIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class ProjectAccessIn(serializers.Serializer):
+    is_restricted = serializers.BooleanField()
+    member_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=10000, default=list)
+
+
+class ApiKeyOut(serializers.Serializer):
+    key_id = serializers.CharField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    is_active = serializers.BooleanField()
+    created_by = serializers.EmailField(source="created_by.email", default=None)
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField()
+
+
+class ApiKeyIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    secret = serializers.CharField(help_text="The full secret key. Shown once; store it now.")
+
+
+class AuthCheckOut(serializers.Serializer):
+    organization = serializers.CharField()
+    project = serializers.UUIDField()
+    project_name = serializers.CharField()
+    key_id = serializers.CharField()

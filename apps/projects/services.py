@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.core.errors import Conflict, ValidationFailed
+from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
+from apps.governance.models import AuditAction
+from apps.governance.services import Actor, audit_record
+from apps.organizations.models import Membership, Organization
+from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
+
+KEY_PREFIX = "al_sk_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("A name is required.", field="name")
+    if len(name) > 100:
+        raise ValidationFailed("Names are at most 100 characters.", field="name")
+    return name
+
+
+def _name_taken(organization: Organization, name: str, exclude=None) -> bool:
+    projects = Project.objects.for_org(organization).filter(name__iexact=name)
+    if exclude is not None:
+        projects = projects.exclude(pk=exclude.pk)
+    return projects.exists()
+
+
+@transaction.atomic
+def project_create(*, organization: Organization, name: str, actor: Actor) -> Project:
+    name = _clean_name(name)
+    if _name_taken(organization, name):
+        raise Conflict(f"A project named {name!r} already exists.", code="name_taken", field="name")
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(organization=organization, name=name, created_by=actor.user)
+    except IntegrityError:
+        raise Conflict(f"A project named {name!r} already exists.", code="name_taken", field="name") from None
+    audit_record(
+        organization=organization, actor=actor, action=AuditAction.PROJECT_CREATED,
+        target_type="project", target_id=project.pk, target_label=name, after={"name": name},
+    )
+    return project
+
+
+@transaction.atomic
+def project_rename(*, project: Project, name: str, actor: Actor) -> Project:
+    name = _clean_name(name)
+    if name == project.name:
+        return project
+    if _name_taken(project.organization, name, exclude=project):
+        raise Conflict(f"A project named {name!r} already exists.", code="name_taken", field="name")
+    before = project.name
+    project.name = name
+    project.save(update_fields=["name"])
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.PROJECT_RENAMED,
+        target_type="project", target_id=project.pk, target_label=name, before={"name": before}, after={"name": name},
+    )
+    return project
+
+
+@transaction.atomic
+def project_delete(*, project: Project, actor: Actor) -> None:
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.PROJECT_DELETED,
+        target_type="project", target_id=project.pk, target_label=project.name, before={"name": project.name},
+    )
+    project.delete()
+
+
+@transaction.atomic
+def project_set_access(*, project: Project, is_restricted: bool, member_ids: list[int], actor: Actor) -> Project:
+    """Restrict a project to named members (admins always see it) or open it to the organization.
+
+    ``member_ids`` are Membership ids and are resolved inside the project's organization: an id
+    from another organization is rejected, never silently granted.
+    """
+    memberships = {
+        membership.pk: membership
+        for membership in Membership.objects.for_org(project.organization_id)
+        .filter(pk__in=set(member_ids))
+        .select_related("user")
+    }
+    unknown = sorted(set(member_ids) - set(memberships))
+    if unknown:
+        raise ValidationFailed(f"Unknown member id(s): {unknown}.", code="unknown_member", field="member_ids")
+    before_users = object_permission_user_ids(permission=ACCESS_PERMISSION, obj=project)
+    wanted_users = {membership.user_id for membership in memberships.values()} if is_restricted else set()
+    all_members = Membership.objects.for_org(project.organization_id).select_related("user")
+    for membership in all_members:
+        if membership.user_id in wanted_users and membership.user_id not in before_users:
+            object_permission_grant(membership=membership, permission=ACCESS_PERMISSION, obj=project)
+        elif membership.user_id in before_users and membership.user_id not in wanted_users:
+            object_permission_revoke(membership=membership, permission=ACCESS_PERMISSION, obj=project)
+    before = {"is_restricted": project.is_restricted, "user_ids": sorted(before_users)}
+    project.is_restricted = is_restricted
+    project.save(update_fields=["is_restricted"])
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.PROJECT_ACCESS_CHANGED,
+        target_type="project", target_id=project.pk, target_label=project.name,
+        before=before, after={"is_restricted": is_restricted, "user_ids": sorted(wanted_users)},
+    )
+    return project
+
+
+def project_access_revoke_all(*, membership: Membership) -> None:
+    """Drop a departing member's grants on every project of the organization."""
+    ProjectUserObjectPermission.objects.filter(
+        user_id=membership.user_id, content_object__organization_id=membership.organization_id
+    ).delete()
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, project: Project, name: str, actor: Actor) -> tuple[ApiKey, str]:
+    """Create a key and return it with the full secret, which is never retrievable again."""
+    name = _clean_name(name)
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        project=project, key_id=key_id, name=name, secret_hash=_hash_secret(secret),
+        secret_hint=secret[:4], created_by=actor.user,
+    )
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.API_KEY_CREATED,
+        target_type="api_key", target_id=key_id, target_label=f"{name} ({project.name})",
+        after={"name": name, "project": str(project.pk)},
+    )
+    return api_key, f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
+    api_key = ApiKey.objects.for_project(api_key.project_id).select_for_update().get(pk=api_key.pk)
+    if api_key.revoked_at is not None:
+        raise Conflict("This key is already revoked.", code="already_revoked")
+    api_key.revoked_at = timezone.now()
+    api_key.revoked_by = actor.user
+    api_key.save(update_fields=["revoked_at", "revoked_by"])
+    project = api_key.project
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.API_KEY_REVOKED,
+        target_type="api_key", target_id=api_key.key_id, target_label=f"{api_key.name} ({project.name})",
+    )
+    return api_key
+
+
+def parse_secret_key(raw: str) -> tuple[str, str] | None:
+    if not raw or not raw.startswith(KEY_PREFIX):
+        return None
+    key_id, separator, secret = raw[len(KEY_PREFIX):].partition("_")
+    if not separator or not key_id or not secret:
+        return None
+    return key_id, secret
+
+
+def api_key_authenticate(*, raw: str) -> ApiKey | None:
+    """The active key for a secret, or None. Constant-time compare; revocation applies at once.
+
+    ``last_used_at`` is written at most once a minute per key so authentication stays a read.
+    """
+    parsed = parse_secret_key(raw)
+    if parsed is None:
+        return None
+    key_id, secret = parsed
+    api_key = (
+        ApiKey.all_tenants.select_related("project__organization")  # unscoped: the key names its project
+        .filter(key_id=key_id, revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash_secret(secret)):
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.all_tenants.filter(pk=api_key.pk).update(last_used_at=now)  # unscoped: the row just authenticated
+        api_key.last_used_at = now
+    return api_key

@@ -1,0 +1,153 @@
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views import View
+from django.views.generic import TemplateView
+
+from apps.core.errors import ServiceError
+from apps.core.permissions import object_permission_user_ids
+from apps.core.roles import Role
+from apps.core.views import (
+    OrganizationViewMixin,
+    ProjectViewMixin,
+    flash_service_error,
+    service_error_to_form,
+)
+from apps.governance.services import Actor
+from apps.organizations.selectors import membership_list
+from apps.organizations.views import OrganizationDetailView
+from apps.projects import selectors, services
+from apps.projects.forms import ApiKeyForm, ProjectAccessForm, ProjectForm
+from apps.projects.models import ACCESS_PERMISSION
+
+
+class ProjectCreateView(OrganizationViewMixin, View):
+    required_role = {"POST": Role.ADMIN}
+
+    def post(self, request, org):
+        form = ProjectForm(request.POST)
+        if form.is_valid():
+            try:
+                project = services.project_create(
+                    organization=self.organization, name=form.cleaned_data["name"], actor=Actor.from_request(request)
+                )
+            except ServiceError as error:
+                service_error_to_form(form, error)
+            else:
+                messages.success(request, f"Created project {project.name}. Create an API key to start sending turns.")
+                return redirect("project_keys", org=org, project=project.pk)
+        view = OrganizationDetailView(request=request, kwargs=self.kwargs, args=())
+        view.organization, view.membership = self.organization, self.membership
+        return view.render_to_response(view.get_context_data(form=form), status=400)
+
+
+class ProjectDetailView(ProjectViewMixin, TemplateView):
+    template_name = "projects/project_detail.html"
+    required_role = {"GET": Role.MEMBER}
+
+
+class ProjectSettingsView(ProjectViewMixin, TemplateView):
+    template_name = "projects/settings.html"
+    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", ProjectForm(initial={"name": self.project.name}))
+        return super().get_context_data(**kwargs)
+
+    def post(self, request, org, project):
+        form = ProjectForm(request.POST)
+        if form.is_valid():
+            try:
+                services.project_rename(project=self.project, name=form.cleaned_data["name"], actor=Actor.from_request(request))
+            except ServiceError as error:
+                service_error_to_form(form, error)
+            else:
+                messages.success(request, "Project renamed.")
+                return redirect("project_settings", org=org, project=project)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ProjectDeleteView(ProjectViewMixin, TemplateView):
+    template_name = "projects/delete.html"
+    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    def post(self, request, org, project):
+        if request.POST.get("confirm_name", "").strip() != self.project.name:
+            return self.render_to_response(
+                self.get_context_data(error="Type the project's exact name to confirm."), status=400
+            )
+        services.project_delete(project=self.project, actor=Actor.from_request(request))
+        messages.success(request, f"Deleted project {self.project.name}.")
+        return redirect("organization_detail", org=org)
+
+
+class ProjectAccessView(ProjectViewMixin, TemplateView):
+    template_name = "projects/access.html"
+    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    def _form(self, data=None):
+        memberships = list(membership_list(organization=self.organization))
+        granted = object_permission_user_ids(permission=ACCESS_PERMISSION, obj=self.project)
+        initial = {
+            "is_restricted": self.project.is_restricted,
+            "member_ids": [m.pk for m in memberships if m.user_id in granted],
+        }
+        return ProjectAccessForm(data, memberships=memberships, initial=initial)
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", self._form())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request, org, project):
+        form = self._form(request.POST)
+        if form.is_valid():
+            try:
+                services.project_set_access(
+                    project=self.project, actor=Actor.from_request(request), **form.cleaned_data
+                )
+            except ServiceError as error:
+                service_error_to_form(form, error)
+            else:
+                messages.success(request, "Access saved.")
+                return redirect("project_access", org=org, project=project)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ApiKeyListView(ProjectViewMixin, TemplateView):
+    template_name = "projects/keys.html"
+    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", ApiKeyForm())
+        context = super().get_context_data(**kwargs)
+        context["api_keys"] = selectors.api_key_list(project=self.project)
+        return context
+
+    def post(self, request, org, project):
+        """Create a key and show its secret on this response only (never stored, never shown again)."""
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            try:
+                api_key, secret = services.api_key_create(
+                    project=self.project, name=form.cleaned_data["name"], actor=Actor.from_request(request)
+                )
+            except ServiceError as error:
+                service_error_to_form(form, error)
+            else:
+                response = self.render_to_response(self.get_context_data(new_key=api_key, new_secret=secret), status=201)
+                response["Cache-Control"] = "no-store"
+                return response
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ApiKeyRevokeView(ProjectViewMixin, View):
+    required_role = {"POST": Role.ADMIN}
+
+    def post(self, request, org, project, key_id):
+        api_key = selectors.api_key_get(project=self.project, key_id=key_id)
+        try:
+            services.api_key_revoke(api_key=api_key, actor=Actor.from_request(request))
+        except ServiceError as error:
+            flash_service_error(request, error)
+        else:
+            messages.success(request, f"Revoked {api_key.name}. It stopped working immediately.")
+        return redirect("project_keys", org=org, project=project)

@@ -1,0 +1,33 @@
+"""The REST API under /api/v1/: one router, tenant in the URL for management, key for ingestion."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from apps.governance.api import AuditEventViewSet
+from apps.organizations.api import InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet
+from apps.projects.api import ApiKeyViewSet, AuthCheckView, ProjectAccessViewSet, ProjectViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects", ProjectViewSet, basename="api-project")
+router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/members", MembershipViewSet, basename="api-member")
+router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/invitations", InvitationViewSet, basename="api-invitation")
+router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/audit-events", AuditEventViewSet, basename="api-audit-event")
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/keys", ApiKeyViewSet, basename="api-key"
+)
+
+urlpatterns = [
+    path("orgs", OrganizationListViewSet.as_view({"get": "list"}), name="api-organization-list"),
+    path(
+        "orgs/<slug:org>",
+        OrganizationViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="api-organization-detail",
+    ),
+    path(
+        "orgs/<slug:org>/projects/<uuid:project>/access",
+        ProjectAccessViewSet.as_view({"put": "update"}),
+        name="api-project-access",
+    ),
+    path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
+    *router.urls,
+]

@@ -1,0 +1,16 @@
+"""The Celery application. Workers: ``celery -A config.celery_app worker``."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("agentloop")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The one beat schedule.
+app.conf.beat_schedule = {
+    "core.heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
+}
