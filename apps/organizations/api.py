@@ -46,6 +46,7 @@ class OrganizationViewSet(OrganizationScopedViewSet):
 
 class MembershipViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     model = Membership
+    lookup_value_regex = "[0-9]+"
     serializer_class = MembershipOut
     pagination_class = None
     required_role = {"list": Role.MEMBER, "partial_update": Role.ADMIN, "destroy": Role.MEMBER}
@@ -71,6 +72,7 @@ class MembershipViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
 
 class InvitationViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     model = Invitation
+    lookup_value_regex = "[0-9]+"
     serializer_class = InvitationOut
     required_role = {"list": Role.ADMIN, "create": Role.ADMIN, "destroy": Role.ADMIN}
 

@@ -23,7 +23,7 @@ from apps.projects.serializers import (
 class ProjectViewSet(OrganizationScopedViewSet):
     serializer_class = ProjectOut
     pagination_class = None
-    lookup_value_converter = "uuid"
+    lookup_value_regex = "[0-9a-f-]{36}"
     required_role = {
         "list": Role.MEMBER,
         "retrieve": Role.MEMBER,
@@ -84,6 +84,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, ProjectScopedViewSet):
     model = ApiKey
     serializer_class = ApiKeyOut
     lookup_field = "key_id"
+    lookup_value_regex = "[0-9a-f]{12}"
     required_role = {"list": Role.ADMIN, "create": Role.ADMIN, "destroy": Role.ADMIN}
 
     def scope_queryset(self, queryset):
