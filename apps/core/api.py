@@ -87,6 +87,8 @@ class RolePermission(permissions.BasePermission):
     """Reads ``view.required_role[action]``; an action missing from the map is denied."""
 
     def has_permission(self, request, view) -> bool:
+        if view.action is None:
+            return True  # an unmapped HTTP method: the handler answers 405
         required = getattr(view, "required_role", {}).get(view.action)
         membership = getattr(request, "membership", None)
         if required is None or membership is None:
@@ -113,6 +115,11 @@ class OrganizationScopedViewSet(viewsets.GenericViewSet):
         if request.user is None or not request.user.is_authenticated:
             self.permission_denied(request)
         self.resolve_tenant(request)
+        # Every object the URL names is resolved before roles and input are checked: a foreign
+        # id and a missing one are the same 404 whatever the method or body.
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        if lookup in self.kwargs:
+            self.object = self.get_object()
         super().initial(request, *args, **kwargs)
 
     def resolve_tenant(self, request) -> None:

@@ -29,22 +29,27 @@ class OrganizationViewMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         from apps.organizations.selectors import organization_membership_get
 
+        # Order matters: every object the URL names is resolved (404) before the method (405)
+        # and the role (403) are checked, so a foreign object and a missing one look the same.
         self.organization, self.membership = organization_membership_get(slug=kwargs["org"], user=request.user)
         self.resolve_tenant(request, **kwargs)
-        required = self.required_role.get(request.method.upper() if request.method != "HEAD" else "GET")
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, "get" if method == "head" else method):
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        required = self.required_role.get("GET" if method == "head" else method.upper())
         if required is None or not role_at_least(self.membership.role, required):
             raise PermissionDenied("Your role in this organization does not allow that.")
         return super().dispatch(request, *args, **kwargs)
 
     def resolve_tenant(self, request, **kwargs) -> None:
-        """Hook for subclasses that resolve more of the URL (a project, a queue)."""
+        """Hook for subclasses that resolve more of the URL (a project, a member, a key): 404s."""
 
     @property
     def is_admin(self) -> bool:
         return role_at_least(self.membership.role, Role.ADMIN)
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs) if hasattr(super(), "get_context_data") else {}
+        context = super().get_context_data(**kwargs) if hasattr(super(), "get_context_data") else dict(kwargs)
         from apps.projects.selectors import project_list_visible
 
         context.update(
@@ -53,15 +58,14 @@ class OrganizationViewMixin(LoginRequiredMixin):
             is_admin=self.is_admin,
             nav_projects=project_list_visible(organization=self.organization, membership=self.membership),
         )
-        project = getattr(self, "project", None)
-        if project is not None:
-            context["project"] = project
-        context.update(kwargs)
+        # URL kwargs (``project`` is a UUID there) are replaced by the resolved objects.
+        context["project"] = getattr(self, "project", None)
         return context
 
 
 class ProjectViewMixin(OrganizationViewMixin):
     def resolve_tenant(self, request, **kwargs) -> None:
+        super().resolve_tenant(request, **kwargs)
         from apps.projects.selectors import project_get_visible
 
         self.project = project_get_visible(

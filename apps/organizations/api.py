@@ -46,6 +46,7 @@ class OrganizationViewSet(OrganizationScopedViewSet):
 
 class MembershipViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     model = Membership
+    lookup_url_kwarg = "member"
     lookup_value_regex = "[0-9]+"
     serializer_class = MembershipOut
     pagination_class = None
@@ -55,23 +56,24 @@ class MembershipViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         return queryset.select_related("user").order_by("user__email")
 
     @extend_schema(request=MembershipUpdateIn, responses=MembershipOut)
-    def partial_update(self, request, org=None, pk=None):
+    def partial_update(self, request, org=None, member=None):
         data = MembershipUpdateIn(data=request.data)
         data.is_valid(raise_exception=True)
         membership = services.membership_change_role(
-            membership=self.get_object(), acting=self.membership, role=data.validated_data["role"],
+            membership=self.object, acting=self.membership, role=data.validated_data["role"],
             actor=Actor.from_request(request),
         )
         return Response(MembershipOut(membership).data)
 
-    def destroy(self, request, org=None, pk=None):
+    def destroy(self, request, org=None, member=None):
         """Remove a member (admins), or leave the organization (anyone, for their own membership)."""
-        services.membership_remove(membership=self.get_object(), acting=self.membership, actor=Actor.from_request(request))
+        services.membership_remove(membership=self.object, acting=self.membership, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class InvitationViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     model = Invitation
+    lookup_url_kwarg = "invitation"
     lookup_value_regex = "[0-9]+"
     serializer_class = InvitationOut
     required_role = {"list": Role.ADMIN, "create": Role.ADMIN, "destroy": Role.ADMIN}
@@ -90,7 +92,7 @@ class InvitationViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         invitation.accept_url = services.invitation_url(token)
         return Response(InvitationCreatedOut(invitation).data, status=status.HTTP_201_CREATED)
 
-    def destroy(self, request, org=None, pk=None):
+    def destroy(self, request, org=None, invitation=None):
         """Revoke an open invitation; its link stops working at once."""
-        services.invitation_revoke(invitation=self.get_object(), actor=Actor.from_request(request))
+        services.invitation_revoke(invitation=self.object, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

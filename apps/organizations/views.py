@@ -90,8 +90,11 @@ class MemberListView(OrganizationViewMixin, TemplateView):
 class MemberRoleView(OrganizationViewMixin, View):
     required_role = {"POST": Role.ADMIN}
 
+    def resolve_tenant(self, request, **kwargs) -> None:
+        self.target = selectors.membership_get(organization=self.organization, membership_id=kwargs["member"])
+
     def post(self, request, org, member):
-        target = selectors.membership_get(organization=self.organization, membership_id=member)
+        target = self.target
         form = RoleForm(request.POST)
         if not form.is_valid():
             messages.error(request, "Choose one of the listed roles.")
@@ -113,8 +116,11 @@ class MemberRemoveView(OrganizationViewMixin, View):
 
     required_role = {"POST": Role.MEMBER}
 
+    def resolve_tenant(self, request, **kwargs) -> None:
+        self.target = selectors.membership_get(organization=self.organization, membership_id=kwargs["member"])
+
     def post(self, request, org, member):
-        target = selectors.membership_get(organization=self.organization, membership_id=member)
+        target = self.target
         try:
             services.membership_remove(membership=target, acting=self.membership, actor=Actor.from_request(request))
         except ServiceError as error:
@@ -130,8 +136,11 @@ class MemberRemoveView(OrganizationViewMixin, View):
 class InvitationRevokeView(OrganizationViewMixin, View):
     required_role = {"POST": Role.ADMIN}
 
+    def resolve_tenant(self, request, **kwargs) -> None:
+        self.target = selectors.invitation_get(organization=self.organization, invitation_id=kwargs["invitation"])
+
     def post(self, request, org, invitation):
-        target = selectors.invitation_get(organization=self.organization, invitation_id=invitation)
+        target = self.target
         try:
             services.invitation_revoke(invitation=target, actor=Actor.from_request(request))
         except ServiceError as error:

@@ -23,6 +23,7 @@ from apps.projects.serializers import (
 class ProjectViewSet(OrganizationScopedViewSet):
     serializer_class = ProjectOut
     pagination_class = None
+    lookup_url_kwarg = "project"
     lookup_value_regex = "[0-9a-f-]{36}"
     required_role = {
         "list": Role.MEMBER,
@@ -39,8 +40,8 @@ class ProjectViewSet(OrganizationScopedViewSet):
     def list(self, request, org=None):
         return Response(ProjectOut(self.get_queryset(), many=True).data)
 
-    def retrieve(self, request, org=None, pk=None):
-        return Response(ProjectOut(self.get_object()).data)
+    def retrieve(self, request, org=None, project=None):
+        return Response(ProjectOut(self.object).data)
 
     @extend_schema(request=ProjectIn, responses={201: ProjectOut})
     def create(self, request, org=None):
@@ -52,16 +53,16 @@ class ProjectViewSet(OrganizationScopedViewSet):
         return Response(ProjectOut(project).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ProjectIn, responses=ProjectOut)
-    def partial_update(self, request, org=None, pk=None):
+    def partial_update(self, request, org=None, project=None):
         data = ProjectIn(data=request.data)
         data.is_valid(raise_exception=True)
         project = services.project_rename(
-            project=self.get_object(), name=data.validated_data["name"], actor=Actor.from_request(request)
+            project=self.object, name=data.validated_data["name"], actor=Actor.from_request(request)
         )
         return Response(ProjectOut(project).data)
 
-    def destroy(self, request, org=None, pk=None):
-        services.project_delete(project=self.get_object(), actor=Actor.from_request(request))
+    def destroy(self, request, org=None, project=None):
+        services.project_delete(project=self.object, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -102,7 +103,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, ProjectScopedViewSet):
 
     def destroy(self, request, org=None, project=None, key_id=None):
         """Revoke a key: it stops authenticating immediately. The row is kept for the audit trail."""
-        services.api_key_revoke(api_key=self.get_object(), actor=Actor.from_request(request))
+        services.api_key_revoke(api_key=self.object, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

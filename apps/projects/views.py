@@ -142,8 +142,12 @@ class ApiKeyListView(ProjectViewMixin, TemplateView):
 class ApiKeyRevokeView(ProjectViewMixin, View):
     required_role = {"POST": Role.ADMIN}
 
+    def resolve_tenant(self, request, **kwargs) -> None:
+        super().resolve_tenant(request, **kwargs)
+        self.api_key = selectors.api_key_get(project=self.project, key_id=kwargs["key_id"])
+
     def post(self, request, org, project, key_id):
-        api_key = selectors.api_key_get(project=self.project, key_id=key_id)
+        api_key = self.api_key
         try:
             services.api_key_revoke(api_key=api_key, actor=Actor.from_request(request))
         except ServiceError as error:

@@ -1,0 +1,228 @@
+"""Every tenant-scoped route, HTML and API, walked generically.
+
+For each URL pattern whose kwargs name tenant objects, a user who owns organization A:
+- gets 404 for every method when the URL names organization B's objects (by URL),
+- cannot change anything of B by sending B's ids in a request body (by body id),
+- never sees B's objects in any page or list of A (absent from lists).
+
+New routes are covered without editing this file as long as their kwargs are in
+``FOREIGN_VALUES``; a route with an unknown tenant kwarg fails ``test_every_route_kwarg_is_known``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apps.core.roles import Role
+from apps.governance.models import AuditEvent
+from apps.organizations.models import Invitation, Membership
+from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
+from tests.conftest import client_for
+from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
+from tests.factories.projects import ApiKeyFactory, ProjectFactory
+
+# kwargs that are not tenant lookups, with the reason they are exempt from the walk.
+EXEMPT_KWARGS = {
+    "token": "an invitation token is its own authorization; wrong-account use is tested in test_invitations",
+}
+METHODS = ["get", "post", "put", "patch", "delete"]
+
+
+def _walk(patterns, prefix_groups=(), prefix=""):
+    for entry in patterns:
+        groups = tuple(prefix_groups) + tuple(entry.pattern.regex.groupindex)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, groups, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            view = getattr(entry.callback, "cls", None) or getattr(entry.callback, "view_class", None) or entry.callback
+            if view.__module__.startswith(("apps.", "config.")) and entry.name:
+                yield entry.name, prefix + str(entry.pattern), groups
+
+
+ROUTES = sorted({(name, route, groups) for name, route, groups in _walk(get_resolver().url_patterns)})
+TENANT_ROUTES = [(name, route, groups) for name, route, groups in ROUTES if "org" in groups]
+
+
+class World:
+    """Organization A (the caller owns it) and organization B (a stranger's), fully populated."""
+
+    def __init__(self):
+        self.org_a = OrganizationFactory(name="Alpha Org", slug="alpha")
+        self.owner_a = MembershipFactory(organization=self.org_a, role=Role.OWNER, user__email="owner@alpha.test")
+        self.member_a = MembershipFactory(organization=self.org_a, role=Role.MEMBER, user__email="member@alpha.test")
+        self.project_a = ProjectFactory(organization=self.org_a, name="Alpha project")
+        self.key_a = ApiKeyFactory(project=self.project_a, name="alpha key")
+        self.invitation_a = InvitationFactory(organization=self.org_a, email="invitee@alpha.test")
+
+        self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
+        self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
+        self.member_b = MembershipFactory(organization=self.org_b, role=Role.MEMBER, user__email="member@bravo.test")
+        self.project_b = ProjectFactory(organization=self.org_b, name="Bravo hidden project", is_restricted=True)
+        self.key_b = ApiKeyFactory(project=self.project_b, name="bravo key")
+        self.invitation_b = InvitationFactory(organization=self.org_b, email="invitee@bravo.test")
+        AuditEvent.objects.create(
+            organization=self.org_b, actor_email="owner@bravo.test", action="project.created",
+            target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
+        )
+
+    def values(self, side: str) -> dict:
+        a = side == "a"
+        return {
+            "org": (self.org_a if a else self.org_b).slug,
+            "project": str((self.project_a if a else self.project_b).pk),
+            "key_id": (self.key_a if a else self.key_b).key_id,
+            "member": (self.member_a if a else self.member_b).pk,
+            "invitation": (self.invitation_a if a else self.invitation_b).pk,
+        }
+
+    def b_markers(self) -> list[str]:
+        """Strings that only B's objects contain; none may appear in a response to A's owner."""
+        return [
+            self.org_b.name, str(self.project_b.pk), self.project_b.name, self.key_b.key_id,
+            self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
+        ]
+
+    def b_snapshot(self) -> dict:
+        """Everything of B that a request could change."""
+        self.org_b.refresh_from_db()
+        return {
+            "org": (self.org_b.name, self.org_b.retention_days),
+            "members": sorted(Membership.objects.for_org(self.org_b).values_list("pk", "user_id", "role")),
+            "invitations": sorted(
+                Invitation.objects.for_org(self.org_b).values_list("pk", "accepted_at", "revoked_at")
+            ),
+            "projects": sorted(Project.objects.for_org(self.org_b).values_list("pk", "name", "is_restricted")),
+            "keys": sorted(ApiKey.objects.for_project(self.project_b).values_list("pk", "revoked_at", "name")),
+            "grants": ProjectUserObjectPermission.objects.filter(content_object=self.project_b).count(),
+            "audit": AuditEvent.objects.for_org(self.org_b).count(),
+        }
+
+
+FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation"}
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+def _url(name: str, groups, values: dict) -> str:
+    return reverse(name, kwargs={key: values[key] for key in groups})
+
+
+def _request(client, method: str, url: str, body: dict | None = None, api: bool = False):
+    if method == "get":
+        return client.get(url)
+    if api:
+        return getattr(client, method)(url, data=json.dumps(body or {}), content_type="application/json")
+    return getattr(client, method)(url, data=body or {})
+
+
+def test_the_walk_finds_routes():
+    names = {name for name, _, _ in TENANT_ROUTES}
+
+    assert {"organization_detail", "project_keys", "api-project-list", "api-key-detail", "audit_log"} <= names
+
+
+@pytest.mark.parametrize(("name", "route", "groups"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_every_route_kwarg_is_known(name, route, groups):
+    unknown = set(groups) - FOREIGN_VALUES_KEYS - set(EXEMPT_KWARGS)
+
+    assert not unknown, f"{route}: add a foreign value for {unknown} to tests/test_tenant_isolation.py"
+
+
+@pytest.mark.parametrize(("name", "route", "groups"), TENANT_ROUTES, ids=[r[0] for r in TENANT_ROUTES])
+@pytest.mark.parametrize("mix", ["all-foreign", "own-org-foreign-objects"])
+def test_foreign_objects_by_url_are_404_for_every_method(world, name, route, groups, mix):
+    if mix == "own-org-foreign-objects" and set(groups) == {"org"}:
+        pytest.skip("route names only the organization")
+    values = world.values("b")
+    if mix == "own-org-foreign-objects":
+        values["org"] = world.org_a.slug
+    api = name.startswith("api-")
+    client = client_for(world.owner_a.user, api=api)
+    url = _url(name, groups, values)
+    before = world.b_snapshot()
+
+    statuses = {method: _request(client, method, url, api=api).status_code for method in METHODS}
+
+    assert statuses == {method: 404 for method in METHODS}, url
+    assert world.b_snapshot() == before
+
+
+@pytest.mark.parametrize(("name", "route", "groups"), TENANT_ROUTES, ids=[r[0] for r in TENANT_ROUTES])
+def test_foreign_ids_in_request_bodies_change_nothing_of_the_other_tenant(world, name, route, groups):
+    values = world.values("a")
+    foreign = world.values("b")
+    body = {
+        "member_ids": [foreign["member"]],
+        "member": foreign["member"],
+        "invitation": foreign["invitation"],
+        "project": foreign["project"],
+        "project_id": foreign["project"],
+        "key_id": foreign["key_id"],
+        "organization": foreign["org"],
+        "role": Role.MEMBER,
+        "is_restricted": True,
+    }
+    api = name.startswith("api-")
+    client = client_for(world.owner_a.user, api=api)
+    url = _url(name, groups, values)
+    before = world.b_snapshot()
+
+    for method in ["post", "put", "patch"]:
+        response = _request(client, method, url, body=body, api=api)
+        assert response.status_code < 500, (method, url, response.status_code)
+
+    assert world.b_snapshot() == before
+
+
+@pytest.mark.parametrize("api", [False, True], ids=["html", "api"])
+def test_project_access_rejects_a_member_id_of_another_organization(world, api):
+    client = client_for(world.owner_a.user, api=api)
+    values = world.values("a")
+    name = "api-project-access" if api else "project_access"
+    url = reverse(name, kwargs={"org": values["org"], "project": values["project"]})
+    before = world.b_snapshot()
+    granted_before = ProjectUserObjectPermission.objects.filter(content_object=world.project_a).count()
+
+    response = _request(client, "put" if api else "post", url, {"is_restricted": True, "member_ids": [world.member_b.pk]}, api=api)
+
+    assert response.status_code == 400
+    if api:
+        assert response.json()["code"] in {"unknown_member", "invalid"}
+    assert ProjectUserObjectPermission.objects.filter(content_object=world.project_a).count() == granted_before
+    assert not world.member_b.user.has_perm(ACCESS_PERMISSION, world.project_a)
+    assert world.b_snapshot() == before
+
+
+@pytest.mark.parametrize(("name", "route", "groups"), TENANT_ROUTES, ids=[r[0] for r in TENANT_ROUTES])
+def test_other_tenant_is_absent_from_every_page_and_list(world, name, route, groups):
+    api = name.startswith("api-")
+    client = client_for(world.owner_a.user, api=api)
+    url = _url(name, groups, world.values("a"))
+
+    response = client.get(url)
+
+    body = response.content.decode()
+    assert response.status_code in {200, 405}, (url, response.status_code)
+    leaked = [marker for marker in world.b_markers() if marker in body]
+    assert leaked == [], url
+
+
+def test_api_key_of_one_project_reads_only_its_own_project(world):
+    from rest_framework.test import APIClient
+
+    from tests.factories.projects import api_key_with_secret
+
+    _, secret = api_key_with_secret(project=world.project_a)
+    client = APIClient()
+
+    response = client.get("/api/v1/auth/check", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    assert response.status_code == 200
+    assert response.json()["project"] == str(world.project_a.pk)
+    assert response.json()["organization"] == "alpha"
