@@ -1,0 +1,79 @@
+import pytest
+from django.test import Client, override_settings
+
+from apps.core import tasks
+from apps.core.redis import redis_client
+from config.embedded import free_port
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_redis():
+    response = Client().get("/healthz")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["redis"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_redis_is_unreachable():
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    redis_client.cache_clear()
+    try:
+        with override_settings(REDIS_URL=dead):
+            response = Client().get("/healthz")
+    finally:
+        redis_client.cache_clear()
+
+    body = response.json()
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["redis"]["ok"] is False
+    assert "ConnectionError" in body["checks"]["redis"]["error"]
+
+
+def test_heartbeat_task_is_idempotent_and_visible():
+    redis_client().delete(tasks.HEARTBEAT_KEY)
+
+    tasks.heartbeat.apply()
+    tasks.heartbeat.apply()
+
+    age = tasks.heartbeat_age_seconds()
+    assert age is not None and 0 <= age < 5
+
+
+@pytest.mark.django_db
+def test_openapi_schema_documents_the_api():
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    schema = response.json()
+    assert response.status_code == 200
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/orgs/{org}/projects/{project}/keys/" in schema["paths"]
+    assert "/api/v1/auth/check" in schema["paths"]
+    assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["scheme"] == "bearer"
+
+
+@pytest.mark.django_db
+def test_api_docs_use_vendored_assets_only():
+    response = Client().get("/api/docs/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
+
+
+@pytest.mark.django_db
+def test_unknown_api_route_is_json_404_and_unknown_page_is_product_404():
+    api = Client().get("/api/v1/nope")
+    page = Client().get("/nope/")
+
+    assert api.status_code == 404
+    assert api.json()["code"] == "not_found"
+    assert page.status_code == 404
+    assert "Page not found" in page.content.decode()
+    assert "AgentLoop" in page.content.decode()
