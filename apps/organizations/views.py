@@ -5,10 +5,11 @@ from django.shortcuts import redirect, render
 from django.views import View
 from django.utils import timezone
 from django.views.generic import TemplateView
+from django.views.generic.base import TemplateResponseMixin
 
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
-from apps.core.views import OrganizationViewMixin, flash_service_error, service_error_to_form
+from apps.core.views import OrganizationViewMixin, service_error_to_form
 from apps.governance.services import Actor
 from apps.organizations import selectors, services
 from apps.organizations.forms import InvitationForm, OrganizationForm, OrganizationSettingsForm, RoleForm
@@ -53,9 +54,10 @@ class OrganizationDetailView(OrganizationViewMixin, TemplateView):
         return context
 
 
-class MemberListView(OrganizationViewMixin, TemplateView):
+class MembersPageMixin(TemplateResponseMixin):
+    """The members page; the inline actions posted from it re-render it when they are refused."""
+
     template_name = "organizations/members.html"
-    required_role = {"GET": Role.MEMBER, "POST": Role.ADMIN}
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("form", InvitationForm())
@@ -68,9 +70,19 @@ class MemberListView(OrganizationViewMixin, TemplateView):
         context["invitation_ttl_days"] = settings.INVITATION_TTL_DAYS
         return context
 
+    def refuse(self, request, message: str, status: int):
+        """Show the refusal on the members page with the status the API would give (400/403/409)."""
+        messages.error(request, message)
+        return self.render_to_response(self.get_context_data(), status=status)
+
+
+class MemberListView(MembersPageMixin, OrganizationViewMixin, TemplateView):
+    required_role = {"GET": Role.MEMBER, "POST": Role.ADMIN}
+
     def post(self, request, org):
         """Invite someone by e-mail."""
         form = InvitationForm(request.POST)
+        status = 400
         if form.is_valid():
             try:
                 invitation, token = services.invitation_create(
@@ -79,15 +91,16 @@ class MemberListView(OrganizationViewMixin, TemplateView):
                 )
             except ServiceError as error:
                 service_error_to_form(form, error)
+                status = error.status
             else:
                 messages.success(
                     request, f"Invitation sent to {invitation.email}. Link: {services.invitation_url(token)}"
                 )
                 return redirect("member_list", org=org)
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+        return self.render_to_response(self.get_context_data(form=form), status=status)
 
 
-class MemberRoleView(OrganizationViewMixin, View):
+class MemberRoleView(MembersPageMixin, OrganizationViewMixin, View):
     required_role = {"POST": Role.ADMIN}
 
     def resolve_tenant(self, request, **kwargs) -> None:
@@ -97,21 +110,19 @@ class MemberRoleView(OrganizationViewMixin, View):
         target = self.target
         form = RoleForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Choose one of the listed roles.")
-            return redirect("member_list", org=org)
+            return self.refuse(request, "Choose one of the listed roles.", status=400)
         try:
             services.membership_change_role(
                 membership=target, acting=self.membership, role=form.cleaned_data["role"],
                 actor=Actor.from_request(request),
             )
         except ServiceError as error:
-            flash_service_error(request, error)
-        else:
-            messages.success(request, f"{target.user.email} is now {form.cleaned_data['role']}.")
+            return self.refuse(request, error.message, status=error.status)
+        messages.success(request, f"{target.user.email} is now {form.cleaned_data['role']}.")
         return redirect("member_list", org=org)
 
 
-class MemberRemoveView(OrganizationViewMixin, View):
+class MemberRemoveView(MembersPageMixin, OrganizationViewMixin, View):
     """Admins remove members; any member may remove themselves (leave)."""
 
     required_role = {"POST": Role.MEMBER}
@@ -124,8 +135,7 @@ class MemberRemoveView(OrganizationViewMixin, View):
         try:
             services.membership_remove(membership=target, acting=self.membership, actor=Actor.from_request(request))
         except ServiceError as error:
-            flash_service_error(request, error)
-            return redirect("member_list", org=org)
+            return self.refuse(request, error.message, status=error.status)
         if target.pk == self.membership.pk:
             messages.success(request, f"You left {self.organization.name}.")
             return redirect("home")
@@ -133,7 +143,7 @@ class MemberRemoveView(OrganizationViewMixin, View):
         return redirect("member_list", org=org)
 
 
-class InvitationRevokeView(OrganizationViewMixin, View):
+class InvitationRevokeView(MembersPageMixin, OrganizationViewMixin, View):
     required_role = {"POST": Role.ADMIN}
 
     def resolve_tenant(self, request, **kwargs) -> None:
@@ -144,9 +154,8 @@ class InvitationRevokeView(OrganizationViewMixin, View):
         try:
             services.invitation_revoke(invitation=target, actor=Actor.from_request(request))
         except ServiceError as error:
-            flash_service_error(request, error)
-        else:
-            messages.success(request, f"Revoked the invitation for {target.email}.")
+            return self.refuse(request, error.message, status=error.status)
+        messages.success(request, f"Revoked the invitation for {target.email}.")
         return redirect("member_list", org=org)
 
 

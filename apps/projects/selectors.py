@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Q
 from django.http import Http404
 
@@ -22,7 +24,11 @@ def project_list_visible(*, organization, membership):
 
 
 def project_get_visible(*, organization, membership, project_id) -> Project:
-    """A project the member may see; unknown, foreign and hidden projects are the same 404."""
+    """A project the member may see; unknown, foreign, hidden and malformed ids are the same 404."""
+    try:
+        project_id = project_id if isinstance(project_id, uuid.UUID) else uuid.UUID(str(project_id))
+    except ValueError:
+        raise Http404("No such project.") from None
     project = project_list_visible(organization=organization, membership=membership).filter(pk=project_id).first()
     if project is None:
         raise Http404("No such project.")

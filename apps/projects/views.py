@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
+from django.views.generic.base import TemplateResponseMixin
 
 from apps.core.errors import ServiceError
 from apps.core.permissions import object_permission_user_ids
@@ -9,7 +10,6 @@ from apps.core.roles import Role
 from apps.core.views import (
     OrganizationViewMixin,
     ProjectViewMixin,
-    flash_service_error,
     service_error_to_form,
 )
 from apps.governance.services import Actor
@@ -25,6 +25,7 @@ class ProjectCreateView(OrganizationViewMixin, View):
 
     def post(self, request, org):
         form = ProjectForm(request.POST)
+        status = 400
         if form.is_valid():
             try:
                 project = services.project_create(
@@ -32,12 +33,13 @@ class ProjectCreateView(OrganizationViewMixin, View):
                 )
             except ServiceError as error:
                 service_error_to_form(form, error)
+                status = error.status
             else:
                 messages.success(request, f"Created project {project.name}. Create an API key to start sending turns.")
                 return redirect("project_keys", org=org, project=project.pk)
         view = OrganizationDetailView(request=request, kwargs=self.kwargs, args=())
         view.organization, view.membership = self.organization, self.membership
-        return view.render_to_response(view.get_context_data(form=form), status=400)
+        return view.render_to_response(view.get_context_data(form=form), status=status)
 
 
 class ProjectDetailView(ProjectViewMixin, TemplateView):
@@ -55,15 +57,17 @@ class ProjectSettingsView(ProjectViewMixin, TemplateView):
 
     def post(self, request, org, project):
         form = ProjectForm(request.POST)
+        status = 400
         if form.is_valid():
             try:
                 services.project_rename(project=self.project, name=form.cleaned_data["name"], actor=Actor.from_request(request))
             except ServiceError as error:
                 service_error_to_form(form, error)
+                status = error.status
             else:
                 messages.success(request, "Project renamed.")
                 return redirect("project_settings", org=org, project=project)
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+        return self.render_to_response(self.get_context_data(form=form), status=status)
 
 
 class ProjectDeleteView(ProjectViewMixin, TemplateView):
@@ -112,15 +116,20 @@ class ProjectAccessView(ProjectViewMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ApiKeyListView(ProjectViewMixin, TemplateView):
+class ApiKeysPageMixin(TemplateResponseMixin):
+    """The API keys page; a refused revocation re-renders it."""
+
     template_name = "projects/keys.html"
-    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("form", ApiKeyForm())
         context = super().get_context_data(**kwargs)
         context["api_keys"] = selectors.api_key_list(project=self.project)
         return context
+
+
+class ApiKeyListView(ApiKeysPageMixin, ProjectViewMixin, TemplateView):
+    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
 
     def post(self, request, org, project):
         """Create a key and show its secret on this response only (never stored, never shown again)."""
@@ -139,7 +148,7 @@ class ApiKeyListView(ProjectViewMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ApiKeyRevokeView(ProjectViewMixin, View):
+class ApiKeyRevokeView(ApiKeysPageMixin, ProjectViewMixin, View):
     required_role = {"POST": Role.ADMIN}
 
     def resolve_tenant(self, request, **kwargs) -> None:
@@ -151,7 +160,7 @@ class ApiKeyRevokeView(ProjectViewMixin, View):
         try:
             services.api_key_revoke(api_key=api_key, actor=Actor.from_request(request))
         except ServiceError as error:
-            flash_service_error(request, error)
-        else:
-            messages.success(request, f"Revoked {api_key.name}. It stopped working immediately.")
+            messages.error(request, error.message)
+            return self.render_to_response(self.get_context_data(), status=error.status)
+        messages.success(request, f"Revoked {api_key.name}. It stopped working immediately.")
         return redirect("project_keys", org=org, project=project)

@@ -1,0 +1,54 @@
+"""Shared pieces of the permission matrices (organizations, projects, audit log).
+
+Each matrix row is ``(role, status, allowed)``: the caller's relation to organization
+``acme``, the exact status expected, and whether the action may change anything.
+"""
+
+from __future__ import annotations
+
+from apps.core.roles import Role
+from apps.governance.models import AuditEvent
+from tests.conftest import client_for
+
+ANONYMOUS = "anonymous"
+OUTSIDER = "outsider"
+CALLERS = [ANONYMOUS, OUTSIDER, Role.MEMBER, Role.REVIEWER, Role.ADMIN, Role.OWNER]
+
+
+def user_for(role, *, members, outsider):
+    if role == ANONYMOUS:
+        return None
+    if role == OUTSIDER:
+        return outsider
+    return members[role].user
+
+
+def caller(role, *, members, outsider, api: bool = False):
+    """A test client acting as ``role`` (HTML client, or DRF's for ``api=True``)."""
+    return client_for(user_for(role, members=members, outsider=outsider), api=api)
+
+
+def audit_count() -> int:
+    return AuditEvent.all_tenants.count()
+
+
+def assert_html_refused(response, role, path: str) -> None:
+    """Anonymous → login redirect; outsider → 404 (never 403); a member lacking the role → 403."""
+    if role == ANONYMOUS:
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={path}"
+    elif role == OUTSIDER:
+        assert response.status_code == 404
+        assert b"Page not found" in response.content
+    else:
+        assert response.status_code == 403
+        assert b"Not allowed" in response.content
+
+
+def assert_api_refused(response, role) -> None:
+    """Anonymous → 403 not_authenticated; outsider → 404 not_found; lacking the role → 403."""
+    expected = {
+        ANONYMOUS: (403, "not_authenticated"),
+        OUTSIDER: (404, "not_found"),
+    }.get(role, (403, "permission_denied"))
+    assert (response.status_code, response.json()["code"]) == expected
