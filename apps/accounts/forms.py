@@ -2,9 +2,10 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
 
+from apps.core.errors import ServiceError
 from apps.core.http import client_ip
 from apps.governance.services import Actor
-from apps.organizations.services import invitation_lookup
+from apps.organizations.services import invitation_check_open, invitation_lookup
 
 
 class SignupForm(AllauthSignupForm):
@@ -23,13 +24,20 @@ class SignupForm(AllauthSignupForm):
     field_order = ["organization_name", "email", "password1", "password2"]
 
     def _pending_invitation(self, request):
+        """The open invitation whose link brought this visitor here, if any.
+
+        A used, revoked or expired one does not count: its holder could never accept it and
+        would otherwise end up signed up with no organization at all.
+        """
         token = request.session.get("pending_invitation") if request is not None else None
         if not token:
             return None
         try:
-            return invitation_lookup(token=token)
-        except Exception:  # noqa: BLE001 - a stale token just means "no invitation"
+            invitation = invitation_lookup(token=token)
+            invitation_check_open(invitation=invitation)
+        except ServiceError:
             return None
+        return invitation
 
     @transaction.atomic
     def custom_signup(self, request, user) -> None:
