@@ -1,6 +1,6 @@
 """The REST API under /api/v1/: one router, tenant in the URL for management, key for ingestion."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from apps.governance.api import AuditEventViewSet
@@ -29,5 +29,6 @@ urlpatterns = [
         name="api-project-access",
     ),
     path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
+    path("", include("apps.traces.urls_api")),
     *router.urls,
 ]

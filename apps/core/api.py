@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions, permissions, viewsets
 from rest_framework.response import Response
@@ -59,7 +60,15 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
 def exception_handler(exc, context):
     """Every API error is ``{"code", "message", "field"[, "errors"]}`` with a stable code."""
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
+        response = Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, OperationalError):
+        logger.warning("database unavailable: %s", exc)
+        response = Response(error_body("unavailable", "The database is unavailable; retry shortly."), status=503)
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

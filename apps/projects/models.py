@@ -50,6 +50,9 @@ class ApiKey(ProjectOwnedModel):
     name = models.CharField(max_length=100)
     secret_hash = models.CharField(max_length=64)
     secret_hint = models.CharField(max_length=8, help_text="First characters of the secret, for recognition.")
+    signing_key = models.BinaryField(
+        max_length=32, help_text="HMAC key derived from the secret; verifies signed feedback links."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

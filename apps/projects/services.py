@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
+from apps.feedback.signing import derive_signing_key
 from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
 from apps.governance.models import AuditAction
 from apps.governance.services import Actor, audit_record
@@ -132,7 +133,7 @@ def api_key_create(*, project: Project, name: str, actor: Actor) -> tuple[ApiKey
     secret = secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
         project=project, key_id=key_id, name=name, secret_hash=_hash_secret(secret),
-        secret_hint=secret[:4], created_by=actor.user,
+        secret_hint=secret[:4], created_by=actor.user, signing_key=derive_signing_key(f"{KEY_PREFIX}{key_id}_{secret}"),
     )
     audit_record(
         organization=project.organization, actor=actor, action=AuditAction.API_KEY_CREATED,

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
     "apps.organizations",
     "apps.projects",
     "apps.governance",
+    "apps.traces",
+    "apps.feedback",
 ]
 
 MIDDLEWARE = [
@@ -190,7 +193,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=6 * 1024 * 1024)
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
@@ -222,3 +225,8 @@ LOGGING = {
 }
 TRUSTED_PROXY_COUNT = env.int("AGENTLOOP_TRUSTED_PROXY_COUNT", default=0)
 SIGNUP_OPEN = env.bool("AGENTLOOP_SIGNUP_OPEN", default=True)
+
+# Ingestion limits (bytes after gzip decompression) and feedback links.
+INGEST_MAX_BODY_BYTES = env.int("AGENTLOOP_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+FEEDBACK_LINK_TTL_SECONDS = env.int("AGENTLOOP_FEEDBACK_LINK_TTL_SECONDS", default=30 * 24 * 3600)
+INGEST_RATE_LIMIT_PER_SECOND = env.int("AGENTLOOP_INGEST_RATE_LIMIT_PER_SECOND", default=1000)

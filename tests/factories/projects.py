@@ -2,6 +2,7 @@ import secrets
 
 import factory
 
+from apps.feedback.signing import derive_signing_key
 from apps.projects.models import ApiKey, Project
 from apps.projects.services import _hash_secret
 from tests.factories.organizations import OrganizationFactory
@@ -28,6 +29,7 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     secret = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
     secret_hash = factory.LazyAttribute(lambda o: _hash_secret(o.secret))
     secret_hint = factory.LazyAttribute(lambda o: o.secret[:4])
+    signing_key = factory.LazyAttribute(lambda o: derive_signing_key(f"al_sk_{o.key_id}_{o.secret}"))
 
 
 def api_key_with_secret(**kwargs) -> tuple[ApiKey, str]:

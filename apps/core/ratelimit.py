@@ -1,0 +1,44 @@
+"""Fixed-window rate limits in Redis (one INCR per check). Fails open if Redis is down: the
+database is the source of truth, and ingestion must not stop because the limiter did."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from apps.core.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def hit(bucket: str, *, limit: int, window: int) -> tuple[bool, int]:
+    """Count one hit; returns (allowed, seconds until the window resets)."""
+    from apps.core.redis import redis_client
+
+    now = int(time.time())
+    window_start = now - now % window
+    key = f"agentloop:rl:{bucket}:{window_start}"
+    try:
+        pipe = redis_client().pipeline()
+        pipe.incr(key)
+        pipe.expire(key, window + 1)
+        count = pipe.execute()[0]
+    except Exception:  # noqa: BLE001 - a limiter outage must not become an ingestion outage
+        logger.warning("rate limiter unavailable; allowing %s", bucket, exc_info=True)
+        return True, 0
+    return count <= limit, window_start + window - now
+
+
+def enforce(bucket: str, *, limit: int, window: int, what: str = "requests") -> None:
+    allowed, reset = hit(bucket, limit=limit, window=window)
+    if not allowed:
+        raise RateLimited(f"Too many {what}; retry in {max(reset, 1)} s.", retry_after=max(reset, 1))

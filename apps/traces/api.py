@@ -1,0 +1,123 @@
+"""Ingestion API (secret-key auth). Bodies are read raw and validated with msgspec structs
+(apps.traces.schemas); DRF provides auth, the error format and the OpenAPI entry only."""
+
+from __future__ import annotations
+
+import msgspec
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.body import read_json
+from apps.core.errors import ServiceError
+from apps.core.ratelimit import enforce
+from apps.feedback.links import feedback_url_for
+from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
+from apps.traces import openapi, schemas, selectors
+from apps.traces.services.ingest import ingest_items
+
+ERROR = OpenApiResponse(description="Error: {code, message, field}")
+
+
+class IngestView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsProjectKey]
+    parser_classes: list = []
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        enforce(f"key:{request.auth.key_id}", limit=settings.INGEST_RATE_LIMIT_PER_SECOND, window=1)
+
+    @property
+    def project(self):
+        return self.request.auth.project
+
+
+def _single_error(outcome) -> ServiceError:
+    error = ServiceError(outcome.message or "Invalid item.", code=outcome.code, field=_strip_body(outcome.field))
+    error.status = outcome.status
+    return error
+
+
+def _strip_body(field_name: str | None) -> str | None:
+    return field_name[len("body."):] if field_name and field_name.startswith("body.") else field_name
+
+
+class TurnCreateView(IngestView):
+    @extend_schema(
+        operation_id="turns_create",
+        request={"application/json": openapi.component(schemas.TurnIn)},
+        responses={
+            201: {"application/json": openapi.component(schemas.TurnCreatedOut)},
+            200: OpenApiResponse(description="The same id was already stored: same body as 201"),
+            400: ERROR, 401: ERROR, 409: ERROR, 413: ERROR, 429: ERROR,
+        },
+        examples=[openapi.TURN_EXAMPLE],
+        description="Log one turn. Idempotent by `id`: a repeat answers 200 with the same body.",
+    )
+    def post(self, request):
+        body = read_json(request)
+        if not isinstance(body, dict):
+            raise ServiceError("Send one turn as a JSON object.", code="invalid")
+        outcome = ingest_items(project=self.project, items=[{"type": "turn", "body": body}])[0]
+        if outcome.status >= 400:
+            raise _single_error(outcome)
+        url = feedback_url_for(api_key=request.auth, turn_id=outcome.id, user_id=body.get("user_id") or "")
+        return Response({"id": outcome.id, "feedback_url": url}, status=outcome.status)
+
+
+class BatchIngestView(IngestView):
+    @extend_schema(
+        operation_id="ingest_batch",
+        request={"application/json": openapi.batch_request_schema()},
+        responses={207: {"application/json": openapi.component(schemas.BatchOut)}, 400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR},
+        description=(
+            "Send turns, steps, signals and feedback in any order. Each item is validated on its own: "
+            "a bad item never sinks the good ones. Item status: 201 stored, 200 already stored, "
+            "202 stored and waiting for its turn, 400 rejected, 409 id used elsewhere."
+        ),
+    )
+    def post(self, request):
+        body = read_json(request)
+        try:
+            batch = msgspec.convert(body, schemas.BatchIn)
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            code = "too_large" if "length" in message and "<=" in message else "invalid"
+            raise ServiceError(message, code="batch_too_long" if code == "too_large" else code, field="batch") from None
+        outcomes = ingest_items(project=self.project, items=batch.batch)
+        rejected = sum(1 for outcome in outcomes if outcome.status >= 400)
+        return Response(
+            {"accepted": len(outcomes) - rejected, "rejected": rejected, "results": [o.as_dict() for o in outcomes]},
+            status=207,
+        )
+
+
+class FeedbackCreateView(IngestView):
+    @extend_schema(
+        operation_id="feedback_create",
+        request={"application/json": openapi.component(schemas.FeedbackIn)},
+        responses={201: OpenApiResponse(description="Stored"), 200: OpenApiResponse(description="Updated"),
+                   202: OpenApiResponse(description="Stored; the turn has not arrived yet"), 400: ERROR, 409: ERROR},
+        description="Feedback from your backend. The turn may arrive later: the feedback is kept and attached.",
+    )
+    def post(self, request):
+        body = read_json(request)
+        if not isinstance(body, dict):
+            raise ServiceError("Send one feedback as a JSON object.", code="invalid")
+        outcome = ingest_items(project=self.project, items=[{"type": "feedback", "body": body}])[0]
+        if outcome.status >= 400:
+            raise _single_error(outcome)
+        state = "waiting" if outcome.status == 202 else "attached"
+        return Response({"id": outcome.id, "turn_id": str(body.get("turn_id")), "state": state}, status=outcome.status)
+
+
+class TurnDetailView(IngestView):
+    @extend_schema(operation_id="turns_retrieve", responses={200: OpenApiResponse(description="The turn with steps, signals and feedback"), 404: ERROR})
+    def get(self, request, turn_id):
+        turn = selectors.turn_get(project=self.project, turn_id=turn_id)
+        if turn is None:
+            raise Http404("No such turn.")
+        return Response(selectors.turn_as_dict(turn))

@@ -1,0 +1,133 @@
+"""Captured agent runs.
+
+Children (steps, signals, feedback) refer to their turn by ``(project, turn_id)`` without a
+foreign-key constraint: they may arrive before the turn (OTLP exports child spans before the
+root; feedback can beat a slow trace). Such a child is "waiting for its turn" until a turn with
+that id lands in that project; it is kept durably and expires with the retention period.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.models import ProjectOwnedModel
+
+
+class TurnSource(models.TextChoices):
+    SDK = "sdk", "SDK / REST"
+    OTLP = "otlp", "OpenTelemetry"
+
+
+class ReviewState(models.TextChoices):
+    UNREVIEWED = "unreviewed", "Unreviewed"
+    QUEUED = "queued", "In a review queue"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class Turn(ProjectOwnedModel):
+    """One agent run with the full context that produced its answer."""
+
+    id = models.UUIDField(primary_key=True)
+    session_id = models.CharField(max_length=200, blank=True, default="")
+    end_user_id = models.CharField(max_length=200, blank=True, default="")
+    input = models.TextField(blank=True, default="")
+    output = models.TextField(blank=True, default="")
+    history = models.JSONField(default=list, blank=True)
+    prompt_version = models.CharField(max_length=200, blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    retrieved = models.JSONField(default=list, blank=True)
+    tool_calls = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    variant = models.CharField(max_length=100, blank=True, default="")
+    source = models.CharField(max_length=8, choices=TurnSource.choices, default=TurnSource.SDK)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the turn happened.")
+    received_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    review_state = models.CharField(max_length=12, choices=ReviewState.choices, default=ReviewState.UNREVIEWED)
+
+    class Meta(ProjectOwnedModel.Meta):
+        indexes = [
+            # Keyset pagination of the explorer: newest first, id as the tie-breaker.
+            models.Index(fields=["project", "-created_at", "-id"], name="traces_turn_created_idx"),
+            models.Index(fields=["project", "session_id", "created_at"], name="traces_turn_session_idx"),
+            models.Index(fields=["project", "end_user_id", "-created_at"], name="traces_turn_user_idx"),
+            models.Index(fields=["project", "prompt_version", "-created_at"], name="traces_turn_prompt_idx"),
+            models.Index(fields=["project", "model", "-created_at"], name="traces_turn_model_idx"),
+            models.Index(fields=["project", "variant", "-created_at"], name="traces_turn_variant_idx"),
+            models.Index(fields=["expires_at"], name="traces_turn_expires_idx", condition=Q(expires_at__isnull=False)),
+            GinIndex(SearchVector("input", "output", config="simple"), name="traces_turn_text_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"turn {self.id}"
+
+
+class StepKind(models.TextChoices):
+    LLM = "llm", "LLM call"
+    TOOL = "tool", "Tool call"
+    RETRIEVAL = "retrieval", "Retrieval"
+    OTHER = "other", "Other"
+
+
+class Step(ProjectOwnedModel):
+    """A span inside a turn. ``span_id`` is the client's id (OTLP span id in hex)."""
+
+    turn_id = models.UUIDField()
+    span_id = models.CharField(max_length=64)
+    parent_span_id = models.CharField(max_length=64, blank=True, default="")
+    kind = models.CharField(max_length=12, choices=StepKind.choices, default=StepKind.OTHER)
+    name = models.CharField(max_length=200, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    attributes = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project", "turn_id", "span_id"], name="traces_step_span_uniq"),
+        ]
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started_at and self.ended_at:
+            return (self.ended_at - self.started_at).total_seconds() * 1000
+        return None
+
+
+class SignalSource(models.TextChoices):
+    SDK = "sdk", "SDK / API"
+    WIDGET = "widget", "Feedback widget"
+    DETECTOR = "detector", "Detector"
+    REVIEWER = "reviewer", "Reviewer"
+    OTLP = "otlp", "OpenTelemetry"
+
+
+class Signal(ProjectOwnedModel):
+    """Evidence about a turn: explicit (thumbs, rating) or implicit (rephrase, escalation…)."""
+
+    turn_id = models.UUIDField()
+    kind = models.CharField(max_length=64)
+    value = models.JSONField(null=True, blank=True)
+    source = models.CharField(max_length=12, choices=SignalSource.choices, default=SignalSource.SDK)
+    dedupe_key = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "turn_id", "kind", "source", "dedupe_key"], name="traces_signal_dedupe_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "kind", "-created_at"], name="traces_signal_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value!r} ({self.source})"
