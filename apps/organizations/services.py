@@ -42,6 +42,26 @@ def _lock(organization: Organization) -> Organization:
     return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
+def _acting_now(*, organization: Organization, acting: Membership) -> Membership:
+    """The caller's membership as it is now, read under the organization lock.
+
+    The request resolved it before the lock was taken; a concurrent request may since have
+    demoted or removed the caller, and the decision must rest on the current role.
+    """
+    current = Membership.objects.for_org(organization).filter(pk=acting.pk).first()
+    if current is None:
+        raise Forbidden("You are no longer a member of this organization.")
+    return current
+
+
+def _target_now(*, organization: Organization, membership: Membership) -> Membership:
+    """The membership being changed, re-read under the lock (a concurrent request may have removed it)."""
+    current = Membership.objects.for_org(organization).select_related("user").filter(pk=membership.pk).first()
+    if current is None:
+        raise NotFound("That member is no longer in this organization.", code="not_found")
+    return current
+
+
 def _clean_name(name: str, field: str = "name") -> str:
     name = (name or "").strip()
     if not name:
@@ -113,6 +133,7 @@ def invitation_create(
 ) -> tuple[Invitation, str]:
     """Invite an address; re-inviting it revokes the earlier open invitation. Returns the token once."""
     organization = _lock(organization)
+    acting = _acting_now(organization=organization, acting=acting)
     email = (email or "").strip().lower()
     if not email or "@" not in email:
         raise ValidationFailed("Enter a valid e-mail address.", field="email")
@@ -231,7 +252,8 @@ def _check_not_last_owner(*, organization: Organization, target: Membership) -> 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, acting: Membership, role: str, actor: Actor) -> Membership:
     organization = _lock(membership.organization)
-    membership = Membership.objects.for_org(organization).select_related("user").get(pk=membership.pk)
+    acting = _acting_now(organization=organization, acting=acting)
+    membership = _target_now(organization=organization, membership=membership)
     _check_can_grant(acting=acting, role=role)
     _check_manageable(acting=acting, target=membership)
     if role == membership.role:
@@ -252,7 +274,8 @@ def membership_change_role(*, membership: Membership, acting: Membership, role: 
 @transaction.atomic
 def membership_remove(*, membership: Membership, acting: Membership, actor: Actor) -> None:
     organization = _lock(membership.organization)
-    membership = Membership.objects.for_org(organization).select_related("user").get(pk=membership.pk)
+    acting = _acting_now(organization=organization, acting=acting)
+    membership = _target_now(organization=organization, membership=membership)
     if membership.pk != acting.pk:
         _check_manageable(acting=acting, target=membership)
         if not role_at_least(acting.role, Role.ADMIN):
