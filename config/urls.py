@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("apps.organizations.urls")),
     path("", include("apps.projects.urls")),
     path("", include("apps.governance.urls")),
+    path("", include("apps.feedback.urls")),
 ]
 
 handler400 = "apps.core.views.error_400"

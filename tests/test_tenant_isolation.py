@@ -26,7 +26,7 @@ from tests.factories.projects import ApiKeyFactory, ProjectFactory
 
 # kwargs that are not tenant lookups, with the reason they are exempt from the walk.
 EXEMPT_KWARGS = {
-    "token": "an invitation token is its own authorization; wrong-account use is tested in test_invitations",
+    "token": "invitation tokens and signed feedback links are their own authorization (tests/organizations/test_invitations.py, tests/feedback/test_widget.py)",
 }
 METHODS = ["get", "post", "put", "patch", "delete"]
 

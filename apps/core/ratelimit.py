@@ -4,7 +4,6 @@ database is the source of truth, and ingestion must not stop because the limiter
 from __future__ import annotations
 
 import logging
-import time
 
 from apps.core.errors import ServiceError
 
@@ -21,21 +20,24 @@ class RateLimited(ServiceError):
 
 
 def hit(bucket: str, *, limit: int, window: int) -> tuple[bool, int]:
-    """Count one hit; returns (allowed, seconds until the window resets)."""
+    """Count one hit; returns (allowed, seconds until the window resets).
+
+    The window opens at a bucket's first hit (SET NX with a TTL), so a burst is never split
+    across two windows by the clock.
+    """
     from apps.core.redis import redis_client
 
-    now = int(time.time())
-    window_start = now - now % window
-    key = f"agentloop:rl:{bucket}:{window_start}"
+    key = f"agentloop:rl:{bucket}"
     try:
         pipe = redis_client().pipeline()
+        pipe.set(key, 0, ex=window, nx=True)
         pipe.incr(key)
-        pipe.expire(key, window + 1)
-        count = pipe.execute()[0]
+        pipe.ttl(key)
+        _, count, ttl = pipe.execute()
     except Exception:  # noqa: BLE001 - a limiter outage must not become an ingestion outage
         logger.warning("rate limiter unavailable; allowing %s", bucket, exc_info=True)
         return True, 0
-    return count <= limit, window_start + window - now
+    return count <= limit, max(int(ttl), 1)
 
 
 def enforce(bucket: str, *, limit: int, window: int, what: str = "requests") -> None:

@@ -1,0 +1,71 @@
+"""The no-login feedback widget: verify a signed link, then store feedback through ingestion."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from apps.core.errors import ServiceError
+from apps.feedback.signing import Claims, InvalidLink, read_claims, signature_matches
+from apps.projects.models import ApiKey
+from apps.traces.schemas import FeedbackIn
+from apps.traces.services.ingest import Batch, Outcome, add_parsed, write_batch
+
+WIDGET_NAMESPACE = uuid.UUID("6f1d5c7e-3b0a-4f55-9a53-2d1c9e0b7a10")
+
+
+class LinkError(ServiceError):
+    """A link that cannot be used; ``code`` picks the page shown."""
+
+
+def link_verify(token: str) -> tuple[ApiKey, Claims]:
+    """The key and claims of a valid link. Checks, in order: shape, signature (constant time),
+    key revocation, expiry — so an expired link of a revoked key says "revoked"."""
+    try:
+        claims, payload, signature = read_claims(token)
+    except InvalidLink as exc:
+        raise LinkError(f"This feedback link is malformed ({exc}).", code="link_malformed") from None
+    api_key = (
+        ApiKey.all_tenants.select_related("project__organization")  # unscoped: the signed link names its key
+        .filter(key_id=claims.key_id)
+        .first()
+    )
+    if api_key is None or str(api_key.project_id) != claims.project_id or not signature_matches(
+        payload, signature, bytes(api_key.signing_key)
+    ):
+        raise LinkError("This feedback link is not valid.", code="link_invalid_signature")
+    if api_key.revoked_at is not None:
+        raise LinkError("This feedback link has been disabled.", code="link_revoked")
+    if claims.exp < time.time():
+        raise LinkError("This feedback link has expired.", code="link_expired")
+    return api_key, claims
+
+
+def widget_feedback_id(claims: Claims) -> uuid.UUID:
+    """One feedback per link holder and turn: resubmitting updates it instead of adding rows."""
+    return uuid.uuid5(WIDGET_NAMESPACE, f"{claims.project_id}:{claims.turn_id}:{claims.user_id}")
+
+
+def widget_feedback_submit(*, api_key: ApiKey, claims: Claims, rating: str, comment: str, correction: str) -> Outcome:
+    try:
+        turn_id = uuid.UUID(claims.turn_id)
+    except ValueError:
+        raise LinkError("This feedback link names no valid turn.", code="link_malformed") from None
+    parsed = FeedbackIn(
+        turn_id=turn_id, id=widget_feedback_id(claims), rating=rating or None,
+        comment=comment, correction=correction, user_id=claims.user_id,
+    )
+    batch = Batch(project=api_key.project)
+    outcome = Outcome(index=0, type="feedback")
+    batch.outcomes.append(outcome)
+    add_parsed(batch, parsed, outcome, source="widget")
+    write_batch(batch)
+    if outcome.status >= 400:
+        raise ServiceError(outcome.message or "Feedback was not accepted.", code=outcome.code or "invalid")
+    return outcome
+
+
+def widget_feedback_current(*, api_key: ApiKey, claims: Claims):
+    from apps.feedback.models import Feedback
+
+    return Feedback.objects.for_project(api_key.project).filter(pk=widget_feedback_id(claims)).first()
