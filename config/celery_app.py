@@ -13,4 +13,5 @@ app.autodiscover_tasks()
 # The one beat schedule.
 app.conf.beat_schedule = {
     "core.heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
+    "traces.expire_waiting": {"task": "traces.expire_waiting", "schedule": 15 * 60.0},
 }

@@ -33,4 +33,5 @@ class Feedback(ProjectOwnedModel):
         indexes = [
             models.Index(fields=["project", "turn_id"], name="feedback_feedback_turn_idx"),
             models.Index(fields=["project", "-created_at"], name="feedback_feedback_created_idx"),
+            models.Index(fields=["expires_at"], name="feedback_feedback_expires_idx"),
         ]

@@ -94,6 +94,7 @@ class Step(ProjectOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["project", "turn_id", "span_id"], name="traces_step_span_uniq"),
         ]
+        indexes = [models.Index(fields=["expires_at"], name="traces_step_expires_idx")]
 
     @property
     def duration_ms(self) -> float | None:
@@ -127,7 +128,10 @@ class Signal(ProjectOwnedModel):
                 fields=["project", "turn_id", "kind", "source", "dedupe_key"], name="traces_signal_dedupe_uniq"
             ),
         ]
-        indexes = [models.Index(fields=["project", "kind", "-created_at"], name="traces_signal_kind_idx")]
+        indexes = [
+            models.Index(fields=["project", "kind", "-created_at"], name="traces_signal_kind_idx"),
+            models.Index(fields=["expires_at"], name="traces_signal_expires_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}={self.value!r} ({self.source})"

@@ -1,0 +1,35 @@
+"""Expiry of children that never saw their turn ("waiting for their turn").
+
+Such feedback, signals and steps are kept durably for the organization's retention period
+(their ``expires_at``), then deleted in bounded batches. Children of a turn that did arrive are
+left alone here: they live and die with their turn.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from apps.feedback.models import Feedback
+from apps.traces.models import Signal, Step, Turn
+
+BATCH_SIZE = 5000
+
+
+def waiting_expire(*, batch_size: int = BATCH_SIZE, max_batches: int = 20) -> dict[str, int]:
+    """Delete expired waiting children across all projects; bounded work per call, idempotent."""
+    now = timezone.now()
+    deleted = {}
+    for model in (Feedback, Signal, Step):
+        turn_exists = Exists(
+            Turn.all_tenants.filter(project_id=OuterRef("project_id"), pk=OuterRef("turn_id"))  # unscoped: maintenance sweep over every project
+        )
+        total = 0
+        for _ in range(max_batches):
+            expired = model.all_tenants.filter(expires_at__lt=now).filter(~turn_exists)  # unscoped: maintenance sweep over every project
+            ids = list(expired.values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            total += model.all_tenants.filter(pk__in=ids).filter(~turn_exists).delete()[0]  # unscoped: rows selected above
+        deleted[model._meta.label_lower] = total
+    return deleted
