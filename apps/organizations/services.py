@@ -175,11 +175,14 @@ def invitation_revoke(*, invitation: Invitation, actor: Actor) -> Invitation:
     invitation = Invitation.objects.for_org(invitation.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
         raise Conflict("This invitation is no longer open.", code="invitation_closed")
-    invitation.revoked_at = timezone.now()
+    now = timezone.now()
+    before = invitation.status_at(now)
+    invitation.revoked_at = now
     invitation.save(update_fields=["revoked_at"])
     audit_record(
         organization=invitation.organization, actor=actor, action=AuditAction.INVITATION_REVOKED,
         target_type="invitation", target_id=invitation.pk, target_label=invitation.email,
+        before={"status": before, "role": invitation.role}, after={"status": Invitation.Status.REVOKED},
     )
     return invitation
 

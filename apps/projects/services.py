@@ -155,6 +155,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
     audit_record(
         organization=project.organization, actor=actor, action=AuditAction.API_KEY_REVOKED,
         target_type="api_key", target_id=api_key.key_id, target_label=f"{api_key.name} ({project.name})",
+        before={"is_active": True}, after={"is_active": False},
     )
     return api_key
 

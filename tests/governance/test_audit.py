@@ -1,0 +1,307 @@
+"""The audit log: one row per admin action, admins read it, and nobody can rewrite it."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from apps.core.roles import Role
+from apps.governance.models import AuditAction, AuditEvent
+from apps.governance.services import Actor, audit_record
+from apps.organizations.models import Invitation
+from apps.projects.models import ApiKey, Project
+from tests.factories.accounts import UserFactory
+from tests.factories.organizations import InvitationFactory, MembershipFactory
+from tests.factories.projects import ApiKeyFactory
+from tests.organizations.matrix import (
+    ANONYMOUS,
+    OUTSIDER,
+    assert_api_refused,
+    assert_html_refused,
+    audit_count,
+    caller,
+)
+
+IP = "203.0.113.7"
+
+READ_LOG = [
+    (ANONYMOUS, "refused", False),
+    (OUTSIDER, "refused", False),
+    (Role.MEMBER, "refused", False),
+    (Role.REVIEWER, "refused", False),
+    (Role.ADMIN, 200, True),
+    (Role.OWNER, 200, True),
+]
+
+
+@pytest.fixture
+def logged(organization, members):
+    """Three events by two actors, oldest first."""
+    owner, admin = members[Role.OWNER].user, members[Role.ADMIN].user
+    return [
+        audit_record(organization=organization, actor=Actor(user=owner), action=AuditAction.PROJECT_CREATED,
+                     target_type="project", target_id="p1", target_label="One"),
+        audit_record(organization=organization, actor=Actor(user=admin), action=AuditAction.PROJECT_CREATED,
+                     target_type="project", target_id="p2", target_label="Two"),
+        audit_record(organization=organization, actor=Actor(user=admin), action=AuditAction.RETENTION_CHANGED,
+                     target_type="organization", target_id="acme", target_label="Acme",
+                     before={"retention_days": 30}, after={"retention_days": 60}),
+    ]
+
+
+# --- who may read it ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "status", "allowed"), READ_LOG)
+def test_html_audit_log_page(role, status, allowed, logged, members, outsider):
+    client = caller(role, members=members, outsider=outsider)
+
+    response = client.get("/orgs/acme/audit/")
+
+    if allowed:
+        assert response.status_code == status
+        assert [e.target_id for e in response.context["events"]] == ["acme", "p2", "p1"]
+    else:
+        assert_html_refused(response, role, "/orgs/acme/audit/")
+
+
+@pytest.mark.parametrize(("role", "status", "allowed"), READ_LOG)
+def test_api_audit_events(role, status, allowed, logged, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True)
+
+    response = client.get("/api/v1/orgs/acme/audit-events/")
+
+    if allowed:
+        assert response.status_code == status
+        assert [e["target_id"] for e in response.json()["results"]] == ["acme", "p2", "p1"]
+    else:
+        assert_api_refused(response, role)
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("by_actor", "action", "expected"),
+    [
+        (None, "", ["acme", "p2", "p1"]),
+        (Role.ADMIN, "", ["acme", "p2"]),
+        (Role.OWNER, "", ["p1"]),
+        (None, "project.created", ["p2", "p1"]),
+        (Role.ADMIN, "project.created", ["p2"]),
+        (Role.OWNER, "retention.changed", []),
+    ],
+)
+def test_html_audit_log_filters_by_actor_and_action(by_actor, action, expected, logged, members, login):
+    client = login(members[Role.ADMIN].user)
+    query = {"action": action, "actor": str(members[by_actor].user.pk) if by_actor else ""}
+
+    response = client.get("/orgs/acme/audit/", query)
+
+    assert response.status_code == 200
+    assert [e.target_id for e in response.context["events"]] == expected
+
+
+@pytest.mark.parametrize(
+    ("by_actor", "action", "expected"),
+    [
+        (Role.ADMIN, None, ["acme", "p2"]),
+        (None, "project.created", ["p2", "p1"]),
+        (Role.ADMIN, "retention.changed", ["acme"]),
+    ],
+)
+def test_api_audit_events_filter_by_actor_and_action(by_actor, action, expected, logged, members, login):
+    client = login(members[Role.ADMIN].user, api=True)
+    query = {key: value for key, value in {
+        "actor": members[by_actor].user.pk if by_actor else None, "action": action,
+    }.items() if value is not None}
+
+    response = client.get("/api/v1/orgs/acme/audit-events/", query)
+
+    assert response.status_code == 200
+    assert [e["target_id"] for e in response.json()["results"]] == expected
+
+
+def test_html_audit_log_lists_the_actors_to_filter_by(logged, members, login):
+    response = login(members[Role.ADMIN].user).get("/orgs/acme/audit/")
+
+    assert response.context["filter_form"].fields["actor"].choices == [
+        ("", "Anyone"),
+        (members[Role.ADMIN].user.pk, "admin@acme.test"),
+        (members[Role.OWNER].user.pk, "owner@acme.test"),
+    ]
+
+
+@pytest.mark.parametrize(("query", "field"), [({"action": "nope"}, "action"), ({"actor": "abc"}, "actor")])
+def test_api_audit_events_reject_a_bad_filter(query, field, logged, members, login):
+    response = login(members[Role.ADMIN].user, api=True).get("/api/v1/orgs/acme/audit-events/", query)
+
+    assert (response.status_code, response.json()["code"], response.json()["field"]) == (400, "invalid", field)
+
+
+# --- one row per admin action -------------------------------------------------------------------
+
+
+def _run(case, *, organization, project, members, login):
+    """Perform one admin action as the admin (or the invitee) from IP; return the expected row."""
+    admin = members[Role.ADMIN].user
+    html, api = login(admin), login(admin, api=True)
+    target = MembershipFactory(organization=organization, role=Role.MEMBER, user__email="target@acme.test")
+    invitation = InvitationFactory(organization=organization, email="invitee@example.test", token="audit-token")
+    api_key = ApiKeyFactory(project=project, name="prod")
+    audits = audit_count()
+    p = f"/orgs/acme/projects/{project.pk}"
+    a = f"/api/v1/orgs/acme/projects/{project.pk}"
+
+    if case == "organization.renamed":
+        api.patch("/api/v1/orgs/acme", {"name": "Acme Inc"}, format="json", REMOTE_ADDR=IP)
+        expected = ("organization", "acme", "Acme Inc", {"name": "Acme"}, {"name": "Acme Inc"})
+    elif case == "retention.changed":
+        html.post("/orgs/acme/settings/", {"name": "Acme", "retention_days": "90"}, REMOTE_ADDR=IP)
+        expected = ("organization", "acme", "Acme", {"retention_days": 30}, {"retention_days": 90})
+    elif case == "member.invited":
+        html.post("/orgs/acme/members/", {"email": "new@example.test", "role": "reviewer"}, REMOTE_ADDR=IP)
+        created = Invitation.objects.for_org(organization).get(email="new@example.test")
+        expected = ("invitation", str(created.pk), "new@example.test", None,
+                    {"email": "new@example.test", "role": "reviewer"})
+    elif case == "invitation.revoked":
+        api.delete(f"/api/v1/orgs/acme/invitations/{invitation.pk}/", REMOTE_ADDR=IP)
+        expected = ("invitation", str(invitation.pk), "invitee@example.test",
+                    {"status": "pending", "role": "member"}, {"status": "revoked"})
+    elif case == "invitation.accepted":
+        invitee = UserFactory(email="invitee@example.test")
+        login(invitee).post("/invitations/audit-token/", REMOTE_ADDR=IP)
+        created = invitee.memberships.get()
+        expected = ("member", str(created.pk), "invitee@example.test", None, {"role": "member"})
+        admin = invitee
+    elif case == "member.role_changed":
+        html.post(f"/orgs/acme/members/{target.pk}/role/", {"role": "admin"}, REMOTE_ADDR=IP)
+        expected = ("member", str(target.pk), "target@acme.test", {"role": "member"}, {"role": "admin"})
+    elif case == "member.removed":
+        api.delete(f"/api/v1/orgs/acme/members/{target.pk}/", REMOTE_ADDR=IP)
+        expected = ("member", str(target.pk), "target@acme.test", {"role": "member"}, None)
+    elif case == "project.created":
+        html.post("/orgs/acme/projects/new/", {"name": "Billing bot"}, REMOTE_ADDR=IP)
+        created = Project.objects.for_org(organization).get(name="Billing bot")
+        expected = ("project", str(created.pk), "Billing bot", None, {"name": "Billing bot"})
+    elif case == "project.renamed":
+        api.patch(f"{a}/", {"name": "Helpdesk"}, format="json", REMOTE_ADDR=IP)
+        expected = ("project", str(project.pk), "Helpdesk", {"name": "Support agent"}, {"name": "Helpdesk"})
+    elif case == "project.deleted":
+        html.post(f"{p}/delete/", {"confirm_name": "Support agent"}, REMOTE_ADDR=IP)
+        expected = ("project", str(project.pk), "Support agent", {"name": "Support agent"}, None)
+    elif case == "project.access_changed":
+        api.put(f"{a}/access", {"is_restricted": True, "member_ids": [target.pk]}, format="json", REMOTE_ADDR=IP)
+        expected = ("project", str(project.pk), "Support agent", {"is_restricted": False, "user_ids": []},
+                    {"is_restricted": True, "user_ids": [target.user_id]})
+    elif case == "api_key.created":
+        response = api.post(f"{a}/keys/", {"name": "staging"}, format="json", REMOTE_ADDR=IP)
+        expected = ("api_key", response.json()["key_id"], "staging (Support agent)", None,
+                    {"name": "staging", "project": str(project.pk)})
+    elif case == "api_key.revoked":
+        html.post(f"{p}/keys/{api_key.key_id}/revoke/", REMOTE_ADDR=IP)
+        expected = ("api_key", api_key.key_id, "prod (Support agent)", {"is_active": True}, {"is_active": False})
+    else:  # pragma: no cover - the parametrize list and this switch must agree
+        raise AssertionError(case)
+    return audits, (admin.pk, admin.email, case, *expected, IP, organization.pk)
+
+
+@pytest.mark.parametrize("case", [value for value in AuditAction.values if value != "organization.created"])
+def test_every_admin_action_writes_exactly_one_complete_audit_row(case, organization, project, members, login):
+    audits, expected = _run(case, organization=organization, project=project, members=members, login=login)
+
+    rows = list(
+        AuditEvent.all_tenants.order_by("-id")[: audit_count() - audits].values_list(
+            "actor_id", "actor_email", "action", "target_type", "target_id", "target_label",
+            "before", "after", "ip_address", "organization_id",
+        )
+    )
+    assert rows == [expected]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "/orgs/acme/settings/", {"name": "Acme", "retention_days": "30"}),
+        ("patch", "/api/v1/orgs/acme", {"name": "Acme", "retention_days": 30}),
+        ("patch", "/api/v1/orgs/acme/members/{member}/", {"role": "member"}),
+        ("patch", "/api/v1/orgs/acme/projects/{project}/", {"name": "Support agent"}),
+    ],
+)
+def test_a_change_to_the_same_value_writes_no_audit_row(method, path, data, project, members, login):
+    api = path.startswith("/api/")
+    client = login(members[Role.ADMIN].user, api=api)
+    url = path.format(member=members[Role.MEMBER].pk, project=project.pk)
+    audits = audit_count()
+
+    response = getattr(client, method)(url, data, **({"format": "json"} if api else {}))
+
+    assert response.status_code in (200, 302)
+    assert audit_count() == audits
+
+
+def test_refused_actions_write_no_audit_row(organization, members, login):
+    client = login(members[Role.ADMIN].user, api=True)
+    owner = members[Role.OWNER]
+    audits = audit_count()
+
+    responses = [
+        client.patch(f"/api/v1/orgs/acme/members/{owner.pk}/", {"role": "member"}, format="json"),
+        client.post("/api/v1/orgs/acme/invitations/", {"email": "x@example.test", "role": "owner"}, format="json"),
+        client.patch("/api/v1/orgs/acme", {"retention_days": 0}, format="json"),
+    ]
+
+    assert [r.status_code for r in responses] == [403, 403, 400]
+    assert audit_count() == audits
+
+
+def test_audit_rows_outlive_the_things_they_describe(organization, project, members, login):
+    client = login(members[Role.ADMIN].user, api=True)
+    ApiKeyFactory(project=project)
+
+    client.delete(f"/api/v1/orgs/acme/projects/{project.pk}/")
+
+    assert ApiKey.all_tenants.count() == 0
+    assert list(AuditEvent.objects.for_org(organization).values_list("action", "target_label")) == [
+        ("project.deleted", "Support agent"),
+    ]
+
+
+# --- append-only --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def event(organization, members):
+    return audit_record(
+        organization=organization, actor=Actor(user=members[Role.OWNER].user, ip_address=IP),
+        action=AuditAction.PROJECT_CREATED, target_type="project", target_id="p1", target_label="One",
+    )
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda e: AuditEvent.all_tenants.filter(pk=e.pk).update(action="project.deleted"),
+        lambda e: AuditEvent.objects.for_org(e.organization).filter(pk=e.pk).update(actor_email="someone@else"),
+        lambda e: AuditEvent.all_tenants.filter(pk=e.pk).delete(),
+        lambda e: AuditEvent.objects.for_org(e.organization).all().delete(),
+        lambda e: e.delete(),
+        lambda e: (setattr(e, "target_label", "Forged"), e.save()),
+    ],
+    ids=["update", "scoped-update", "delete", "scoped-delete", "instance-delete", "instance-save"],
+)
+def test_audit_rows_cannot_be_updated_or_deleted(tamper, event):
+    with pytest.raises(DatabaseError) as raised, transaction.atomic():
+        tamper(event)
+
+    assert "governance_auditevent is append-only" in str(raised.value)
+    stored = AuditEvent.all_tenants.values_list("action", "actor_email", "target_label").get(pk=event.pk)
+    assert stored == ("project.created", "owner@acme.test", "One")
+
+
+def test_audit_rows_cannot_be_rewritten_with_raw_sql_either(event):
+    with pytest.raises(DatabaseError) as raised, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE governance_auditevent SET after = '{}'::jsonb WHERE id = %s", [event.pk])
+
+    assert "append-only (UPDATE refused)" in str(raised.value)
+    assert AuditEvent.all_tenants.filter(pk=event.pk).count() == 1
