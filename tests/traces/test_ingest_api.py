@@ -131,3 +131,14 @@ def test_wrong_key_is_401_and_revoked_key_stops_at_once(project):
 
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_api_key"
+
+
+def test_batch_item_ids_are_optional_bookkeeping_for_signals(client, project):
+    turn_id = str(uuid.uuid4())
+
+    response = post(client, "/api/v1/ingest", {"batch": [
+        {"type": "signal", "id": str(uuid.uuid4()), "body": {"turn_id": turn_id, "kind": "escalation"}},
+    ]})
+
+    assert response.json()["results"][0]["status"] == 202
+    assert Signal.objects.for_project(project).get().kind == "escalation"

@@ -100,7 +100,7 @@ def _add_item(batch: Batch, index: int, raw, *, source: str) -> None:
         return
     outcome.type = item.type
     body = dict(item.body)
-    if item.id is not None:
+    if item.id is not None and item.type != "signal":  # a signal's item id is only for the caller's bookkeeping
         body.setdefault("id", item.id)
     try:
         body = clean_json(body)
