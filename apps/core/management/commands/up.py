@@ -12,13 +12,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.core.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+from apps.core.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, seed
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -45,8 +47,10 @@ class Command(BaseCommand):
             raise CommandError(f"Port {port} on {host} is in use. Stop what uses it or run with PORT=<other port>.")
         self.stdout.write("Migrating the database…")
         call_command("migrate", interactive=False, verbosity=0)
+        demo = None
         if not options["no_demo"]:
-            call_command("seed_demo")
+            demo = seed()
+            self.stdout.write(f"Demo organization '{demo['organization']}' ready.")
         data_dir = os.environ.get("AGENTLOOP_DATA_DIR") or str(settings.BASE_DIR / ".data")
         os.makedirs(data_dir, exist_ok=True)
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local"))
@@ -75,6 +79,8 @@ class Command(BaseCommand):
             f"  demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
             f"  web, worker and beat started; press Ctrl-C to stop them all.\n"
         ))
+        if demo:
+            threading.Thread(target=self._send_demo_traffic, args=(f"http://{host}:{port}", demo), daemon=True).start()
         exit_code = 0
         while not stopping:
             for name, child in children.items():
@@ -97,3 +103,21 @@ class Command(BaseCommand):
         self.stdout.write("Stopped.")
         if exit_code:
             sys.exit(exit_code)
+
+    def _send_demo_traffic(self, url: str, demo: dict) -> None:
+        """Once the web process answers, log the demo support traffic through the Python SDK."""
+        from apps.core import demo_traffic
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        try:
+            sent = demo_traffic.send(host=url, api_key=demo["api_key"], project_id=demo["project"])
+        except Exception as exc:  # noqa: BLE001 - the product runs even if the demo traffic fails
+            self.stderr.write(f"Demo traffic was not sent: {exc}")
+        else:
+            self.stdout.write(f"Demo traffic: {sent} support-agent turns logged through the Python SDK.")
