@@ -7,7 +7,8 @@ from apps.governance.api import AuditEventViewSet
 from apps.organizations.api import InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet
 from apps.projects.api import ApiKeyViewSet, AuthCheckView, ProjectAccessViewSet, ProjectViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"  # DRF turns a truthy constructor argument into "/"
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects", ProjectViewSet, basename="api-project")
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/members", MembershipViewSet, basename="api-member")
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/invitations", InvitationViewSet, basename="api-invitation")

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -15,3 +16,9 @@ app.conf.beat_schedule = {
     "core.heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
     "traces.expire_waiting": {"task": "traces.expire_waiting", "schedule": 15 * 60.0},
 }
+
+
+@beat_init.connect
+def _heartbeat_at_start(sender=None, **kwargs) -> None:
+    """Interval schedules first fire one interval after beat starts; /healthz should not wait."""
+    sender.app.send_task("core.heartbeat")

@@ -116,8 +116,8 @@ class FeedbackCreateView(IngestView):
 
 class TurnDetailView(IngestView):
     @extend_schema(operation_id="turns_retrieve", responses={200: OpenApiResponse(description="The turn with steps, signals and feedback"), 404: ERROR})
-    def get(self, request, turn_id):
-        turn = selectors.turn_get(project=self.project, turn_id=turn_id)
+    def get(self, request, turn):
+        turn = selectors.turn_get(project=self.project, turn_id=turn)
         if turn is None:
             raise Http404("No such turn.")
         return Response(selectors.turn_as_dict(turn))

@@ -142,3 +142,18 @@ def test_batch_item_ids_are_optional_bookkeeping_for_signals(client, project):
 
     assert response.json()["results"][0]["status"] == 202
     assert Signal.objects.for_project(project).get().kind == "escalation"
+
+
+def test_a_key_reads_only_its_own_projects_turns(client, other_project):
+    _, other_secret = api_key_with_secret(project=other_project)
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {other_secret}")
+    theirs = post(other, "/api/v1/turns", {"question": "secret of another tenant"}).json()["id"]
+
+    response = client.get(f"/api/v1/turns/{theirs}")
+    missing = client.get(f"/api/v1/turns/{uuid.uuid4()}")
+    malformed = client.get("/api/v1/turns/not-a-uuid")
+
+    assert (response.status_code, missing.status_code, malformed.status_code) == (404, 404, 404)
+    assert response.json() == missing.json()
+    assert "secret of another tenant" not in response.content.decode()
