@@ -62,7 +62,13 @@ def project_rename(*, project: Project, name: str, actor: Actor) -> Project:
         raise Conflict(f"A project named {name!r} already exists.", code="name_taken", field="name")
     before = project.name
     project.name = name
-    project.save(update_fields=["name"])
+    try:
+        with transaction.atomic():
+            project.save(update_fields=["name"])
+    except IntegrityError:
+        # A concurrent create or rename took the name after the check (projects_project_name_uniq).
+        project.name = before
+        raise Conflict(f"A project named {name!r} already exists.", code="name_taken", field="name") from None
     audit_record(
         organization=project.organization, actor=actor, action=AuditAction.PROJECT_RENAMED,
         target_type="project", target_id=project.pk, target_label=name, before={"name": before}, after={"name": name},
