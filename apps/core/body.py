@@ -39,13 +39,14 @@ def read_body(request) -> bytes:
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         return raw
-    if encoding != "gzip":
-        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; use gzip or none.")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding not in ("gzip", "deflate"):
+        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; use gzip, deflate or none.")
+    # gzip framing, or zlib framing for deflate (32 + MAX_WBITS also accepts a gzip header).
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else 32 + zlib.MAX_WBITS)
     try:
         body = inflater.decompress(raw, limit + 1)
     except zlib.error as exc:
-        raise ServiceError(f"The gzip body is corrupt: {exc}", code="invalid_gzip") from None
+        raise ServiceError(f"The {encoding} body is corrupt: {exc}", code="invalid_gzip") from None
     if len(body) > limit or inflater.unconsumed_tail:
         raise PayloadTooLarge(f"The decompressed body is larger than {limit} bytes.")
     return body

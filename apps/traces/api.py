@@ -50,7 +50,7 @@ class TurnCreateView(IngestView):
         operation_id="turns_create",
         request={"application/json": openapi.component(schemas.TurnIn)},
         responses={
-            201: {"application/json": openapi.component(schemas.TurnCreatedOut)},
+            201: OpenApiResponse(response=openapi.component(schemas.TurnCreatedOut)),
             200: OpenApiResponse(description="The same id was already stored: same body as 201"),
             400: ERROR, 401: ERROR, 409: ERROR, 413: ERROR, 429: ERROR,
         },
@@ -72,7 +72,7 @@ class BatchIngestView(IngestView):
     @extend_schema(
         operation_id="ingest_batch",
         request={"application/json": openapi.batch_request_schema()},
-        responses={207: {"application/json": openapi.component(schemas.BatchOut)}, 400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR},
+        responses={207: OpenApiResponse(response=openapi.component(schemas.BatchOut)), 400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR},
         description=(
             "Send turns, steps, signals and feedback in any order. Each item is validated on its own: "
             "a bad item never sinks the good ones. Item status: 201 stored, 200 already stored, "

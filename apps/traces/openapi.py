@@ -21,9 +21,22 @@ def component(struct) -> dict:
 
 
 def _inline(node):
+    """Resolve refs and translate JSON Schema ``null`` into OpenAPI 3.0's ``nullable``."""
     if isinstance(node, dict):
         if "$ref" in node:
             return _inline(COMPONENTS[node["$ref"].rsplit("/", 1)[-1]])
+        options = node.get("anyOf")
+        if options and {"type": "null"} in options:
+            rest = [option for option in options if option != {"type": "null"}]
+            merged = dict(rest[0]) if len(rest) == 1 else {"anyOf": rest}
+            merged.update({k: v for k, v in node.items() if k != "anyOf"}, nullable=True)
+            return _inline(merged)
+        if node.get("required") == []:  # OpenAPI 3.0 wants a non-empty list or none
+            node = {k: v for k, v in node.items() if k != "required"}
+        if "propertyNames" in node:  # not in OpenAPI 3.0: keep the key rule in the description
+            node = dict(node)
+            pattern = node.pop("propertyNames").get("pattern")
+            node["description"] = f"{node.get('description', '')} Keys match {pattern}.".strip()
         return {key: _inline(value) for key, value in node.items()}
     if isinstance(node, list):
         return [_inline(item) for item in node]

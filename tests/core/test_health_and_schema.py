@@ -77,3 +77,14 @@ def test_unknown_api_route_is_json_404_and_unknown_page_is_product_404():
     assert page.status_code == 404
     assert "Page not found" in page.content.decode()
     assert "AgentLoop" in page.content.decode()
+
+
+def test_openapi_schema_is_valid_openapi_3_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yml"
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+
+    text = target.read_text()
+    assert "/api/v1/ingest:" in text and "/api/v1/otlp/v1/traces:" in text

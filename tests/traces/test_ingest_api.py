@@ -157,3 +157,15 @@ def test_a_key_reads_only_its_own_projects_turns(client, other_project):
     assert (response.status_code, missing.status_code, malformed.status_code) == (404, 404, 404)
     assert response.json() == missing.json()
     assert "secret of another tenant" not in response.content.decode()
+
+
+def test_deflate_body_is_accepted_and_unknown_encodings_are_415(client, project):
+    import zlib
+
+    deflated = client.post("/api/v1/turns", data=zlib.compress(json.dumps({"question": "deflated"}).encode()),
+                           content_type="application/json", HTTP_CONTENT_ENCODING="deflate")
+    brotli = client.post("/api/v1/turns", data=b"xx", content_type="application/json", HTTP_CONTENT_ENCODING="br")
+
+    assert deflated.status_code == 201
+    assert (brotli.status_code, brotli.json()["code"]) == (415, "unsupported_media_type")
+    assert list(Turn.objects.for_project(project).values_list("input", flat=True)) == ["deflated"]
