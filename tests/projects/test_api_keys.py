@@ -67,15 +67,21 @@ def test_html_create_shows_the_secret_once(project, admin, login):
     client = login(admin)
     path = f"/orgs/acme/projects/{project.pk}/keys/"
 
-    created = client.post(path, {"name": "staging"})
+    posted = client.post(path, {"name": "staging"})
+    created = client.get(posted["Location"])
+    reloaded = client.get(posted["Location"])
     later = client.get(path)
 
-    assert created.status_code == 201
+    assert posted.status_code == 303
+    assert posted["Location"].startswith(f"{path}?created=")
+    assert created.status_code == 200
     assert created["Cache-Control"] == "no-store"
     full = created.context["new_secret"]
     api_key = ApiKey.objects.for_project(project).get()
     secret = _secret_part(full, api_key.key_id)
     assert created.content.decode().count(full) == 1
+    assert "new_secret" not in reloaded.context
+    assert secret not in reloaded.content.decode()
     assert api_key.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert later.status_code == 200
     assert "new_secret" not in later.context

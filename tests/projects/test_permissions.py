@@ -351,7 +351,7 @@ def test_api_api_key_list(role, status, allowed, project, api_key, members, outs
         assert_api_refused(response, role)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(201))
+@pytest.mark.parametrize(("role", "status", "allowed"), _rows(303))
 def test_html_api_key_create(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
