@@ -1,5 +1,10 @@
+import secrets
+
 from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 from django.views.generic.base import TemplateResponseMixin
@@ -129,10 +134,30 @@ class ApiKeysPageMixin(TemplateResponseMixin):
 
 
 class ApiKeyListView(ApiKeysPageMixin, ProjectViewMixin, TemplateView):
+    """Create-then-redirect (POST/303/GET) so a reload never creates a second key.
+
+    The new secret crosses the redirect through the cache for two minutes, keyed by a random
+    nonce bound to the session, and is deleted the first time the page shows it.
+    """
+
     required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+    secret_ttl_seconds = 120
+
+    def _cache_key(self, nonce: str) -> str:
+        return f"agentloop:new-key:{self.request.session.session_key}:{self.project.pk}:{nonce}"
+
+    def get(self, request, org, project):
+        nonce = request.GET.get("created", "")
+        shown = cache.get(self._cache_key(nonce)) if nonce and request.session.session_key else None
+        if shown is None:
+            return self.render_to_response(self.get_context_data())
+        cache.delete(self._cache_key(nonce))
+        new_key = selectors.api_key_get(project=self.project, key_id=shown["key_id"])
+        response = self.render_to_response(self.get_context_data(new_key=new_key, new_secret=shown["secret"]))
+        response["Cache-Control"] = "no-store"
+        return response
 
     def post(self, request, org, project):
-        """Create a key and show its secret on this response only (never stored, never shown again)."""
         form = ApiKeyForm(request.POST)
         if form.is_valid():
             try:
@@ -142,9 +167,12 @@ class ApiKeyListView(ApiKeysPageMixin, ProjectViewMixin, TemplateView):
             except ServiceError as error:
                 service_error_to_form(form, error)
             else:
-                response = self.render_to_response(self.get_context_data(new_key=api_key, new_secret=secret), status=201)
-                response["Cache-Control"] = "no-store"
-                return response
+                if not request.session.session_key:
+                    request.session.save()
+                nonce = secrets.token_urlsafe(16)
+                cache.set(self._cache_key(nonce), {"key_id": api_key.key_id, "secret": secret}, self.secret_ttl_seconds)
+                url = reverse("project_keys", kwargs={"org": org, "project": project})
+                return HttpResponseRedirect(f"{url}?created={nonce}", status=303)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
