@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("apps.organizations.urls")),
     path("", include("apps.projects.urls")),
+    path("", include("apps.traces.urls")),
     path("", include("apps.governance.urls")),
     path("", include("apps.feedback.urls")),
 ]

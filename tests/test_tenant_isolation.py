@@ -23,6 +23,7 @@ from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUser
 from tests.conftest import client_for
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
 from tests.factories.projects import ApiKeyFactory, ProjectFactory
+from tests.factories.traces import TurnFactory
 
 # kwargs that are not tenant lookups, with the reason they are exempt from the walk.
 EXEMPT_KWARGS = {
@@ -56,6 +57,7 @@ class World:
         self.project_a = ProjectFactory(organization=self.org_a, name="Alpha project")
         self.key_a = ApiKeyFactory(project=self.project_a, name="alpha key")
         self.invitation_a = InvitationFactory(organization=self.org_a, email="invitee@alpha.test")
+        self.turn_a = TurnFactory(project=self.project_a, input="Alpha question", session_id="alpha-session")
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -63,6 +65,9 @@ class World:
         self.project_b = ProjectFactory(organization=self.org_b, name="Bravo hidden project", is_restricted=True)
         self.key_b = ApiKeyFactory(project=self.project_b, name="bravo key")
         self.invitation_b = InvitationFactory(organization=self.org_b, email="invitee@bravo.test")
+        self.turn_b = TurnFactory(
+            project=self.project_b, input="Bravo secret question q7x2", session_id="bravo-secret-session-k9", end_user_id="bravo-user"
+        )
         AuditEvent.objects.create(
             organization=self.org_b, actor_email="owner@bravo.test", action="project.created",
             target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
@@ -76,6 +81,7 @@ class World:
             "key_id": (self.key_a if a else self.key_b).key_id,
             "member": (self.member_a if a else self.member_b).pk,
             "invitation": (self.invitation_a if a else self.invitation_b).pk,
+            "turn": str((self.turn_a if a else self.turn_b).pk),
         }
 
     def b_markers(self) -> list[str]:
@@ -83,6 +89,7 @@ class World:
         return [
             self.org_b.name, str(self.project_b.pk), self.project_b.name, self.key_b.key_id,
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
+            self.turn_b.input, self.turn_b.session_id, str(self.turn_b.pk),
         ]
 
     def b_snapshot(self) -> dict:
@@ -101,7 +108,7 @@ class World:
         }
 
 
-FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation"}
+FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn"}
 
 
 @pytest.fixture

@@ -6,10 +6,12 @@ import base64
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from apps.feedback.models import Feedback
 from apps.traces.models import Signal, Step, Turn
@@ -144,39 +146,204 @@ def turn_page(*, project, filters: TurnFilters, after: str = "", size: int = 50)
     position = decode_cursor(after) if after else None
     if position:
         created, turn_id = position
-        turns = turns.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=turn_id))
+        # ``created_at <= cursor`` is implied by the OR; it is spelled out because PostgreSQL can
+        # use it as an index condition (start the scan at the cursor) but not the OR itself, which
+        # would otherwise be a filter over every newer row — OFFSET's cost under another name.
+        turns = turns.filter(created_at__lte=created).filter(
+            Q(created_at__lt=created) | Q(created_at=created, pk__lt=turn_id)
+        )
     rows = list(turns[: size + 1])
     next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
     return rows[:size], next_cursor
 
 
 def signal_kinds_for(*, project, turn_ids) -> dict:
+    """``{turn_id: [kind, …]}``: each turn's distinct signal kinds, sorted (one badge per kind)."""
     kinds: dict = {}
-    for turn_id, kind in Signal.objects.for_project(project).filter(turn_id__in=list(turn_ids)).values_list("turn_id", "kind"):
+    rows = Signal.objects.for_project(project).filter(turn_id__in=list(turn_ids)).values_list("turn_id", "kind")
+    for turn_id, kind in rows.distinct():
         kinds.setdefault(turn_id, []).append(kind)
-    return kinds
+    return {turn_id: sorted(names) for turn_id, names in kinds.items()}
+
+
+@dataclass
+class FeedbackSummary:
+    up: int = 0
+    down: int = 0
+    stars: list = field(default_factory=list)
+    unrated: int = 0
+    comments: int = 0
+    corrections: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.up + self.down + len(self.stars) + self.unrated
+
+
+def feedback_summary_for(*, project, turn_ids) -> dict:
+    """``{turn_id: FeedbackSummary}`` for the turns that have feedback."""
+    summaries: dict = {}
+    rows = Feedback.objects.for_project(project).filter(turn_id__in=list(turn_ids)).values_list(
+        "turn_id", "rating", "comment", "correction"
+    )
+    for turn_id, rating, comment, correction in rows:
+        summary = summaries.setdefault(turn_id, FeedbackSummary())
+        if rating == "up":
+            summary.up += 1
+        elif rating == "down":
+            summary.down += 1
+        elif rating:
+            summary.stars.append(rating)
+        else:
+            summary.unrated += 1
+        summary.comments += bool(comment)
+        summary.corrections += bool(correction)
+    return summaries
 
 
 def session_turns(*, project, session_id: str) -> list[Turn]:
     return list(Turn.objects.for_project(project).filter(session_id=session_id).order_by("created_at", "id")[:1000])
 
 
-def filter_choices(*, project) -> dict:
-    """Distinct values for the explorer's dropdowns (bounded)."""
-    turns = Turn.objects.for_project(project)
+def _distinct_values(*, model, column: str, project, limit: int) -> list[str]:
+    """Distinct non-empty values of ``column`` in one project, in order, at most ``limit``.
+
+    A loose index scan (a recursive CTE that jumps from one value to the next through the
+    ``(project, column, …)`` index): one index probe per distinct value, where ``SELECT
+    DISTINCT`` would read every row of the project — a million index entries per dropdown.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(column)
+    sql = f"""
+        WITH RECURSIVE walk(value) AS (
+            (SELECT {column} FROM {table} WHERE project_id = %s AND {column} > '' ORDER BY {column} LIMIT 1)
+            UNION ALL
+            SELECT (SELECT {column} FROM {table} WHERE project_id = %s AND {column} > walk.value
+                    ORDER BY {column} LIMIT 1)
+            FROM walk WHERE walk.value IS NOT NULL
+        )
+        SELECT value FROM walk WHERE value IS NOT NULL LIMIT %s
+    """
+    project_id = getattr(project, "pk", project)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_id, project_id, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def filter_choices(*, project, limit: int = 100) -> dict:
+    """Distinct values for the explorer's dropdowns (bounded, index-backed)."""
     return {
-        "signal_kinds": sorted(set(Signal.objects.for_project(project).values_list("kind", flat=True).distinct()[:100])),
-        "prompt_versions": sorted(set(turns.exclude(prompt_version="").values_list("prompt_version", flat=True).distinct()[:100])),
-        "models": sorted(set(turns.exclude(model="").values_list("model", flat=True).distinct()[:100])),
-        "variants": sorted(set(turns.exclude(variant="").values_list("variant", flat=True).distinct()[:100])),
+        "signal_kinds": _distinct_values(model=Signal, column="kind", project=project, limit=limit),
+        "prompt_versions": _distinct_values(model=Turn, column="prompt_version", project=project, limit=limit),
+        "models": _distinct_values(model=Turn, column="model", project=project, limit=limit),
+        "variants": _distinct_values(model=Turn, column="variant", project=project, limit=limit),
     }
 
 
-def waiting_items(*, project, limit: int = 200) -> dict:
-    """Children stored before their turn arrived ("waiting for their turn")."""
-    turn_exists = Exists(Turn.objects.for_project(project).filter(pk=OuterRef("turn_id")))
+def project_capture_counts(*, project, now: dt.datetime | None = None) -> dict:
+    """The overview's numbers: turns in the last 24 h and in total, thumbs-down turns, waiting children."""
+    now = now or timezone.now()
+    turns = Turn.objects.for_project(project)
     return {
-        "feedback": list(Feedback.objects.for_project(project).filter(~turn_exists).order_by("-created_at")[:limit]),
-        "signals": list(Signal.objects.for_project(project).filter(~turn_exists).order_by("-created_at")[:limit]),
-        "steps": list(Step.objects.for_project(project).filter(~turn_exists).order_by("-received_at")[:limit]),
+        "turns_last_day": turns.filter(created_at__gte=now - dt.timedelta(hours=24)).count(),
+        "turns_total": turns.count(),
+        "thumbs_down": turns_with_signal_count(project=project, kind="thumbs_down"),
+        "waiting": sum(waiting_counts(project=project).values()),
+    }
+
+
+def turns_with_signal_count(*, project, kind: str) -> int:
+    """How many arrived turns carry a signal of ``kind``; driven from the (usually far fewer) signals."""
+    turn_exists = Exists(Turn.objects.for_project(project).filter(pk=OuterRef("turn_id")))
+    signals = Signal.objects.for_project(project).filter(kind=kind).filter(turn_exists)
+    return signals.values("turn_id").distinct().count()
+
+
+def _waiting(model, project):
+    """Rows of ``model`` whose turn has not arrived in this project (anti-join on the turn's pk)."""
+    turn_exists = Exists(Turn.objects.for_project(project).filter(pk=OuterRef("turn_id")))
+    return model.objects.for_project(project).filter(~turn_exists)
+
+
+def waiting_counts(*, project) -> dict:
+    return {
+        "feedback": _waiting(Feedback, project).count(),
+        "signals": _waiting(Signal, project).count(),
+        "steps": _waiting(Step, project).count(),
+    }
+
+
+def waiting_for_turn(*, project, turn_id) -> dict:
+    """Children already stored for a turn id that has not arrived (all zero for an unknown id)."""
+    return {
+        "feedback": Feedback.objects.for_project(project).filter(turn_id=turn_id).count(),
+        "signals": Signal.objects.for_project(project).filter(turn_id=turn_id).count(),
+        "steps": Step.objects.for_project(project).filter(turn_id=turn_id).count(),
+    }
+
+
+@dataclass
+class StepNode:
+    step: Step
+    depth: int
+    offset_ms: float | None
+    bar_left: float  # percent of the turn's timeline
+    bar_width: float
+    children: int = 0
+
+
+def step_tree(steps: list[Step]) -> list[StepNode]:
+    """Steps in depth-first order (parent before children, siblings by start time) with timing bars.
+
+    A step whose parent span is not among the steps (not sent, or sent later) is shown as a root;
+    a parent cycle (malformed client data) cannot loop: each step is placed once.
+    """
+    by_span = {step.span_id: step for step in steps}
+    children: dict[str, list[Step]] = {}
+    roots = []
+    for step in steps:
+        parent = step.parent_span_id
+        if parent and parent in by_span and parent != step.span_id:
+            children.setdefault(parent, []).append(step)
+        else:
+            roots.append(step)
+
+    def order(step):
+        return (step.started_at is None, step.started_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), step.pk or 0)
+
+    starts = [s.started_at for s in steps if s.started_at]
+    ends = [s.ended_at or s.started_at for s in steps if s.started_at]
+    origin = min(starts) if starts else None
+    total_ms = max(((max(ends) - origin).total_seconds() * 1000) if origin else 0, 1)
+
+    nodes: list[StepNode] = []
+    placed: set[str] = set()
+
+    def visit(step, depth):
+        if step.span_id in placed:
+            return
+        placed.add(step.span_id)
+        offset = (step.started_at - origin).total_seconds() * 1000 if origin and step.started_at else None
+        duration = step.duration_ms or 0
+        left = round(offset / total_ms * 100, 2) if offset is not None else 0
+        width = round(max(duration / total_ms * 100, 0.5), 2) if offset is not None else 0
+        kids = sorted(children.get(step.span_id, []), key=order)
+        nodes.append(StepNode(step=step, depth=depth, offset_ms=offset, bar_left=min(left, 99.5),
+                              bar_width=min(width, 100 - min(left, 99.5)), children=len(kids)))
+        for child in kids:
+            visit(child, depth + 1)
+
+    for root in sorted(roots, key=order):
+        visit(root, 0)
+    for step in sorted(steps, key=order):  # steps only reachable through a cycle
+        visit(step, 0)
+    return nodes
+
+
+def waiting_items(*, project, limit: int = 200) -> dict:
+    """Children stored before their turn arrived ("waiting for their turn"), newest first."""
+    return {
+        "feedback": list(_waiting(Feedback, project).order_by("-created_at")[:limit]),
+        "signals": list(_waiting(Signal, project).order_by("-created_at")[:limit]),
+        "steps": list(_waiting(Step, project).order_by("-received_at")[:limit]),
     }
