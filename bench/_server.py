@@ -74,3 +74,15 @@ def connect(dsn: str):
         host=query.get("host") or parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres",
         password=parsed.password or None, dbname=parsed.path.lstrip("/") or "postgres", autocommit=True,
     )
+
+
+def count_spans(dsn: str, project_id: str) -> int:
+    """Spans stored for a project: OTLP turns (root spans) plus steps."""
+    with connect(dsn) as conn:
+        turns = conn.execute("SELECT count(*) FROM traces_turn WHERE project_id = %s AND source = 'otlp'", [project_id]).fetchone()[0]
+        steps = conn.execute("SELECT count(*) FROM traces_step WHERE project_id = %s", [project_id]).fetchone()[0]
+    return turns + steps
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "count-spans":
+    print(count_spans(sys.argv[2], sys.argv[3]))

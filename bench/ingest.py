@@ -21,11 +21,15 @@ import http.client
 import io
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
-from _server import Server, connect
+from _server import ROOT, Server, connect
 
 PHOENIX_SPANS_PER_SECOND = 180.0  # ../shared/peer-bench/README.md, same machine kind, medians of 3
 
@@ -163,6 +167,23 @@ def bench_otlp(server: Server, conn, traces: int, children: int = 4) -> float:
     return expected / elapsed
 
 
+PEER_BENCH = ROOT.parent / "shared" / "peer-bench" / "otlp_bench.py"
+
+
+def bench_otlp_peer_workload(server: Server, traces: int) -> dict:
+    """The exact load generator Phoenix was measured with (../shared/peer-bench/otlp_bench.py):
+    official SDK, BatchSpanProcessor -> OTLP/HTTP protobuf, 1 KiB input/output per span."""
+    count = f"{sys.executable} {ROOT / 'bench' / '_server.py'} count-spans '{server.dsn()}' {server.project_id}"
+    out = Path(tempfile.mkdtemp()) / "peer.json"
+    subprocess.run(
+        [sys.executable, str(PEER_BENCH), "--endpoint", f"{server.url}/api/v1/otlp/v1/traces",
+         "--header", f"authorization=Bearer {server.api_key}", "--traces", str(traces),
+         "--verify", f"cmd:{count}", "--server-pid", str(server.process.pid), "--json-out", str(out)],
+        check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )
+    return json.loads(out.read_text())
+
+
 def bench_latency(server: Server, rps: int, seconds: int) -> dict:
     """Open-loop: requests are scheduled at a fixed rate whatever the previous one took."""
     latencies: list[float] = []
@@ -214,7 +235,7 @@ def main() -> None:
     parser.add_argument("--otlp-traces", type=int, default=2000)
     parser.add_argument("--rps", type=int, default=50)
     parser.add_argument("--latency-seconds", type=int, default=20)
-    parser.add_argument("--skip", action="append", default=[], choices=["copy", "http", "sdk", "otlp", "latency"])
+    parser.add_argument("--skip", action="append", default=[], choices=["copy", "http", "sdk", "otlp", "otlp-peer", "latency"])
     args = parser.parse_args()
 
     server = Server(workers=args.workers)
@@ -231,6 +252,9 @@ def main() -> None:
             results["sdk_turns_per_s"], results["sdk_stats"] = round(rate), stats
         if "otlp" not in args.skip:
             results["otlp_spans_per_s"] = round(bench_otlp(server, conn, args.otlp_traces))
+        if "otlp-peer" not in args.skip and PEER_BENCH.exists():
+            peer = bench_otlp_peer_workload(server, args.otlp_traces)
+            results["otlp_peer_workload"] = {k: v for k, v in peer.items() if not isinstance(v, (list, dict))}
         if "latency" not in args.skip:
             results["single_turn_latency"] = bench_latency(server, args.rps, args.latency_seconds)
     finally:
@@ -247,6 +271,11 @@ def main() -> None:
     if "otlp_spans_per_s" in results:
         print(f"OTLP spans/s / Phoenix       = {results['otlp_spans_per_s'] / PHOENIX_SPANS_PER_SECOND:.1f}x  "
               f"(target >= 20x; Phoenix figure from ../shared/peer-bench/README.md)")
+    if "otlp_peer_workload" in results:
+        peer = results["otlp_peer_workload"]
+        print(f"peer-bench workload: {peer['persisted_spans_per_s']} persisted spans/s "
+              f"= {peer['persisted_spans_per_s'] / PHOENIX_SPANS_PER_SECOND:.1f}x Phoenix (same generator, target >= 20x); "
+              f"{peer['persisted_count_final']}/{peer['spans_generated']} stored")
     if "single_turn_latency" in results:
         print(f"single POST /api/v1/turns p99 = {results['single_turn_latency']['p99_ms']} ms at {args.rps} req/s (target < 25 ms)")
 
