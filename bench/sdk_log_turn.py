@@ -121,9 +121,9 @@ def main() -> None:
     # The same client with its sender thread stopped: the caller's own work, without competing
     # for the GIL with a thread that encodes, gzips and posts.
     quiet = AgentLoop(api_key=API_KEY, host=host, project_id=PROJECT_ID, max_queue=calls + 10_000)
-    quiet._abort.set()
-    quiet._wake.set()
-    quiet._thread.join()
+    quiet._sender.abort.set()
+    quiet._sender.wake.set()
+    quiet._sender.thread.join()
 
     def sdk_quiet(index: int) -> None:
         quiet.log_turn(**typical_kwargs(index))

@@ -212,7 +212,7 @@ def test_a_raising_on_error_callback_is_contained(server, make_client):
 
     assert loop.flush(timeout=5) is True
     assert loop.stats["failed"] == 1
-    assert loop._thread.is_alive()
+    assert loop._sender.thread.is_alive()
 
 
 def test_retry_after_parsing():

@@ -177,7 +177,7 @@ def test_disabled_client_returns_turns_and_sends_nothing(server, monkeypatch):
     assert [type(turn) for turn in turns] == [Turn, Turn]
     assert turns[0].feedback_url is None  # no project id and no network when disabled
     assert turns[1].feedback_url.startswith(server.url + "/f/")
-    assert by_env._thread is None and by_flag._thread is None
+    assert by_env._sender.thread is None and by_flag._sender.thread is None
     assert server.requests == []
 
 

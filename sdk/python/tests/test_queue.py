@@ -85,7 +85,7 @@ def test_flush_with_nothing_queued_returns_at_once(server, make_client):
 def test_shutdown_delivers_the_queue_stops_the_thread_and_later_items_are_dropped(server, make_client):
     loop = make_client(flush_interval=60)
     turns = [loop.log_turn(question=f"q{i}") for i in range(3)]
-    thread = loop._thread
+    thread = loop._sender.thread
 
     loop.shutdown(timeout=5)
     late = loop.log_turn(question="too late")
@@ -108,7 +108,7 @@ def test_shutdown_gives_up_at_its_timeout_and_counts_the_rest_as_dropped(server,
     loop.shutdown(timeout=0.5)
 
     assert time.monotonic() - started < 3
-    assert not loop._thread.is_alive()
+    assert not loop._sender.thread.is_alive()
     assert loop.stats == {"queued": 3, "sent": 0, "dropped": 3, "retries": 1, "failed": 0}
 
 
