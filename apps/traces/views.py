@@ -80,7 +80,7 @@ class TurnFilterForm(forms.Form):
     model = forms.CharField(required=False, max_length=200, widget=forms.TextInput(attrs={"list": "models"}))
     variant = forms.CharField(required=False, max_length=100, widget=forms.TextInput(attrs={"list": "variants"}))
     text = forms.CharField(required=False, max_length=500, label="Text in question or answer",
-                           widget=forms.TextInput(attrs={"type": "search", "placeholder": "words, \"a phrase\", -not"}))
+                           widget=forms.TextInput(attrs={"type": "search", "placeholder": "words or \"a phrase\""}))
     after = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
     def __init__(self, *args, signal_kinds=(), **kwargs):

@@ -342,7 +342,7 @@ def test_session_page_lists_the_session_turns_in_order_with_feedback(client, pro
     body = response.content.decode()
     assert response.status_code == 200
     assert turn_ids(response) == [str(first.pk), str(second.pk)]
-    assert "rephrase" in body and "👎 1" in body and "1 comment" in body
+    assert "rephrase" in body and "thumbs down ×1" in body and "1 comment" in body
     assert url("turn_detail", project, turn=second.pk) in body
 
 
