@@ -50,7 +50,9 @@ class Command(BaseCommand):
         demo = None
         if not options["no_demo"]:
             demo = seed()
-            self.stdout.write(f"Demo organization '{demo['organization']}' ready.")
+            self.stdout.write(
+                f"Demo organization '{demo['organization']}' ready; project {demo['project']}; SDK key: {demo['api_key']}"
+            )
         data_dir = os.environ.get("AGENTLOOP_DATA_DIR") or str(settings.BASE_DIR / ".data")
         os.makedirs(data_dir, exist_ok=True)
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local"))
