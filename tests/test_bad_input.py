@@ -551,3 +551,18 @@ def test_bootstrap_org_bad_input_is_a_command_error_and_creates_nothing(args, me
     assert Organization.objects.count() == 0
     assert Project.all_tenants.count() == 0
     assert AuditEvent.all_tenants.count() == 0
+
+
+@pytest.mark.django_db
+def test_oversized_management_api_body_is_413_and_changes_nothing(organization, members, settings):
+    from tests.conftest import client_for
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = client_for(members["owner"].user, api=True)
+
+    response = client.post(f"/api/v1/orgs/{organization.slug}/projects/",
+                           data='{"name": "' + "x" * 2000 + '"}', content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert Project.objects.for_org(organization).count() == 0

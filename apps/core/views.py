@@ -6,7 +6,8 @@ import time
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -118,6 +119,11 @@ def error_500(request):
 
 
 def error_400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        message = f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        if _wants_json(request):
+            return JsonResponse({"code": "payload_too_large", "message": message, "field": None}, status=413)
+        return render(request, "400.html", {"message": message}, status=413)
     if _wants_json(request):
         return JsonResponse({"code": "bad_request", "message": "Bad request.", "field": None}, status=400)
     return render(request, "400.html", status=400)
