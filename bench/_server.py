@@ -32,13 +32,7 @@ class Server:
         self.env = env
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
-        out = subprocess.run(
-            [*manage, "bootstrap_org", "--org", "Bench", "--owner-email", "bench@example.test",
-             "--owner-password", "bench-password-123", "--project", f"bench-{int(time.time())}", "--json"],
-            env=env, check=True, cwd=ROOT, capture_output=True, text=True,
-        ).stdout
-        info = json.loads(out.strip().splitlines()[-1])
-        self.api_key, self.project_id = info["api_key"], info["project"]
+        self.api_key, self.project_id = self.new_project("bench")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--threads", str(threads), "--log-level", "warning"],
@@ -52,6 +46,17 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("server did not start")
+
+    def new_project(self, name: str) -> tuple[str, str]:
+        """A fresh project and key (so each phase counts only its own rows)."""
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "bootstrap_org", "--org", "Bench", "--owner-email",
+             "bench@example.test", "--owner-password", "bench-password-123", "--project",
+             f"{name}-{time.time_ns()}", "--json"],
+            env=self.env, check=True, cwd=ROOT, capture_output=True, text=True,
+        ).stdout
+        info = json.loads(out.strip().splitlines()[-1])
+        return info["api_key"], info["project"]
 
     def dsn(self) -> str:
         return os.environ["DATABASE_URL"]

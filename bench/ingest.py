@@ -173,11 +173,12 @@ PEER_BENCH = ROOT.parent / "shared" / "peer-bench" / "otlp_bench.py"
 def bench_otlp_peer_workload(server: Server, traces: int) -> dict:
     """The exact load generator Phoenix was measured with (../shared/peer-bench/otlp_bench.py):
     official SDK, BatchSpanProcessor -> OTLP/HTTP protobuf, 1 KiB input/output per span."""
-    count = f"{sys.executable} {ROOT / 'bench' / '_server.py'} count-spans '{server.dsn()}' {server.project_id}"
+    api_key, project_id = server.new_project("peer-otlp")
+    count = f"{sys.executable} {ROOT / 'bench' / '_server.py'} count-spans '{server.dsn()}' {project_id}"
     out = Path(tempfile.mkdtemp()) / "peer.json"
     subprocess.run(
         [sys.executable, str(PEER_BENCH), "--endpoint", f"{server.url}/api/v1/otlp/v1/traces",
-         "--header", f"authorization=Bearer {server.api_key}", "--traces", str(traces),
+         "--header", f"authorization=Bearer {api_key}", "--traces", str(traces),
          "--verify", f"cmd:{count}", "--server-pid", str(server.process.pid), "--json-out", str(out)],
         check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
     )

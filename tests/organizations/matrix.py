@@ -52,3 +52,13 @@ def assert_api_refused(response, role) -> None:
         OUTSIDER: (404, "not_found"),
     }.get(role, (403, "permission_denied"))
     assert (response.status_code, response.json()["code"]) == expected
+
+
+def role_rows(allowed_status, minimum: str = Role.ADMIN):
+    """The matrix for an action that needs ``minimum``; allowed callers get ``allowed_status``."""
+    ranks = [Role.MEMBER, Role.REVIEWER, Role.ADMIN, Role.OWNER]
+    rows = [(ANONYMOUS, "refused", False), (OUTSIDER, "refused", False)]
+    for role in ranks:
+        allowed = ranks.index(role) >= ranks.index(minimum)
+        rows.append((role, allowed_status if allowed else "refused", allowed))
+    return rows

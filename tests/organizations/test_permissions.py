@@ -20,16 +20,9 @@ from tests.organizations.matrix import (
     assert_html_refused,
     audit_count,
     caller,
+    role_rows,
 )
 
-def _rows(allowed_status: int, minimum: str = Role.ADMIN):
-    """The matrix for an action that needs ``minimum``; allowed callers get ``allowed_status``."""
-    ranks = [Role.MEMBER, Role.REVIEWER, Role.ADMIN, Role.OWNER]
-    rows = [(ANONYMOUS, "refused", False), (OUTSIDER, "refused", False)]
-    for role in ranks:
-        allowed = ranks.index(role) >= ranks.index(minimum)
-        rows.append((role, allowed_status if allowed else "refused", allowed))
-    return rows
 
 
 @pytest.fixture
@@ -48,7 +41,7 @@ def invitation(organization, members):
 # --- organization settings (retention) -------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_html_settings_page(role, status, allowed, members, outsider):
     client = caller(role, members=members, outsider=outsider)
 
@@ -61,7 +54,7 @@ def test_html_settings_page(role, status, allowed, members, outsider):
         assert_html_refused(response, role, "/orgs/acme/settings/")
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_settings_update_retention(role, status, allowed, organization, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -81,7 +74,7 @@ def test_html_settings_update_retention(role, status, allowed, organization, mem
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200, minimum=Role.MEMBER))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
 def test_api_organization_retrieve(role, status, allowed, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
 
@@ -95,7 +88,7 @@ def test_api_organization_retrieve(role, status, allowed, members, outsider):
         assert_api_refused(response, role)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_api_organization_update_retention(role, status, allowed, organization, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -117,7 +110,7 @@ def test_api_organization_update_retention(role, status, allowed, organization, 
 # --- member list --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200, minimum=Role.MEMBER))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
 def test_html_member_list(role, status, allowed, members, outsider):
     client = caller(role, members=members, outsider=outsider)
 
@@ -134,7 +127,7 @@ def test_html_member_list(role, status, allowed, members, outsider):
         assert_html_refused(response, role, "/orgs/acme/members/")
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200, minimum=Role.MEMBER))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
 def test_api_member_list(role, status, allowed, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
 
@@ -155,7 +148,7 @@ def test_api_member_list(role, status, allowed, members, outsider):
 # --- invite --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_invite(role, status, allowed, organization, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -174,7 +167,7 @@ def test_html_invite(role, status, allowed, organization, members, outsider):
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(201))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(201))
 def test_api_invite(role, status, allowed, organization, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -195,7 +188,7 @@ def test_api_invite(role, status, allowed, organization, members, outsider):
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_api_invitation_list(role, status, allowed, invitation, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
 
@@ -213,7 +206,7 @@ def test_api_invitation_list(role, status, allowed, invitation, members, outside
 # --- revoke invitation ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_revoke_invitation(role, status, allowed, invitation, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -232,7 +225,7 @@ def test_html_revoke_invitation(role, status, allowed, invitation, members, outs
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(204))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
 def test_api_revoke_invitation(role, status, allowed, invitation, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -253,7 +246,7 @@ def test_api_revoke_invitation(role, status, allowed, invitation, members, outsi
 # --- change role ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_change_role(role, status, allowed, target, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -272,7 +265,7 @@ def test_html_change_role(role, status, allowed, target, members, outsider):
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_api_change_role(role, status, allowed, target, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -296,7 +289,7 @@ def test_api_change_role(role, status, allowed, target, members, outsider):
 # service refuses members and reviewers with 403 and the members page says why.
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_remove_member(role, status, allowed, organization, target, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -321,7 +314,7 @@ def test_html_remove_member(role, status, allowed, organization, target, members
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(204))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
 def test_api_remove_member(role, status, allowed, organization, target, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()

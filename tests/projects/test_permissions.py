@@ -19,16 +19,10 @@ from tests.organizations.matrix import (
     assert_html_refused,
     audit_count,
     caller,
+    role_rows,
 )
 
 
-def _rows(allowed_status: int, minimum: str = Role.ADMIN):
-    ranks = [Role.MEMBER, Role.REVIEWER, Role.ADMIN, Role.OWNER]
-    rows = [(ANONYMOUS, "refused", False), (OUTSIDER, "refused", False)]
-    for role in ranks:
-        allowed = ranks.index(role) >= ranks.index(minimum)
-        rows.append((role, allowed_status if allowed else "refused", allowed))
-    return rows
 
 
 @pytest.fixture
@@ -43,7 +37,7 @@ def _project_names(organization) -> list[str]:
 # --- create ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_project_create(role, status, allowed, organization, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -62,7 +56,7 @@ def test_html_project_create(role, status, allowed, organization, project, membe
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(201))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(201))
 def test_api_project_create(role, status, allowed, organization, project, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -83,7 +77,7 @@ def test_api_project_create(role, status, allowed, organization, project, member
 # --- see ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200, minimum=Role.MEMBER))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
 def test_html_project_detail(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     path = f"/orgs/acme/projects/{project.pk}/"
@@ -97,7 +91,7 @@ def test_html_project_detail(role, status, allowed, project, members, outsider):
         assert_html_refused(response, role, path)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200, minimum=Role.MEMBER))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
 def test_api_project_list_and_retrieve(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
 
@@ -116,7 +110,7 @@ def test_api_project_list_and_retrieve(role, status, allowed, project, members, 
 # --- rename ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_html_project_settings_page(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     path = f"/orgs/acme/projects/{project.pk}/settings/"
@@ -130,7 +124,7 @@ def test_html_project_settings_page(role, status, allowed, project, members, out
         assert_html_refused(response, role, path)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_project_rename(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -150,7 +144,7 @@ def test_html_project_rename(role, status, allowed, project, members, outsider):
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_api_project_rename(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -172,7 +166,7 @@ def test_api_project_rename(role, status, allowed, project, members, outsider):
 # --- delete ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_html_project_delete_page(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     path = f"/orgs/acme/projects/{project.pk}/delete/"
@@ -186,7 +180,7 @@ def test_html_project_delete_page(role, status, allowed, project, members, outsi
         assert_html_refused(response, role, path)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_project_delete(role, status, allowed, organization, project, api_key, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -207,7 +201,7 @@ def test_html_project_delete(role, status, allowed, organization, project, api_k
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(204))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
 def test_api_project_delete(role, status, allowed, organization, project, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -231,7 +225,7 @@ def _granted_user_ids(project) -> list[int]:
     return sorted(ProjectUserObjectPermission.objects.filter(content_object=project).values_list("user_id", flat=True))
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_html_project_access_page(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     path = f"/orgs/acme/projects/{project.pk}/access/"
@@ -245,7 +239,7 @@ def test_html_project_access_page(role, status, allowed, project, members, outsi
         assert_html_refused(response, role, path)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_project_access_update(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -267,7 +261,7 @@ def test_html_project_access_update(role, status, allowed, project, members, out
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_api_project_access_update(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -324,7 +318,7 @@ def test_restricted_project_is_visible_to_admins_and_granted_members_only(
 # --- API keys -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_html_api_key_list(role, status, allowed, project, api_key, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     path = f"/orgs/acme/projects/{project.pk}/keys/"
@@ -338,7 +332,7 @@ def test_html_api_key_list(role, status, allowed, project, api_key, members, out
         assert_html_refused(response, role, path)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(200))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
 def test_api_api_key_list(role, status, allowed, project, api_key, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
 
@@ -351,7 +345,7 @@ def test_api_api_key_list(role, status, allowed, project, api_key, members, outs
         assert_api_refused(response, role)
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(303))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(303))
 def test_html_api_key_create(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -370,7 +364,7 @@ def test_html_api_key_create(role, status, allowed, project, members, outsider):
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(201))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(201))
 def test_api_api_key_create(role, status, allowed, project, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()
@@ -389,7 +383,7 @@ def test_api_api_key_create(role, status, allowed, project, members, outsider):
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(302))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(302))
 def test_html_api_key_revoke(role, status, allowed, project, api_key, members, outsider):
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
@@ -410,7 +404,7 @@ def test_html_api_key_revoke(role, status, allowed, project, api_key, members, o
         assert audit_count() == audits
 
 
-@pytest.mark.parametrize(("role", "status", "allowed"), _rows(204))
+@pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
 def test_api_api_key_revoke(role, status, allowed, project, api_key, members, outsider):
     client = caller(role, members=members, outsider=outsider, api=True)
     audits = audit_count()

@@ -407,8 +407,8 @@ def _step(span: SpanData, turn_id: uuid.UUID, indexed: dict) -> StepIn:
 # --- root span → turn -------------------------------------------------------------------------
 
 
-def _question(value) -> str:
-    """The user's question in an input: the last user message, a known key, or the text itself."""
+def _pick_text(value, *, wanted, keys, again) -> str:
+    """Text from an input or output: the last matching message, a known key, or the dump."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -416,37 +416,32 @@ def _question(value) -> str:
     if isinstance(value, list):
         messages = [m for m in value if isinstance(m, dict)]
         for message in reversed(messages):
-            if str(message.get("role", "")).lower() in _USER_ROLES:
+            if wanted(message):
                 return _text(message.get("content", message.get("parts")))
         return _dump(value)
     if isinstance(value, dict):
-        for key in _QUESTION_KEYS:
+        for key in keys:
             if isinstance(value.get(key), str):
                 return value[key]
         if isinstance(value.get("messages"), list):
-            return _question(value["messages"])
+            return again(value["messages"])
     return _dump(value)
+
+
+def _question(value) -> str:
+    """The user's question in an input: the last user message, a known key, or the text itself."""
+    return _pick_text(
+        value, keys=_QUESTION_KEYS, again=_question,
+        wanted=lambda message: str(message.get("role", "")).lower() in _USER_ROLES,
+    )
 
 
 def _answer(value) -> str:
     """The agent's answer in an output: the last assistant message, a known key, or the text."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        messages = [m for m in value if isinstance(m, dict)]
-        for message in reversed(messages):
-            if str(message.get("role", "")).lower() in _ASSISTANT_ROLES or "role" not in message:
-                return _text(message.get("content", message.get("parts")))
-        return _dump(value)
-    if isinstance(value, dict):
-        for key in _ANSWER_KEYS:
-            if isinstance(value.get(key), str):
-                return value[key]
-        if isinstance(value.get("messages"), list):
-            return _answer(value["messages"])
-    return _dump(value)
+    return _pick_text(
+        value, keys=_ANSWER_KEYS, again=_answer,
+        wanted=lambda message: "role" not in message or str(message.get("role", "")).lower() in _ASSISTANT_ROLES,
+    )
 
 
 def _history(value) -> list:
