@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("apps.traces.urls")),
     path("", include("apps.governance.urls")),
     path("", include("apps.feedback.urls")),
+    path("", include("apps.detection.urls")),
+    path("", include("apps.review.urls")),
 ]
 
 handler400 = "apps.core.views.error_400"

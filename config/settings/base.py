@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "apps.governance",
     "apps.traces",
     "apps.feedback",
+    "apps.detection",
+    "apps.review",
 ]
 
 MIDDLEWARE = [
