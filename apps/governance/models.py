@@ -19,6 +19,15 @@ class AuditAction(models.TextChoices):
     PROJECT_ACCESS_CHANGED = "project.access_changed", "Project access changed"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    DETECTOR_CHANGED = "detector.changed", "Detector settings changed"
+    RULE_CREATED = "rule.created", "Detection rule created"
+    RULE_DELETED = "rule.deleted", "Detection rule deleted"
+    QUEUE_CREATED = "queue.created", "Review queue created"
+    QUEUE_UPDATED = "queue.updated", "Review queue updated"
+    QUEUE_DELETED = "queue.deleted", "Review queue deleted"
+    QUEUE_ASSIGNED = "queue.assigned", "Reviewer assigned to a queue"
+    QUEUE_UNASSIGNED = "queue.unassigned", "Reviewer removed from a queue"
+    REVIEW_DECIDED = "review.decided", "Review decision"
 
 
 class AuditEvent(OrganizationOwnedModel):
