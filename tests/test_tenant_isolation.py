@@ -21,6 +21,7 @@ from apps.governance.models import AuditEvent
 from apps.organizations.models import Invitation, Membership
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.conftest import client_for
+from apps.review.models import ReviewQueue
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
 from tests.factories.projects import ApiKeyFactory, ProjectFactory
 from tests.factories.traces import TurnFactory
@@ -58,6 +59,7 @@ class World:
         self.key_a = ApiKeyFactory(project=self.project_a, name="alpha key")
         self.invitation_a = InvitationFactory(organization=self.org_a, email="invitee@alpha.test")
         self.turn_a = TurnFactory(project=self.project_a, input="Alpha question", session_id="alpha-session")
+        self.queue_a = ReviewQueue.all_tenants.create(project=self.project_a, name="Alpha queue")
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -68,6 +70,7 @@ class World:
         self.turn_b = TurnFactory(
             project=self.project_b, input="Bravo secret question q7x2", session_id="bravo-secret-session-k9", end_user_id="bravo-user"
         )
+        self.queue_b = ReviewQueue.all_tenants.create(project=self.project_b, name="Bravo secret queue z4p1")
         AuditEvent.objects.create(
             organization=self.org_b, actor_email="owner@bravo.test", action="project.created",
             target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
@@ -82,6 +85,7 @@ class World:
             "member": (self.member_a if a else self.member_b).pk,
             "invitation": (self.invitation_a if a else self.invitation_b).pk,
             "turn": str((self.turn_a if a else self.turn_b).pk),
+            "queue": (self.queue_a if a else self.queue_b).pk,
         }
 
     def b_markers(self) -> list[str]:
@@ -89,7 +93,7 @@ class World:
         return [
             self.org_b.name, str(self.project_b.pk), self.project_b.name, self.key_b.key_id,
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
-            self.turn_b.input, self.turn_b.session_id, str(self.turn_b.pk),
+            self.turn_b.input, self.turn_b.session_id, str(self.turn_b.pk), self.queue_b.name,
         ]
 
     def b_snapshot(self) -> dict:
@@ -108,7 +112,7 @@ class World:
         }
 
 
-FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn"}
+FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue"}
 
 
 @pytest.fixture

@@ -1,0 +1,161 @@
+"""Review queues: where flagged turns wait for a human verdict.
+
+Items refer to their turn by ``(project, turn_id)`` like every other turn child (no FK: the
+turn may expire with retention while its decisions stay). A queue is worked by reviewers who
+hold ``review.work_reviewqueue`` on it (django-guardian, direct foreign-key rows).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from apps.core.models import ProjectOwnedModel
+
+WORK_PERMISSION = "review.work_reviewqueue"
+DEFAULT_CATEGORIES = ["hallucination", "retrieval miss", "tool misuse", "policy", "tone", "other"]
+
+
+class ReviewQueue(ProjectOwnedModel):
+    """A named queue with routing rules.
+
+    ``routing`` is ``{"signal_kinds": [...], "priority": int, "sample_percent": 0..100}``: a turn
+    carrying any of those signal kinds (explicit, e.g. ``thumbs_down``, or a detector's kind,
+    e.g. ``rephrase``) is routed here with that priority, keeping ``sample_percent`` of them
+    (chosen deterministically from the turn id, so routing twice picks the same turns).
+    """
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    lease_seconds = models.PositiveIntegerField(default=600)
+    routing = models.JSONField(default=dict, blank=True)
+    escalate_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Second-level queue that receives escalated items.",
+    )
+    categories = models.JSONField(default=list, blank=True, help_text="Failure taxonomy; empty means the defaults.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        permissions = [("work_reviewqueue", "Can work a review queue")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="review_reviewqueue_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def signal_kinds(self) -> list[str]:
+        return list(self.routing.get("signal_kinds") or [])
+
+    @property
+    def priority(self) -> int:
+        return int(self.routing.get("priority") or 0)
+
+    @property
+    def sample_percent(self) -> int:
+        value = self.routing.get("sample_percent")
+        return 100 if value is None else int(value)
+
+    @property
+    def category_choices(self) -> list[str]:
+        return list(self.categories or DEFAULT_CATEGORIES)
+
+    @property
+    def organization_id(self):
+        """For apps.core.permissions' same-tenant check."""
+        return self.project.organization_id
+
+
+class ReviewQueueUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian direct foreign-key permission rows for queues (no generic FK scans)."""
+
+    content_object = models.ForeignKey(ReviewQueue, on_delete=models.CASCADE)
+
+
+class ReviewQueueGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(ReviewQueue, on_delete=models.CASCADE)
+
+
+class ItemState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CLAIMED = "claimed", "Claimed"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+    ESCALATED = "escalated", "Escalated"
+    SKIPPED = "skipped", "Skipped"
+
+
+OPEN_STATES = (ItemState.PENDING, ItemState.CLAIMED)
+
+
+class ReviewItem(ProjectOwnedModel):
+    queue = models.ForeignKey(ReviewQueue, on_delete=models.CASCADE, related_name="items")
+    turn_id = models.UUIDField()
+    priority = models.IntegerField(default=0)
+    state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.PENDING)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True, default="", help_text="Why it was escalated here.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project", "queue", "turn_id"], name="review_reviewitem_turn_uniq"),
+            models.CheckConstraint(
+                condition=Q(state="claimed", claimed_by__isnull=False, lease_expires_at__isnull=False)
+                | ~Q(state="claimed"),
+                name="review_reviewitem_claim_check",
+            ),
+        ]
+        indexes = [
+            # The claim scan: open items of one queue by priority then age (partial, stays small).
+            models.Index(
+                fields=["project", "queue", "-priority", "created_at", "id"], name="review_reviewitem_claim_idx",
+                condition=Q(state__in=["pending", "claimed"]),
+            ),
+            models.Index(fields=["project", "turn_id"], name="review_reviewitem_turn_idx"),
+        ]
+
+
+class Verdict(models.TextChoices):
+    CONFIRM = "confirm", "Confirm (a real failure)"
+    REJECT = "reject", "Reject (not a failure)"
+    ESCALATE = "escalate", "Escalate"
+    SKIP = "skip", "Skip"
+
+
+VERDICT_STATE = {
+    Verdict.CONFIRM: ItemState.CONFIRMED,
+    Verdict.REJECT: ItemState.REJECTED,
+    Verdict.ESCALATE: ItemState.ESCALATED,
+    Verdict.SKIP: ItemState.SKIPPED,
+}
+
+
+class Decision(ProjectOwnedModel):
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="decisions")
+    queue = models.ForeignKey(ReviewQueue, on_delete=models.CASCADE, related_name="+")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    category = models.CharField(max_length=64, blank=True, default="")
+    correction = models.TextField(blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    seconds_spent = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(ProjectOwnedModel.Meta):
+        indexes = [
+            models.Index(fields=["project", "queue", "-created_at"], name="review_decision_queue_idx"),
+            models.Index(fields=["project", "reviewer", "-created_at"], name="review_decision_reviewer_idx"),
+        ]

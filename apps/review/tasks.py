@@ -1,0 +1,48 @@
+"""Routing flagged turns into review queues, on the worker.
+
+Both tasks are safe to run twice: an item is unique per (project, queue, turn) and inserted with
+``ON CONFLICT DO NOTHING``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.utils import timezone
+
+from config.celery_app import app
+
+logger = logging.getLogger(__name__)
+
+SWEEP_WINDOW = dt.timedelta(minutes=30)
+SWEEP_LIMIT_PER_PROJECT = 5000
+
+
+@app.task(name="review.route", acks_late=True, ignore_result=True)
+def route(*, project_id, turn_ids=None) -> None:
+    """Route the given turns of one project (or, without ids, its recently flagged turns)."""
+    from apps.projects.models import Project
+    from apps.review import services
+
+    project = Project.all_tenants.filter(pk=project_id).first()  # unscoped: a task resolves its project by id
+    if project is None:
+        logger.info("review.route: project %s is gone", project_id)
+        return
+    if turn_ids is None:
+        turn_ids = services.review_recent_signal_turns(
+            project=project, since=timezone.now() - SWEEP_WINDOW, limit=SWEEP_LIMIT_PER_PROJECT
+        )
+    created = services.review_route_turns(project=project, turn_ids=turn_ids)
+    if created:
+        logger.info("review.route: %s new items in project %s", created, project_id)
+
+
+@app.task(name="review.route_recent", acks_late=True, ignore_result=True)
+def route_recent() -> None:
+    """Beat: enqueue ``review.route`` for every project that has a routing queue (bounded per project)."""
+    from apps.review.models import ReviewQueue
+
+    project_ids = set(ReviewQueue.all_tenants.exclude(routing__signal_kinds=[]).values_list("project_id", flat=True))  # unscoped: the sweep visits every project with queues
+    for project_id in project_ids:
+        route.delay(project_id=str(project_id))

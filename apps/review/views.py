@@ -1,0 +1,198 @@
+"""Review queue pages: the list, queue admin, and the keyboard-first review page.
+
+Every queue named in the URL is resolved in ``resolve_tenant``: another project's queue, a
+missing one and (for a non-admin) a queue the member is not assigned to are the same 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from apps.core.errors import ServiceError
+from apps.core.permissions import object_permission_user_ids
+from apps.core.roles import Role
+from apps.core.views import ProjectViewMixin, service_error_to_form
+from apps.governance.services import Actor
+from apps.organizations.selectors import membership_list
+from apps.review import selectors, services
+from apps.review.forms import DecisionForm, QueueForm
+from apps.review.models import WORK_PERMISSION
+from apps.traces import selectors as trace_selectors
+
+
+class QueueViewMixin(ProjectViewMixin):
+    def resolve_tenant(self, request, **kwargs) -> None:
+        super().resolve_tenant(request, **kwargs)
+        self.queue = selectors.review_queue_get_visible(
+            project=self.project, membership=self.membership, queue_id=kwargs["queue"]
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(tab="queues", queue=self.queue)
+        return context
+
+
+def _queue_form(view, data=None, queue=None):
+    memberships = list(membership_list(organization=view.organization))
+    queues = [q for q in selectors.review_queue_list(project=view.project) if queue is None or q.pk != queue.pk]
+    initial = {}
+    if queue is not None:
+        granted = object_permission_user_ids(permission=WORK_PERMISSION, obj=queue)
+        initial = {
+            "name": queue.name, "description": queue.description, "lease_seconds": queue.lease_seconds,
+            "signal_kinds": ", ".join(queue.signal_kinds), "priority": queue.priority,
+            "sample_percent": queue.sample_percent, "escalate_to": queue.escalate_to_id,
+            "categories": ", ".join(queue.categories or []),
+            "member_ids": [m.pk for m in memberships if m.user_id in granted],
+        }
+    return QueueForm(data, queues=queues, memberships=memberships, initial=initial), memberships, queues
+
+
+def _sync_reviewers(*, queue, memberships, wanted_ids, actor) -> None:
+    granted = object_permission_user_ids(permission=WORK_PERMISSION, obj=queue)
+    for membership in memberships:
+        if membership.pk in wanted_ids and membership.user_id not in granted:
+            services.review_queue_assign(queue=queue, membership=membership, actor=actor)
+        elif membership.pk not in wanted_ids and membership.user_id in granted:
+            services.review_queue_unassign(queue=queue, membership=membership, actor=actor)
+
+
+class QueueListView(ProjectViewMixin, TemplateView):
+    """``…/queues/``: the queues this member works (all of them for admins); admins create here."""
+
+    template_name = "review/queue_list.html"
+    required_role = {"GET": Role.MEMBER, "POST": Role.ADMIN}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        queues = selectors.review_queue_list_visible(project=self.project, membership=self.membership)
+        progress = selectors.review_queue_progress(project=self.project, queues=queues)
+        context.update(tab="queues", rows=[{"queue": q, **progress[q.pk]} for q in queues])
+        if self.is_admin:
+            context.setdefault("form", _queue_form(self)[0])
+        return context
+
+    def post(self, request, org, project):
+        form, memberships, queues = _queue_form(self, request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            actor = Actor.from_request(request)
+            try:
+                queue = services.review_queue_create(
+                    project=self.project, actor=actor, name=data["name"], description=data["description"],
+                    lease_seconds=data["lease_seconds"], routing=form.routing(), categories=data["categories"],
+                    escalate_to=next((q for q in queues if q.pk == data["escalate_to"]), None),
+                )
+                _sync_reviewers(queue=queue, memberships=memberships, wanted_ids=set(data["member_ids"]), actor=actor)
+            except ServiceError as error:
+                service_error_to_form(form, error)
+            else:
+                messages.success(request, f"Queue “{queue.name}” created.")
+                return redirect("review_queue_list", org=org, project=project)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class QueueSettingsView(QueueViewMixin, TemplateView):
+    """``…/queues/<queue>/``: routing rules, lease, taxonomy and reviewers (admins), progress."""
+
+    template_name = "review/queue_settings.html"
+    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", _queue_form(self, queue=self.queue)[0])
+        context["progress"] = selectors.review_queue_progress(project=self.project, queues=[self.queue])[self.queue.pk]
+        context["reviewers"] = selectors.review_reviewer_progress(queue=self.queue)
+        return context
+
+    def post(self, request, org, project, queue):
+        if "delete" in request.POST:
+            services.review_queue_delete(queue=self.queue, actor=Actor.from_request(request))
+            messages.success(request, "Queue deleted.")
+            return redirect("review_queue_list", org=org, project=project)
+        form, memberships, queues = _queue_form(self, request.POST, queue=self.queue)
+        if form.is_valid():
+            data = form.cleaned_data
+            actor = Actor.from_request(request)
+            try:
+                services.review_queue_update(
+                    queue=self.queue, actor=actor, name=data["name"], description=data["description"],
+                    lease_seconds=data["lease_seconds"], routing=form.routing(), categories=data["categories"],
+                    escalate_to=next((q for q in queues if q.pk == data["escalate_to"]), None),
+                )
+                _sync_reviewers(queue=self.queue, memberships=memberships, wanted_ids=set(data["member_ids"]), actor=actor)
+            except ServiceError as error:
+                service_error_to_form(form, error)
+            else:
+                messages.success(request, "Queue saved.")
+                return redirect("review_queue_settings", org=org, project=project, queue=queue)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ReviewView(QueueViewMixin, TemplateView):
+    """``…/queues/<queue>/review/``: the item this reviewer holds (claiming the next one if none),
+    shown with the turn replay, and the decision form. Keyboard: see templates/review/review.html."""
+
+    template_name = "review/review.html"
+    required_role = {"GET": Role.REVIEWER, "POST": Role.REVIEWER}
+
+    def get(self, request, *args, **kwargs):
+        self.item = services.review_item_claim_next(queue=self.queue, reviewer=request.user)
+        return self.render_to_response(self.get_context_data())
+
+    def _form(self, data=None):
+        initial = {"item": self.item.pk, "verdict": "confirm"} if getattr(self, "item", None) else {}
+        return DecisionForm(data, categories=self.queue.category_choices, initial=initial)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        item = getattr(self, "item", None)
+        context.update(item=item, categories=self.queue.category_choices)
+        context.setdefault("form", self._form())
+        if item is not None:
+            turn = trace_selectors.turn_get(project=self.project, turn_id=item.turn_id)
+            context["turn"] = turn
+            if turn is not None:
+                context.update(_replay_context(turn, self.project))
+        context["progress"] = selectors.review_queue_progress(project=self.project, queues=[self.queue])[self.queue.pk]
+        return context
+
+    def post(self, request, org, project, queue):
+        self.item = None
+        form = self._form(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            item = selectors.review_item_get(queue=self.queue, item_id=data["item"])
+            try:
+                services.review_item_decide(
+                    item=item, reviewer=request.user, verdict=data["verdict"], category=data["category"],
+                    correction=data["correction"], notes=data["notes"], ip_address=Actor.from_request(request).ip_address,
+                )
+            except ServiceError as error:
+                self.item = item
+                service_error_to_form(form, error)
+            else:
+                return redirect("review_queue_review", org=org, project=project, queue=queue)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+def _replay_context(turn, project) -> dict:
+    """The turn replay's content (conversation, steps, documents, tools, signals, feedback)."""
+    from apps.traces import views as trace_views
+
+    children = trace_selectors.turn_children(project=project, turn_id=turn.pk)
+    return {
+        "history": trace_views._history_entries(turn.history),
+        "documents": trace_views._documents(turn.retrieved),
+        "tool_calls": trace_views._tool_calls(turn.tool_calls),
+        "steps": trace_views._step_rows(children["steps"]),
+        "signals": [
+            {"signal": s, "value": trace_views.compact(s.value), "badge": trace_views.signal_badge_class(s.kind)}
+            for s in children["signals"]
+        ],
+        "feedback": children["feedback"],
+        "metadata": trace_views.pretty(turn.metadata) if turn.metadata else "",
+    }
