@@ -1,0 +1,329 @@
+"""The built-in detectors as pure decision functions over plain data (no ORM, no I/O).
+
+``run_detectors`` takes the turns of one or more sessions (plus, for recurrence, the same end
+users' recent turns from other sessions) and returns the detections to store. Every function is
+deterministic for a given ``now``; the service layer loads the data and writes the signals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from apps.detection.config import DetectorConfig
+from apps.detection.rules import matches
+from apps.detection.similarity import DEFAULT_SIMILARITY, Similarity
+
+# Explicit feedback is a user action: a session that ends on it was not abandoned.
+USER_ACTION_SIGNALS = frozenset({"thumbs_up", "thumbs_down", "rating", "comment"})
+
+
+@dataclass(slots=True)
+class TurnData:
+    id: object
+    session_id: str = ""
+    end_user_id: str = ""
+    created_at: dt.datetime | None = None
+    question: str = ""
+    answer: str = ""
+    model: str = ""
+    prompt_version: str = ""
+    variant: str = ""
+    metadata: dict = field(default_factory=dict)
+    retrieved: list = field(default_factory=list)
+    tool_calls: list = field(default_factory=list)
+    signals: dict = field(default_factory=dict)  # kind → value, detector output excluded
+    step_errors: list = field(default_factory=list)  # names of steps that failed
+    retrieval_attempted: bool = False  # a retrieval step exists
+
+
+@dataclass(slots=True, frozen=True)
+class Detection:
+    turn_id: object
+    kind: str
+    value: dict
+    dedupe_key: str
+
+
+@dataclass(slots=True, frozen=True)
+class CompiledRule:
+    id: object
+    signal_kind: str
+    ast: dict
+
+
+# --- single-turn decisions ------------------------------------------------------------------
+
+_ESCALATION = re.compile(
+    r"""
+    \b(?:talk|speak|chat|connect|transfer|put)\s+(?:me\s+)?(?:to|with|through\s+to)\s+
+        (?:a|an|the|your|some|someone\s+from)?\s*(?:real\s+|live\s+|actual\s+)?
+        (?:human|person|agent|representative|rep|manager|supervisor|someone|support|operator)\b
+  | \b(?:real|live|actual)\s+(?:human|person)\b
+  | \bescalate\s+(?:this|my|the|it)\b
+  | \b(?:human|customer)\s+(?:support|service)\s*(?:please|now|!)
+  | \bi\s+(?:want|need|demand)\s+(?:a|an|your|to\s+(?:talk|speak)\s+to\s+(?:a|an|your))\s+(?:human|manager|supervisor|representative)\b
+  | \b(?:get|give)\s+me\s+(?:a|an|your)\s+(?:human|manager|supervisor)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def escalation(turn: TurnData) -> dict | None:
+    """The user asks for a human / support / a manager, or the customer reported ``escalation``."""
+    if turn.signals.get("escalation") not in (None, False, 0, ""):
+        return {"reason": "signal"}
+    match = _ESCALATION.search(turn.question)
+    if match:
+        return {"reason": "asked", "phrase": match.group(0)[:100]}
+    return None
+
+
+@lru_cache(maxsize=256)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern | None:
+    variants = []
+    for phrase in phrases:
+        escaped = re.escape(phrase).replace("'", "['’]")  # "don't" also matches a curly apostrophe
+        variants.append(escaped)
+    if not variants:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(variants, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+
+
+def agent_punted(answer: str, phrases) -> dict | None:
+    """The answer says it cannot help; ``phrases`` is the project's list (whole words, any case)."""
+    pattern = _phrase_pattern(tuple(phrases))
+    match = pattern.search(answer) if pattern else None
+    return {"phrase": match.group(0).lower()} if match else None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def low_confidence(turn: TurnData, threshold: float) -> dict | None:
+    """A reported ``confidence`` (signal first, then metadata) strictly below ``threshold``."""
+    reported = _number(turn.signals.get("confidence"))
+    if reported is None:
+        reported = _number(turn.metadata.get("confidence")) if isinstance(turn.metadata, dict) else None
+    if reported is not None and reported < threshold:
+        return {"confidence": reported, "threshold": threshold}
+    return None
+
+
+def _document_score(document) -> float | None:
+    if isinstance(document, dict):
+        for key in ("score", "similarity", "relevance"):
+            score = _number(document.get(key))
+            if score is not None:
+                return score
+    return None
+
+
+def knowledge_gap(turn: TurnData, min_score: float) -> dict | None:
+    """Retrieval ran and returned nothing, or only documents scored below ``min_score``.
+
+    A turn that never retrieved (no retrieval step, nothing in ``retrieved``) is not a gap.
+    """
+    if not turn.retrieved:
+        return {"reason": "empty"} if turn.retrieval_attempted else None
+    scores = [_document_score(document) for document in turn.retrieved]
+    if all(score is not None for score in scores) and max(scores) < min_score:
+        return {"reason": "low_score", "max_score": max(scores), "documents": len(scores)}
+    return None
+
+
+def tool_error(turn: TurnData) -> dict | None:
+    """A failed step, or a tool call that reports an error."""
+    failed = list(turn.step_errors)
+    for call in turn.tool_calls:
+        if isinstance(call, dict) and (call.get("error") or str(call.get("status", "")).lower() in ("error", "failed")):
+            failed.append(str(call.get("name") or call.get("tool") or "tool"))
+    return {"failed": failed[:20]} if failed else None
+
+
+def sampled(turn_id, percentage: float) -> bool:
+    """Deterministic by turn id: the same turn is in or out of the sample on every run."""
+    if percentage <= 0:
+        return False
+    digest = hashlib.blake2b(str(turn_id).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 1_000_000 < percentage * 10_000
+
+
+_TERMINAL = re.compile(r"[.!)\]`*\"'’”]\s*$")
+
+
+def answer_looks_complete(answer: str, punted: bool) -> bool:
+    text = answer.strip()
+    return bool(text) and not punted and len(text) >= 40 and not text.endswith("?") and bool(_TERMINAL.search(text))
+
+
+def abandonment(turn: TurnData, *, is_last: bool, now: dt.datetime, window_seconds: int, punted: bool) -> dict | None:
+    """The session's last turn, older than the window, with no user action after it.
+
+    The score weighs how the answer looked: a complete answer is probably a satisfied user
+    (0.3); a cut-off, empty or punted answer, or a question back to the user, is likely a
+    failure (0.8–1.0). The caller keeps only scores at or above the project's ``min_score``.
+    """
+    if not is_last or turn.created_at is None or now - turn.created_at < dt.timedelta(seconds=window_seconds):
+        return None
+    if USER_ACTION_SIGNALS & turn.signals.keys():
+        return None
+    text = turn.answer.strip()
+    if not text:
+        score = 1.0
+    elif punted:
+        score = 0.9
+    elif text.endswith("?"):
+        score = 0.85
+    elif answer_looks_complete(text, punted):
+        score = 0.3
+    else:
+        score = 0.8
+    return {"score": score}
+
+
+# --- pairwise decisions (similarity) --------------------------------------------------------
+
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|also|plus|what\s+about|how\s+about|what\s+if|then|ok(?:ay)?|thanks|thank\s+you|thx|great|cool|"
+    r"perfect|nice|got\s+it|so|but\s+what|one\s+more|another\s+question|follow[-\s]?up|next|now)\b",
+    re.IGNORECASE,
+)
+
+
+def is_follow_up(text: str) -> bool:
+    """Markers of a genuine follow-up or an acknowledgement rather than a re-ask."""
+    return bool(_FOLLOW_UP.search(text))
+
+
+def rephrase_candidates(session: list[TurnData], window_seconds: int) -> list[tuple[TurnData, TurnData]]:
+    """(turn, next turn) pairs of one session (sorted by time) that could be a rephrase."""
+    window = dt.timedelta(seconds=window_seconds)
+    pairs = []
+    for current, following in zip(session, session[1:]):
+        if current.created_at is None or following.created_at is None:
+            continue
+        if following.created_at - current.created_at > window:
+            continue
+        if not following.question.strip() or not current.question.strip() or is_follow_up(following.question):
+            continue
+        pairs.append((current, following))
+    return pairs
+
+
+def recurrence_candidates(session: list[TurnData], history: list[TurnData], window_seconds: int, limit: int = 5):
+    """(earlier turn in another session, this turn) pairs of the same end user within the window."""
+    if not history or not session or not session[0].end_user_id:
+        return []
+    window = dt.timedelta(seconds=window_seconds)
+    pairs = []
+    for turn in session:
+        if turn.created_at is None or not turn.question.strip():
+            continue
+        earlier = [
+            h for h in history
+            if h.end_user_id == turn.end_user_id and h.session_id != turn.session_id and h.created_at is not None
+            and dt.timedelta(0) < turn.created_at - h.created_at <= window and h.question.strip()
+        ]
+        earlier.sort(key=lambda h: h.created_at, reverse=True)
+        pairs.extend((h, turn) for h in earlier[:limit])
+    return pairs
+
+
+# --- everything at once ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Result:
+    detections: list[Detection]
+    recheck_after: dict  # turn id → when a windowed decision (abandonment) must be looked at again
+
+
+def rule_context(turn: TurnData) -> dict:
+    return {
+        "model": turn.model, "prompt_version": turn.prompt_version, "variant": turn.variant,
+        "user_id": turn.end_user_id, "session_id": turn.session_id, "question": turn.question,
+        "answer": turn.answer, "metadata": turn.metadata if isinstance(turn.metadata, dict) else {},
+        "signals": turn.signals,
+    }
+
+
+def run_detectors(
+    sessions: list[list[TurnData]],
+    config: DetectorConfig,
+    *,
+    now: dt.datetime,
+    history: list[TurnData] = (),
+    rules: list[CompiledRule] = (),
+    similarity: Similarity = DEFAULT_SIMILARITY,
+) -> Result:
+    """Every enabled detector and rule over ``sessions`` (each sorted by ``created_at``).
+
+    All similarity pairs of the batch (rephrase and recurrence) go to the backend in one call.
+    """
+    on = config.enabled
+    detections: list[Detection] = []
+    recheck: dict = {}
+    punt_phrases = config.p("agent_punted")["phrases"]
+    for session in sessions:
+        for index, turn in enumerate(session):
+            punted = agent_punted(turn.answer, punt_phrases) if turn.answer else None
+            if punted and "agent_punted" in on:
+                detections.append(Detection(turn.id, "agent_punted", punted, "agent_punted"))
+            for name, decide in (
+                ("escalation", lambda t: escalation(t)),
+                ("low_confidence", lambda t: low_confidence(t, config.p("low_confidence")["threshold"])),
+                ("knowledge_gap", lambda t: knowledge_gap(t, config.p("knowledge_gap")["min_score"])),
+                ("tool_error", tool_error),
+            ):
+                if name in on:
+                    found = decide(turn)
+                    if found:
+                        detections.append(Detection(turn.id, name, found, name))
+            if "random_sample" in on and sampled(turn.id, config.p("random_sample")["percentage"]):
+                detections.append(Detection(turn.id, "random_sample", {"percentage": config.p("random_sample")["percentage"]}, "random_sample"))
+            if "abandonment" in on:
+                params = config.p("abandonment")
+                is_last = index == len(session) - 1
+                found = abandonment(turn, is_last=is_last, now=now, window_seconds=params["window_seconds"], punted=bool(punted))
+                if found and found["score"] >= params["min_score"]:
+                    detections.append(Detection(turn.id, "abandonment", found, "abandonment"))
+                elif is_last and turn.created_at is not None and found is None:
+                    due = turn.created_at + dt.timedelta(seconds=params["window_seconds"])
+                    if due > now:
+                        recheck[turn.id] = due
+            if rules:
+                context = rule_context(turn)
+                for rule in rules:
+                    if matches(rule.ast, context):
+                        detections.append(Detection(turn.id, rule.signal_kind, {"rule_id": str(rule.id)}, f"rule:{rule.id}"))
+
+    pairs: list[tuple[str, TurnData, TurnData]] = []
+    if "rephrase" in on:
+        window = config.p("rephrase")["window_seconds"]
+        pairs += [("rephrase", a, b) for session in sessions for a, b in rephrase_candidates(session, window)]
+    if "recurrence" in on and history:
+        window = config.p("recurrence")["window_seconds"]
+        pairs += [("recurrence", a, b) for session in sessions for a, b in recurrence_candidates(session, history, window)]
+    if pairs:
+        scores = similarity.pair_scores([(a.question, b.question) for _, a, b in pairs])
+        recurring: dict = {}
+        for (name, a, b), score in zip(pairs, scores):
+            if score < config.p(name)["threshold"]:
+                continue
+            if name == "rephrase":
+                # The earlier turn is the one that failed: its user had to ask again.
+                detections.append(Detection(a.id, "rephrase", {"score": round(float(score), 3), "next_turn_id": str(b.id)}, "rephrase"))
+            elif b.id not in recurring or score > recurring[b.id][0]:
+                recurring[b.id] = (score, a)
+        for turn_id, (score, earlier) in recurring.items():
+            detections.append(Detection(
+                turn_id, "recurrence", {"score": round(float(score), 3), "previous_turn_id": str(earlier.id)}, "recurrence"
+            ))
+    return Result(detections=detections, recheck_after=recheck)

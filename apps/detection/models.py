@@ -1,0 +1,78 @@
+"""Per-project detector settings, customer rules, and the marker of turns a detector pass saw.
+
+Detector output itself is stored as ``traces.Signal`` rows with source ``detector``; the
+signal's unique key makes a second pass a no-op.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from apps.core.models import ProjectOwnedModel
+
+
+class DetectorSettings(ProjectOwnedModel):
+    """One row per (project, detector); a missing row means "enabled with default params".
+
+    ``params`` holds only the values the project changed; ``apps.detection.config`` validates
+    them against the detector's schema and fills in the defaults.
+    """
+
+    detector = models.CharField(max_length=40)
+    enabled = models.BooleanField(default=True)
+    params = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project", "detector"], name="detection_detectorsettings_detector_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.detector} ({'on' if self.enabled else 'off'})"
+
+
+class DetectionRule(ProjectOwnedModel):
+    """A customer rule: when ``expression`` holds for a turn, emit a ``signal_kind`` signal.
+
+    ``ast`` is the parsed form of ``expression`` (apps.detection.rules); it is what runs.
+    """
+
+    name = models.CharField(max_length=100)
+    expression = models.TextField()
+    ast = models.JSONField()
+    signal_kind = models.CharField(max_length=64)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="detection_detectionrule_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DetectionPass(ProjectOwnedModel):
+    """A turn a detector pass has seen. ``recheck_after`` is set while a windowed decision
+    (abandonment, rephrase) is still open; the sweep re-runs the session once it passes.
+
+    The sweep looks for turns without a row (their task was lost, e.g. Redis was down) and
+    rows whose ``recheck_after`` is due; both queries are bounded by a batch size.
+    """
+
+    turn_id = models.UUIDField()
+    detected_at = models.DateTimeField(default=timezone.now)
+    recheck_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project", "turn_id"], name="detection_detectionpass_turn_uniq"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recheck_after"], name="detection_pass_recheck_idx", condition=models.Q(recheck_after__isnull=False)
+            ),
+        ]

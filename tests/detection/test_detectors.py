@@ -1,0 +1,219 @@
+"""Each detector's decision function on labelled examples, look-alikes that must not fire included."""
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from apps.detection import detectors as d
+from apps.detection.config import DEFAULT_PUNT_PHRASES, DetectorConfig, effective_config, validate_params
+from apps.core.errors import ValidationFailed
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def turn(question="", answer="", *, minutes_ago=0, session="s1", user="u1", **extra) -> d.TurnData:
+    return d.TurnData(
+        id=extra.pop("id", uuid.uuid4()), session_id=session, end_user_id=user,
+        created_at=NOW - dt.timedelta(minutes=minutes_ago), question=question, answer=answer, **extra
+    )
+
+
+def kinds(result) -> list[tuple]:
+    return sorted((det.kind, det.turn_id) for det in result.detections)
+
+
+def run(sessions, config=None, **kwargs):
+    return d.run_detectors(sessions, config or only(), now=NOW, **kwargs)
+
+
+def only(*names) -> DetectorConfig:
+    return DetectorConfig(enabled=frozenset(names))
+
+
+@pytest.mark.parametrize(("first", "second", "fires"), [
+    ("How do I reset my password?", "how can I change my password", True),
+    ("How do I export my data to CSV?", "how to export data as csv file", True),
+    ("Where is my order #1234?", "where is my order 1234, it has not arrived", True),
+    ("How do I reset my password?", "And what if I never get the reset email?", False),  # follow-up
+    ("How do I reset my password?", "What about changing my email address?", False),  # follow-up
+    ("How do I reset my password?", "Thanks, that worked!", False),  # acknowledgement
+    ("How do I reset my password?", "What are your opening hours?", False),  # new topic
+    ("Which plans include SSO?", "Can I pay by invoice?", False),  # new topic
+])
+def test_rephrase_labelled_pairs(first, second, fires):
+    a, b = turn(first, "An answer.", minutes_ago=3), turn(second, "Another answer.", minutes_ago=1)
+
+    result = run([[a, b]], only("rephrase"))
+
+    assert kinds(result) == ([("rephrase", a.id)] if fires else [])
+
+
+def test_rephrase_outside_the_window_does_not_fire():
+    a, b = turn("How do I reset my password?", minutes_ago=30), turn("how can I change my password", minutes_ago=1)
+
+    assert run([[a, b]], only("rephrase")).detections == []
+
+
+@pytest.mark.parametrize(("question", "fires"), [
+    ("Let me talk to a human please", True),
+    ("Can I speak with your manager?", True),
+    ("connect me to support", True),
+    ("I want a real person", True),
+    ("Please escalate this", True),
+    ("How do I add a manager to my team?", False),
+    ("Is customer support included in the Pro plan?", False),
+    ("Our bot talks to the human resources API", False),
+])
+def test_escalation_labelled_questions(question, fires):
+    t = turn(question)
+
+    assert (d.escalation(t) is not None) is fires
+
+
+def test_escalation_from_a_reported_signal():
+    assert d.escalation(turn("Fine.", signals={"escalation": True})) == {"reason": "signal"}
+    assert d.escalation(turn("Fine.", signals={"escalation": False})) is None
+
+
+@pytest.mark.parametrize(("answer", "fires"), [
+    ("I'm sorry, I don't know the answer to that.", True),
+    ("I don’t know.", True),  # curly apostrophe
+    ("Please contact support for a refund.", True),
+    ("I am unable to access your account.", True),
+    ("Don't worry, I can help with that: open Settings.", False),
+    ("I know you can't wait, so here are the steps.", False),
+    ("Our support contacts page lists the hours.", False),
+])
+def test_agent_punted_labelled_answers(answer, fires):
+    assert (d.agent_punted(answer, DEFAULT_PUNT_PHRASES) is not None) is fires
+
+
+def test_agent_punted_uses_the_project_phrase_list():
+    assert d.agent_punted("Ask your account manager.", ["ask your account manager"]) == {"phrase": "ask your account manager"}
+    assert d.agent_punted("I don't know.", ["ask your account manager"]) is None
+
+
+@pytest.mark.parametrize(("signals", "metadata", "expected"), [
+    ({"confidence": 0.2}, {}, {"confidence": 0.2, "threshold": 0.5}),
+    ({}, {"confidence": 0.49}, {"confidence": 0.49, "threshold": 0.5}),
+    ({"confidence": 0.9}, {"confidence": 0.1}, None),  # the signal wins over metadata
+    ({"confidence": 0.5}, {}, None),  # not strictly below
+    ({"confidence": True}, {}, None),  # not a number
+    ({}, {"confidence": "low"}, None),
+    ({}, {}, None),
+])
+def test_low_confidence(signals, metadata, expected):
+    assert d.low_confidence(turn(signals=signals, metadata=metadata), 0.5) == expected
+
+
+@pytest.mark.parametrize(("retrieved", "attempted", "expected"), [
+    ([], True, {"reason": "empty"}),
+    ([{"id": "a", "score": 0.1}, {"id": "b", "score": 0.2}], False, {"reason": "low_score", "max_score": 0.2, "documents": 2}),
+    ([{"id": "a", "score": 0.1}, {"id": "b", "score": 0.8}], True, None),
+    ([], False, None),  # no retrieval at all is not a gap
+    (["doc without score"], True, None),
+])
+def test_knowledge_gap(retrieved, attempted, expected):
+    assert d.knowledge_gap(turn(retrieved=retrieved, retrieval_attempted=attempted), 0.3) == expected
+
+
+def test_tool_error():
+    assert d.tool_error(turn(step_errors=["search"])) == {"failed": ["search"]}
+    assert d.tool_error(turn(tool_calls=[{"name": "refund", "error": "timeout"}])) == {"failed": ["refund"]}
+    assert d.tool_error(turn(tool_calls=[{"name": "refund", "status": "failed"}])) == {"failed": ["refund"]}
+    assert d.tool_error(turn(tool_calls=[{"name": "refund", "status": "ok", "error": None}])) is None
+
+
+def test_random_sample_is_deterministic_and_near_the_percentage():
+    ids = [uuid.UUID(int=n) for n in range(20_000)]
+
+    chosen = [i for i in ids if d.sampled(i, 5.0)]
+
+    assert chosen == [i for i in ids if d.sampled(i, 5.0)]
+    assert 800 < len(chosen) < 1200
+    assert not any(d.sampled(i, 0) for i in ids[:100])
+    assert all(d.sampled(i, 100) for i in ids[:100])
+
+
+@pytest.mark.parametrize(("answer", "signals", "minutes_ago", "fires"), [
+    ("", {}, 60, True),  # empty answer
+    ("I don't know.", {}, 60, True),  # punted
+    ("Which account do you mean?", {}, 60, True),  # a question back, never answered
+    ("To reset it, open Settings, choose Security and click Reset password.", {}, 60, False),  # complete
+    ("", {}, 10, False),  # still inside the window
+    ("", {"thumbs_up": True}, 60, False),  # the user acted
+])
+def test_abandonment(answer, signals, minutes_ago, fires):
+    last = turn("How do I reset my password?", answer, minutes_ago=minutes_ago, signals=signals)
+
+    result = run([[last]], only("abandonment", "agent_punted"))
+
+    assert [k for k, _ in kinds(result) if k == "abandonment"] == (["abandonment"] if fires else [])
+
+
+def test_abandonment_only_for_the_last_turn_and_rechecked_while_the_window_is_open():
+    first = turn("How do I reset my password?", "", minutes_ago=90)
+    last = turn("Thanks", "", minutes_ago=5)
+
+    result = run([[first, last]], only("abandonment"))
+
+    assert kinds(result) == []
+    assert result.recheck_after == {last.id: last.created_at + dt.timedelta(minutes=30)}
+
+
+def test_recurrence_same_user_same_issue_within_two_hours():
+    earlier = turn("My invoice PDF download fails", minutes_ago=60, session="old")
+    other_topic = turn("How do I add a teammate?", minutes_ago=50, session="old2")
+    too_old = turn("My invoice PDF download fails", minutes_ago=200, session="older")
+    again = turn("the invoice pdf download still fails", session="new")
+    new_topic = turn("What are your opening hours?", session="new2")
+
+    result = run([[again], [new_topic]], only("recurrence"), history=[earlier, other_topic, too_old])
+
+    assert kinds(result) == [("recurrence", again.id)]
+    assert result.detections[0].value["previous_turn_id"] == str(earlier.id)
+
+
+def test_recurrence_ignores_other_users():
+    earlier = turn("My invoice PDF download fails", minutes_ago=60, session="old", user="someone-else")
+    again = turn("the invoice pdf download still fails", session="new")
+
+    assert run([[again]], only("recurrence"), history=[earlier]).detections == []
+
+
+def test_rules_emit_their_kind_with_the_rule_id_as_dedupe_key():
+    from apps.detection.rules import parse
+
+    rule = d.CompiledRule(id=7, signal_kind="enterprise_unhappy", ast=parse('metadata.plan == "enterprise" and signals.thumbs_down'))
+    hit = turn(metadata={"plan": "enterprise"}, signals={"thumbs_down": True})
+    miss = turn(metadata={"plan": "free"}, signals={"thumbs_down": True})
+
+    result = run([[hit], [miss]], only(), rules=[rule])
+
+    assert result.detections == [d.Detection(hit.id, "enterprise_unhappy", {"rule_id": "7"}, "rule:7")]
+
+
+def test_disabled_detectors_do_not_run():
+    t = turn("talk to a human", "I don't know.", signals={"confidence": 0.1})
+
+    assert kinds(run([[t]], only("agent_punted"))) == [("agent_punted", t.id)]
+
+
+def test_params_validation_and_effective_config():
+    class Row:
+        def __init__(self, detector, enabled, params):
+            self.detector, self.enabled, self.params = detector, enabled, params
+
+    config = effective_config([Row("rephrase", False, {}), Row("low_confidence", True, {"threshold": 0.7})])
+
+    assert "rephrase" not in config.enabled and "low_confidence" in config.enabled
+    assert config.p("low_confidence") == {"threshold": 0.7}
+    assert config.p("recurrence")["window_seconds"] == 7200
+    assert validate_params("agent_punted", {"phrases": "No idea\n\n no IDEA \nAsk a human"}) == {"phrases": ["no idea", "ask a human"]}
+    with pytest.raises(ValidationFailed, match="between 0 and 1"):
+        validate_params("low_confidence", {"threshold": 3})
+    with pytest.raises(ValidationFailed, match="no parameter 'bogus'"):
+        validate_params("rephrase", {"bogus": 1})
+    with pytest.raises(ValidationFailed, match="must be a number"):
+        validate_params("rephrase", {"window_seconds": "soon"})
