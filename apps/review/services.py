@@ -159,6 +159,7 @@ def review_route_turns(*, project, turn_ids) -> int:
     signals = (
         Signal.objects.for_project(project)
         .filter(turn_id__in=existing_turns, kind__in=all_kinds)
+        .order_by("created_at", "id")  # first flagged, first routed (item ids break priority ties)
         .values_list("turn_id", "kind")
     )
     for turn_id, kind in signals:
