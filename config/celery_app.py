@@ -15,6 +15,7 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "core.heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
     "traces.expire_waiting": {"task": "traces.expire_waiting", "schedule": 15 * 60.0},
+    "detection.sweep": {"task": "detection.sweep", "schedule": 60.0},
     "review.route_recent": {"task": "review.route_recent", "schedule": 5 * 60.0},
 }
 

@@ -367,7 +367,22 @@ def write_batch(batch: Batch) -> list[Outcome]:
             _write_signals(cursor, batch, now, expires_at)
             _write_steps(cursor, batch, now, expires_at)
             _mark_waiting(cursor, batch)
+        _enqueue_detection(batch)
     return batch.outcomes
+
+
+def _enqueue_detection(batch: Batch) -> None:
+    """After commit, queue detection (apps/detection) once per session touched by new turns and
+    once for other touched turns (late signals, feedback, sessionless turns)."""
+    sessions = {parsed.session_id for parsed, outcome in batch.turns.values() if outcome.status == 201 and parsed.session_id}
+    loose = {turn_id for turn_id, (parsed, outcome) in batch.turns.items() if outcome.status == 201 and not parsed.session_id}
+    loose |= {s[0] for s in batch.signals if s[5] is not None and s[5].status in (200, 201)}
+    loose |= {f.turn_id for f, _, outcome in batch.feedback.values() if outcome.status in (200, 201)}
+    if sessions or loose:
+        from apps.detection.services import detection_enqueue
+
+        project_id = batch.project.pk
+        transaction.on_commit(lambda: detection_enqueue(project_id=project_id, session_ids=sessions, turn_ids=loose))
 
 
 def ingest_items(*, project, items: list, source: str = "sdk") -> list[Outcome]:

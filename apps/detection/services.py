@@ -1,0 +1,223 @@
+"""Detection writes: run the detectors and store their signals; detector settings and rules.
+
+Signals are written with one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` on the
+signal's unique key (project, turn, kind, source="detector", dedupe key = detector name or
+``rule:<id>``): running detection twice, or concurrently, stores each signal once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+
+import msgspec
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.errors import NotFound, ValidationFailed
+from apps.detection import selectors
+from apps.detection.config import DETECTORS, validate_params
+from apps.detection.detectors import run_detectors
+from apps.detection.models import DetectionRule, DetectorSettings
+from apps.detection.rules import RuleSyntaxError, parse
+from apps.governance.models import AuditAction
+from apps.governance.services import Actor, audit_record
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+SWEEP_LOOKBACK = dt.timedelta(days=7)
+SWEEP_GRACE = dt.timedelta(seconds=60)  # leave the just-ingested turns to their own task
+
+
+def _json(value) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _write(project, result, expires: dict, turn_ids, now) -> int:
+    """Store the detections and mark every examined turn; returns how many signals were new."""
+    inserted = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        detections = result.detections
+        if detections:
+            cursor.execute(
+                """
+                INSERT INTO traces_signal (project_id, turn_id, kind, value, source, dedupe_key, created_at, expires_at)
+                SELECT %s, u.turn_id, u.kind, u.value::jsonb, 'detector', u.dedupe_key, %s, u.expires_at
+                FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+                    AS u(turn_id, kind, value, dedupe_key, expires_at)
+                ON CONFLICT (project_id, turn_id, kind, source, dedupe_key) DO NOTHING
+                """,
+                [
+                    project.pk, now,
+                    [d.turn_id for d in detections],
+                    [d.kind for d in detections],
+                    [_json(d.value) for d in detections],
+                    [d.dedupe_key for d in detections],
+                    [expires.get(d.turn_id) for d in detections],
+                ],
+            )
+            inserted = cursor.rowcount
+        ids = list(turn_ids)
+        if ids:
+            cursor.execute(
+                """
+                INSERT INTO detection_detectionpass (project_id, turn_id, detected_at, recheck_after)
+                SELECT %s, u.turn_id, %s, u.recheck_after
+                FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(turn_id, recheck_after)
+                ON CONFLICT (project_id, turn_id) DO UPDATE
+                    SET detected_at = EXCLUDED.detected_at, recheck_after = EXCLUDED.recheck_after
+                """,
+                [project.pk, now, ids, [result.recheck_after.get(i) for i in ids]],
+            )
+    return inserted
+
+
+def _detect(*, project, session_ids, loose_turn_ids, now=None) -> int:
+    now = now or timezone.now()
+    config = selectors.detector_config_get(project=project)
+    window = config.p("recurrence")["window_seconds"] if "recurrence" in config.enabled else 0
+    sessions, history, expires = selectors.detection_input_get(
+        project=project, session_ids=session_ids, turn_ids=loose_turn_ids, history_window_seconds=window
+    )
+    if not sessions:
+        return 0
+    rules = selectors.detection_rule_compiled_list(project=project)
+    result = run_detectors(sessions, config, now=now, history=history, rules=rules)
+    return _write(project, result, expires, [t.id for session in sessions for t in session], now)
+
+
+def detect_session(*, project, session_id: str, now=None) -> int:
+    """Run every enabled detector and rule over one session; returns the number of new signals."""
+    return _detect(project=project, session_ids=[session_id], loose_turn_ids=[], now=now)
+
+
+def detect_turns(*, project, turn_ids, now=None) -> int:
+    """Run detection over the sessions of ``turn_ids`` (a turn without a session on its own)."""
+    session_ids, loose = selectors.turn_sessions_get(project=project, turn_ids=turn_ids)
+    return _detect(project=project, session_ids=session_ids, loose_turn_ids=loose, now=now)
+
+
+def detection_enqueue(*, project_id, session_ids, turn_ids) -> None:
+    """Queue detection after ingestion: one task per session, one for turns without a session.
+
+    Called from ``transaction.on_commit``. A broker outage must not fail ingestion: the error is
+    logged and the periodic sweep picks the turns up (they have no detection pass yet).
+    """
+    from apps.detection.tasks import detect_session_task, detect_turns_task
+
+    try:
+        for session_id in sorted(session_ids):
+            detect_session_task.apply_async(kwargs={"project_id": str(project_id), "session_id": session_id}, retry=False)
+        if turn_ids:
+            detect_turns_task.apply_async(
+                kwargs={"project_id": str(project_id), "turn_ids": [str(t) for t in turn_ids]}, retry=False
+            )
+    except Exception:  # noqa: BLE001 - any broker failure; the sweep is the fallback
+        logger.warning("detection not enqueued for project %s; the sweep will catch up", project_id, exc_info=True)
+
+
+def detection_sweep(*, limit: int = SWEEP_BATCH, now=None) -> int:
+    """Run detection for turns no pass has seen (lost tasks) and passes whose recheck is due.
+
+    Bounded: at most ``limit`` turns of each kind per call, oldest first; turns younger than a
+    minute are left to their own task, turns older than the lookback are left alone. Returns
+    the number of turns examined.
+    """
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        # Every project: the sweep is maintenance, not a tenant request.
+        cursor.execute(
+            """
+            SELECT t.project_id, t.id FROM traces_turn t
+            WHERE t.received_at >= %s AND t.received_at < %s
+              AND NOT EXISTS (SELECT 1 FROM detection_detectionpass p WHERE p.project_id = t.project_id AND p.turn_id = t.id)
+            ORDER BY t.received_at LIMIT %s
+            """,
+            [now - SWEEP_LOOKBACK, now - SWEEP_GRACE, limit],
+        )
+        missed = cursor.fetchall()
+        cursor.execute(
+            "SELECT project_id, turn_id FROM detection_detectionpass WHERE recheck_after <= %s ORDER BY recheck_after LIMIT %s",
+            [now, limit],
+        )
+        due = cursor.fetchall()
+    by_project: dict = defaultdict(set)
+    for project_id, turn_id in missed + due:
+        by_project[project_id].add(turn_id)
+    if not by_project:
+        return 0
+    from apps.projects.models import Project
+
+    projects = Project.all_tenants.select_related("organization").in_bulk(list(by_project))  # unscoped: the sweep spans every project
+    for project_id, turn_ids in by_project.items():
+        project = projects.get(project_id)
+        if project is not None:
+            detect_turns(project=project, turn_ids=turn_ids, now=now)
+    return sum(len(ids) for ids in by_project.values())
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def _settings_snapshot(row: DetectorSettings | None) -> dict:
+    return {"enabled": row.enabled, "params": row.params} if row else {"enabled": True, "params": {}}
+
+
+@transaction.atomic
+def detector_settings_update(*, project, detector: str, enabled: bool, params: dict, actor: Actor) -> DetectorSettings:
+    """Set one detector's switch and parameter overrides (validated); audited."""
+    cleaned = validate_params(detector, params)
+    defaults = DETECTORS[detector][1]
+    overrides = {key: value for key, value in cleaned.items() if value != defaults[key]}
+    row = DetectorSettings.objects.for_project(project).select_for_update().filter(detector=detector).first()
+    before = _settings_snapshot(row)
+    if row is None:
+        row = DetectorSettings(project=project, detector=detector)
+    row.enabled, row.params = bool(enabled), overrides
+    row.save()
+    after = _settings_snapshot(row)
+    if after != before:
+        audit_record(
+            organization=project.organization, actor=actor, action=AuditAction.DETECTOR_CHANGED,
+            target_type="detector", target_id=f"{project.pk}:{detector}", target_label=f"{project.name} · {detector}",
+            before=before, after=after,
+        )
+    return row
+
+
+@transaction.atomic
+def detection_rule_create(*, project, name: str, expression: str, signal_kind: str, actor: Actor) -> DetectionRule:
+    """Parse and store a customer rule; a syntax error names its position."""
+    name, signal_kind = name.strip(), signal_kind.strip()
+    if not name:
+        raise ValidationFailed("A rule needs a name.", field="name")
+    if not signal_kind or len(signal_kind) > 64:
+        raise ValidationFailed("The signal kind is 1 to 64 characters.", field="signal_kind")
+    if signal_kind in DETECTORS:
+        raise ValidationFailed(f"'{signal_kind}' is a built-in detector's kind; choose another.", field="signal_kind")
+    try:
+        ast = parse(expression)
+    except RuleSyntaxError as error:
+        raise ValidationFailed(f"Rule syntax: {error}", field="expression") from None
+    if DetectionRule.objects.for_project(project).filter(name=name).exists():
+        raise ValidationFailed(f"A rule named '{name}' already exists.", field="name")
+    rule = DetectionRule.objects.create(project=project, name=name, expression=expression, ast=ast, signal_kind=signal_kind)
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.RULE_CREATED, target_type="detection_rule",
+        target_id=rule.pk, target_label=name, after={"expression": expression, "signal_kind": signal_kind},
+    )
+    return rule
+
+
+@transaction.atomic
+def detection_rule_delete(*, project, rule_id, actor: Actor) -> None:
+    rule = DetectionRule.objects.for_project(project).filter(pk=rule_id).first()
+    if rule is None:
+        raise NotFound("No such rule.", field="rule")
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.RULE_DELETED, target_type="detection_rule",
+        target_id=rule.pk, target_label=rule.name, before={"expression": rule.expression, "signal_kind": rule.signal_kind},
+    )
+    rule.delete()

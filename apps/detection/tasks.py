@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import logging
+
+from config.celery_app import app
+
+logger = logging.getLogger(__name__)
+
+
+def _project(project_id):
+    from apps.projects.models import Project
+
+    project = Project.all_tenants.select_related("organization").filter(pk=project_id).first()  # unscoped: a task resolves its tenant by id
+    if project is None:
+        logger.info("detection skipped: project %s is gone", project_id)
+    return project
+
+
+@app.task(name="detection.detect_session", acks_late=True, ignore_result=True)
+def detect_session_task(*, project_id: str, session_id: str) -> None:
+    """Detect over one session after its turns landed. Safe twice: signals are unique."""
+    project = _project(project_id)
+    if project is not None:
+        from apps.detection.services import detect_session
+
+        detect_session(project=project, session_id=session_id)
+
+
+@app.task(name="detection.detect_turns", acks_late=True, ignore_result=True)
+def detect_turns_task(*, project_id: str, turn_ids: list[str]) -> None:
+    """Detect over turns without a session (and anything named by id). Safe twice."""
+    project = _project(project_id)
+    if project is not None:
+        from apps.detection.services import detect_turns
+
+        detect_turns(project=project, turn_ids=turn_ids)
+
+
+@app.task(name="detection.sweep", acks_late=True, ignore_result=True)
+def sweep() -> None:
+    """Beat: catch turns whose task was lost (e.g. Redis down) and due abandonment rechecks."""
+    from apps.detection.services import detection_sweep
+
+    examined = detection_sweep()
+    if examined:
+        logger.info("detection sweep examined %s turns", examined)

@@ -1,0 +1,162 @@
+"""Detection against the real database: signals written once, tasks safe twice, the sweep."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from apps.detection.models import DetectionPass
+from apps.detection.services import detect_session, detect_turns, detection_sweep
+from apps.detection.tasks import detect_session_task, detect_turns_task, sweep
+from apps.traces.models import Signal
+from apps.traces.services.ingest import ingest_items
+from tests.factories.traces import SignalFactory, StepFactory, TurnFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def detector_signals(project) -> list[tuple]:
+    return sorted(
+        Signal.objects.for_project(project).filter(source="detector").values_list("turn_id", "kind", "dedupe_key")
+    )
+
+
+def make_session(project, start):
+    first = TurnFactory(project=project, session_id="s1", end_user_id="u1", created_at=start,
+                        input="How do I reset my password?", output="Open Settings.")
+    second = TurnFactory(project=project, session_id="s1", end_user_id="u1", created_at=start + dt.timedelta(minutes=2),
+                         input="how can I change my password", output="I don't know.")
+    return first, second
+
+
+def test_detect_session_writes_each_signal_once(project, other_project):
+    now = timezone.now()
+    first, second = make_session(project, now - dt.timedelta(hours=1))
+    make_session(other_project, now - dt.timedelta(hours=1))
+
+    created = detect_session(project=project, session_id="s1", now=now)
+    again = detect_session(project=project, session_id="s1", now=now)
+
+    assert (created, again) == (3, 0)
+    assert detector_signals(project) == sorted([
+        (first.pk, "rephrase", "rephrase"),
+        (second.pk, "agent_punted", "agent_punted"),
+        (second.pk, "abandonment", "abandonment"),
+    ])
+    assert detector_signals(other_project) == []
+    assert Signal.objects.for_project(project).get(turn_id=second.pk, kind="abandonment").value == {"score": 0.9}
+
+
+def test_task_runs_twice_without_a_second_signal(project):
+    first, second = make_session(project, timezone.now() - dt.timedelta(hours=1))
+
+    detect_session_task.apply(kwargs={"project_id": str(project.pk), "session_id": "s1"})
+    detect_session_task.apply(kwargs={"project_id": str(project.pk), "session_id": "s1"})
+
+    assert len(detector_signals(project)) == 3
+    assert DetectionPass.objects.for_project(project).count() == 2
+
+
+def test_detect_turns_task_on_sessionless_turns_and_children(project):
+    turn = TurnFactory(project=project, session_id="", input="talk to a human", output="Sure.")
+    StepFactory(turn=turn, kind="tool", name="refund", error="timeout")
+    StepFactory(turn=turn, kind="retrieval", name="search")
+    SignalFactory(turn=turn, kind="confidence", value=0.1)
+
+    for _ in range(2):
+        detect_turns_task.apply(kwargs={"project_id": str(project.pk), "turn_ids": [str(turn.pk)]})
+
+    assert [kind for _, kind, _ in detector_signals(project)] == ["escalation", "knowledge_gap", "low_confidence", "tool_error"]
+
+
+def test_task_for_a_deleted_project_is_a_no_op(project):
+    detect_session_task.apply(kwargs={"project_id": str(uuid.uuid4()), "session_id": "s1"})
+
+    assert detector_signals(project) == []
+
+
+def test_disabled_detectors_and_rules(project, owner):
+    from apps.detection.services import detection_rule_create, detector_settings_update
+    from apps.governance.services import Actor
+
+    actor = Actor(user=owner)
+    detector_settings_update(project=project, detector="agent_punted", enabled=False, params={}, actor=actor)
+    rule = detection_rule_create(project=project, name="enterprise down", expression='metadata.plan == "enterprise" and signals.thumbs_down',
+                                 signal_kind="enterprise_unhappy", actor=actor)
+    turn = TurnFactory(project=project, session_id="", output="I don't know.", metadata={"plan": "enterprise"})
+    SignalFactory(turn=turn, kind="thumbs_down", value=True)
+
+    detect_turns(project=project, turn_ids=[turn.pk])
+    detect_turns(project=project, turn_ids=[turn.pk])
+
+    assert detector_signals(project) == [(turn.pk, "enterprise_unhappy", f"rule:{rule.pk}")]
+
+
+def test_sweep_after_a_broker_outage_catches_every_missed_turn_once(project, other_project):
+    # Given turns ingested while no task could run (the API path committed, the broker was down)
+    later = timezone.now() + dt.timedelta(minutes=5)
+    items = [
+        {"type": "turn", "body": {"session_id": "a", "user_id": "u1", "question": "talk to a human please", "agent_response": "Sure."}},
+        {"type": "turn", "body": {"question": "How do I export?", "agent_response": "I don't know."}},
+    ]
+    ingest_items(project=project, items=items)
+    ingest_items(project=other_project, items=items[:1])
+    assert DetectionPass.objects.for_project(project).count() == 0
+
+    # When the sweep runs (twice)
+    examined = detection_sweep(now=later)
+    again = detection_sweep(now=later)
+
+    # Then every missed turn got one pass and its signals, once
+    assert (examined, again) == (3, 0)
+    kinds = sorted(kind for _, kind, _ in detector_signals(project))
+    assert kinds == ["agent_punted", "escalation"]  # abandonment waits for its window
+    assert [kind for _, kind, _ in detector_signals(other_project)] == ["escalation"]
+    assert DetectionPass.objects.for_project(project).count() == 2
+
+
+def test_sweep_task_twice_and_abandonment_recheck(project):
+    now = timezone.now()
+    turn = TurnFactory(project=project, session_id="s9", output="", created_at=now - dt.timedelta(minutes=5))
+    detect_session(project=project, session_id="s9", now=now)
+    assert detector_signals(project) == []
+    assert DetectionPass.objects.for_project(project).get().recheck_after == turn.created_at + dt.timedelta(minutes=30)
+
+    sweep.apply()
+    sweep.apply()
+    assert detector_signals(project) == []  # the window is still open
+
+    examined = detection_sweep(now=now + dt.timedelta(hours=1))
+
+    assert examined == 1
+    assert detector_signals(project) == [(turn.pk, "abandonment", "abandonment")]
+    assert DetectionPass.objects.for_project(project).get().recheck_after is None
+    assert detection_sweep(now=now + dt.timedelta(hours=1)) == 0
+
+
+def test_ingestion_enqueues_one_task_per_session_after_commit(project, django_capture_on_commit_callbacks, monkeypatch):
+    calls = []
+    monkeypatch.setattr("apps.detection.services.detection_enqueue", lambda **kwargs: calls.append(kwargs))
+    items = [
+        {"type": "turn", "body": {"session_id": "a", "question": "q1"}},
+        {"type": "turn", "body": {"session_id": "a", "question": "q2"}},
+        {"type": "turn", "body": {"session_id": "b", "question": "q3"}},
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_items(project=project, items=items)
+
+    assert calls == [{"project_id": project.pk, "session_ids": {"a", "b"}, "turn_ids": set()}]
+
+
+def test_enqueue_survives_a_broker_outage(project, monkeypatch):
+    from apps.detection import services
+    from apps.detection.tasks import detect_session_task
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(detect_session_task, "apply_async", refuse)
+
+    services.detection_enqueue(project_id=project.pk, session_ids={"a"}, turn_ids=set())  # no exception
