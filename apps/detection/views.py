@@ -1,0 +1,91 @@
+"""The per-project detector settings page: members read it, admins change it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from apps.core.errors import ServiceError
+from apps.core.roles import Role
+from apps.core.views import ProjectViewMixin
+from apps.detection import selectors, services
+from apps.detection.config import DETECTORS, effective_config
+from apps.governance.services import Actor
+
+HELP = {
+    "rephrase": "The next user message in the same session asks the same thing in other words.",
+    "abandonment": "The session's last turn got no further user action within the window.",
+    "escalation": "The user asks for a human, support or a manager, or an escalation signal was reported.",
+    "agent_punted": "The answer says it cannot help (one phrase per line, matched as whole words, any case).",
+    "low_confidence": "A reported confidence (signal or metadata.confidence) below the threshold.",
+    "recurrence": "The same end user comes back with the same issue within the window.",
+    "knowledge_gap": "Retrieval returned nothing, or only documents scored below the minimum.",
+    "tool_error": "A step or tool call failed.",
+    "random_sample": "A deterministic percentage of turns, for unbiased review.",
+}
+
+
+class DetectorSettingsView(ProjectViewMixin, TemplateView):
+    template_name = "detection/settings.html"
+    required_role = {"GET": Role.MEMBER, "POST": Role.ADMIN}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = selectors.detector_settings_list(project=self.project)
+        config = effective_config(rows)
+        context.update(
+            tab="detectors",
+            detectors=[
+                {
+                    "name": name, "label": label, "help": HELP[name], "enabled": name in config.enabled,
+                    "params": [
+                        {"key": key, "value": "\n".join(value) if isinstance(value, list) else value,
+                         "is_list": isinstance(value, list), "default": default}
+                        for key, value in config.p(name).items() for default in [defaults[key]]
+                    ],
+                }
+                for name, (label, defaults) in DETECTORS.items()
+            ],
+            rules=selectors.detection_rule_list(project=self.project),
+            rule_form=kwargs.get("rule_form", {}),
+        )
+        return context
+
+    def post(self, request, org, project):
+        action = request.POST.get("action", "")
+        actor = Actor.from_request(request)
+        try:
+            if action == "detector":
+                detector = request.POST.get("detector", "")
+                defaults = DETECTORS.get(detector, (None, {}))[1]
+                params = {key: request.POST[f"param_{key}"] for key in defaults if f"param_{key}" in request.POST}
+                services.detector_settings_update(
+                    project=self.project, detector=detector, enabled=request.POST.get("enabled") == "on",
+                    params=params, actor=actor,
+                )
+                messages.success(request, f"Saved {DETECTORS[detector][0]}.")
+            elif action == "rule_create":
+                services.detection_rule_create(
+                    project=self.project, name=request.POST.get("name", ""), expression=request.POST.get("expression", ""),
+                    signal_kind=request.POST.get("signal_kind", ""), actor=actor,
+                )
+                messages.success(request, "Rule created.")
+            elif action == "rule_delete":
+                services.detection_rule_delete(project=self.project, rule_id=_int(request.POST.get("rule")), actor=actor)
+                messages.success(request, "Rule deleted.")
+            else:
+                return self.render_to_response(self.get_context_data(error="Unknown action."), status=400)
+        except ServiceError as error:
+            rule_form = request.POST if action == "rule_create" else {}
+            return self.render_to_response(
+                self.get_context_data(error=error.message, error_field=error.field, rule_form=rule_form), status=error.status
+            )
+        return redirect("detector_settings", org=org, project=project)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
