@@ -124,6 +124,11 @@ class ReviewItem(ProjectOwnedModel):
                 fields=["project", "queue", "-priority", "created_at", "id"], name="review_reviewitem_claim_idx",
                 condition=Q(state__in=["pending", "claimed"]),
             ),
+            # "The item I hold": one row per reviewer, found without scanning the queue.
+            models.Index(
+                fields=["project", "queue", "claimed_by"], name="review_reviewitem_claimer_idx",
+                condition=Q(state="claimed"),
+            ),
             models.Index(fields=["project", "turn_id"], name="review_reviewitem_turn_idx"),
         ]
 

@@ -223,7 +223,7 @@ UPDATE review_reviewitem AS item
 SET state = 'claimed', claimed_by_id = %(reviewer)s, claimed_at = now(),
     lease_expires_at = now() + make_interval(secs => %(lease)s)
 FROM next WHERE item.id = next.id
-RETURNING item.id
+RETURNING item.*
 """
 
 
@@ -239,14 +239,22 @@ def review_item_claim_next(*, queue: ReviewQueue, reviewer) -> ReviewItem | None
     if current is not None:
         return current
     with transaction.atomic(), connection.cursor() as cursor:
+        # A lease is soft state: if a crash loses this commit the item is simply pending again,
+        # so the claim need not wait for the WAL flush (the decision, which matters, does).
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             _CLAIM_SQL,
             {"project": queue.project_id, "queue": queue.pk, "reviewer": reviewer.pk, "lease": queue.lease_seconds},
         )
         row = cursor.fetchone()
+        columns = [column.name for column in cursor.description]
     if row is None:
         return None
-    return ReviewItem.objects.for_project(queue.project_id).get(pk=row[0])
+    # The UPDATE returned the whole row (column names are the attnames): no second read.
+    # from_db wants the values in the model's field order, not the table's column order.
+    values = dict(zip(columns, row))
+    names = [field.attname for field in ReviewItem._meta.concrete_fields]
+    return ReviewItem.from_db(connection.alias, names, [values[name] for name in names])
 
 
 @transaction.atomic

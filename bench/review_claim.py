@@ -1,0 +1,151 @@
+"""Claiming the next review item under load: p50/p99 latency and double claims, printed.
+
+    .venv/bin/python bench/review_claim.py [--items 200000] [--reviewers 50] [--claims 100]
+
+Fills one queue with ``--items`` pending items (one INSERT … SELECT generate_series), then
+``--reviewers`` threads, each with its own database connection, repeatedly call
+``review_item_claim_next`` (the service the review page uses) and decide the item so the next
+call claims a new one. Only the claim is timed. Target: p99 < 10 ms with 1,000,000 pending and
+50 reviewers. Uses the embedded PostgreSQL under its own data folder unless DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _reviewer(queue_id, project_id, user_id, claims, think_ms, barrier, results) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from apps.review import services
+    from apps.review.models import ReviewQueue
+
+    latencies, claimed, error = [], [], ""
+    try:
+        queue = ReviewQueue.all_tenants.select_related("project").get(pk=queue_id)  # unscoped: bench worker
+        user = get_user_model().objects.get(pk=user_id)
+        barrier.wait()
+        for _ in range(claims):
+            started = time.perf_counter()
+            item = services.review_item_claim_next(queue=queue, reviewer=user)
+            latencies.append(time.perf_counter() - started)
+            if item is None:
+                break
+            claimed.append(item.pk)
+            services.review_item_decide(item=item, reviewer=user, verdict="reject")
+            if think_ms:
+                time.sleep(random.uniform(0.5, 1.5) * think_ms / 1000)
+    except Exception as exc:  # noqa: BLE001 - reported by the parent
+        error = repr(exc)
+    finally:
+        connection.close()
+        results.put((latencies, claimed, error))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--reviewers", type=int, default=50)
+    parser.add_argument("--claims", type=int, default=100, help="claims per reviewer")
+    parser.add_argument("--think-ms", type=float, default=0, help="pause after each decision (a reviewer reading)")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    if "DATABASE_URL" not in os.environ:
+        os.environ.setdefault("AGENTLOOP_DATA_DIR", tempfile.mkdtemp(prefix="agentloop-bench-review-"))
+        from config import embedded
+
+        embedded.ensure_services("run")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+
+    from apps.core.roles import Role
+    from apps.governance.services import SYSTEM
+    from apps.organizations.models import Membership, Organization
+    from apps.projects.models import Project
+    from apps.review import services
+    from apps.review.models import ReviewItem
+    from django.contrib.auth import get_user_model
+
+    suffix = uuid.uuid4().hex[:8]
+    organization = Organization.objects.create(name=f"Bench review {suffix}", slug=f"bench-review-{suffix}")
+    project = Project.all_tenants.create(organization=organization, name="bench")  # unscoped: bench setup
+    queue = services.review_queue_create(project=project, actor=SYSTEM, name="bench", routing={"signal_kinds": ["thumbs_down"]})
+    User = get_user_model()
+    reviewers = []
+    for i in range(args.reviewers):
+        user = User.objects.create_user(email=f"r{i}-{suffix}@bench.test", password=None)
+        membership = Membership.all_tenants.create(organization=organization, user=user, role=Role.REVIEWER)  # unscoped: bench setup
+        services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
+        reviewers.append(user)
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO review_reviewitem (project_id, queue_id, turn_id, priority, state, note, created_at)
+            SELECT %s, %s, gen_random_uuid(), (g %% 5), 'pending', '', now() - make_interval(secs => g)
+            FROM generate_series(1, %s) AS g
+            """,
+            [project.pk, queue.pk, args.items],
+        )
+        cursor.execute("ANALYZE review_reviewitem")
+    print(f"filled {args.items:,} pending items in {time.perf_counter() - started:.1f} s")
+
+    # One process per reviewer (like separate web workers): real parallelism, each with its
+    # own database connection. Forked after setup; the parent's connection is closed first.
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    barrier = context.Barrier(args.reviewers)
+    processes = [
+        context.Process(target=_reviewer, args=(queue.pk, project.pk, user.pk, args.claims, args.think_ms, barrier, results))
+        for user in reviewers
+    ]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    latencies: list[float] = []
+    claimed: list[int] = []
+    errors: list[str] = []
+    for _ in processes:
+        mine_latency, mine_claimed, error = results.get()
+        latencies += mine_latency
+        claimed += mine_claimed
+        if error:
+            errors.append(error)
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+
+    doubles = [pk for pk, count in Counter(claimed).items() if count > 1]
+    ms = sorted(value * 1000 for value in latencies)
+    p99 = ms[int(len(ms) * 0.99) - 1] if ms else float("nan")
+    print(f"cores {os.cpu_count()}, think time {args.think_ms:g} ms")
+    print(f"reviewers {args.reviewers}, claims {len(claimed):,} in {elapsed:.1f} s ({len(claimed) / elapsed:,.0f}/s incl. decide)")
+    print(f"claim latency ms: p50 {statistics.median(ms):.2f}  p95 {ms[int(len(ms) * 0.95) - 1]:.2f}  p99 {p99:.2f}  max {ms[-1]:.2f}")
+    print(f"double claims: {len(doubles)}   errors: {len(errors)}{'  ' + errors[0] if errors else ''}")
+    print(f"target p99 < 10 ms with 1,000,000 pending: {'met' if p99 < 10 else 'NOT met'} at {args.items:,} pending")
+
+
+if __name__ == "__main__":
+    main()
