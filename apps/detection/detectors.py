@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -151,7 +152,8 @@ def sampled(turn_id, percentage: float) -> bool:
     """Deterministic by turn id: the same turn is in or out of the sample on every run."""
     if percentage <= 0:
         return False
-    digest = hashlib.blake2b(str(turn_id).encode(), digest_size=8).digest()
+    key = turn_id.bytes if isinstance(turn_id, uuid.UUID) else str(turn_id).encode()
+    digest = hashlib.blake2b(key, digest_size=8).digest()
     return int.from_bytes(digest, "big") % 1_000_000 < percentage * 10_000
 
 
@@ -217,22 +219,42 @@ def rephrase_candidates(session: list[TurnData], window_seconds: int) -> list[tu
     return pairs
 
 
-def recurrence_candidates(session: list[TurnData], history: list[TurnData], window_seconds: int, limit: int = 5):
-    """(earlier turn in another session, this turn) pairs of the same end user within the window."""
+def history_by_user(history) -> dict[str, list[TurnData]]:
+    """Earlier turns grouped by end user, newest first (built once per batch)."""
+    by_user: dict[str, list[TurnData]] = {}
+    for h in history:
+        if h.end_user_id and h.created_at is not None and h.question.strip():
+            by_user.setdefault(h.end_user_id, []).append(h)
+    for turns in by_user.values():
+        turns.sort(key=lambda h: h.created_at, reverse=True)
+    return by_user
+
+
+def recurrence_candidates(session: list[TurnData], history, window_seconds: int, limit: int = 5):
+    """(earlier turn in another session, this turn) pairs of the same end user within the window.
+
+    ``history`` is a list of turns or the output of ``history_by_user``.
+    """
     if not history or not session or not session[0].end_user_id:
         return []
+    by_user = history if isinstance(history, dict) else history_by_user(history)
     window = dt.timedelta(seconds=window_seconds)
     pairs = []
     for turn in session:
-        if turn.created_at is None or not turn.question.strip():
+        earlier_turns = by_user.get(turn.end_user_id)
+        if not earlier_turns or turn.created_at is None or not turn.question.strip():
             continue
-        earlier = [
-            h for h in history
-            if h.end_user_id == turn.end_user_id and h.session_id != turn.session_id and h.created_at is not None
-            and dt.timedelta(0) < turn.created_at - h.created_at <= window and h.question.strip()
-        ]
-        earlier.sort(key=lambda h: h.created_at, reverse=True)
-        pairs.extend((h, turn) for h in earlier[:limit])
+        chosen = 0
+        for h in earlier_turns:  # newest first
+            gap = turn.created_at - h.created_at
+            if gap <= dt.timedelta(0) or h.session_id == turn.session_id:
+                continue
+            if gap > window:
+                break
+            pairs.append((h, turn))
+            chosen += 1
+            if chosen == limit:
+                break
     return pairs
 
 
@@ -269,40 +291,45 @@ def run_detectors(
     """
     on = config.enabled
     detections: list[Detection] = []
+    add = detections.append
     recheck: dict = {}
-    punt_phrases = config.p("agent_punted")["phrases"]
+    punt_on, escalation_on, tool_on = "agent_punted" in on, "escalation" in on, "tool_error" in on
+    punt_pattern = _phrase_pattern(tuple(config.p("agent_punted")["phrases"]))
+    confidence_threshold = config.p("low_confidence")["threshold"] if "low_confidence" in on else None
+    gap_min_score = config.p("knowledge_gap")["min_score"] if "knowledge_gap" in on else None
+    percentage = config.p("random_sample")["percentage"] if "random_sample" in on else 0
+    abandon = config.p("abandonment") if "abandonment" in on else None
     for session in sessions:
+        last_index = len(session) - 1
         for index, turn in enumerate(session):
-            punted = agent_punted(turn.answer, punt_phrases) if turn.answer else None
-            if punted and "agent_punted" in on:
-                detections.append(Detection(turn.id, "agent_punted", punted, "agent_punted"))
-            for name, decide in (
-                ("escalation", lambda t: escalation(t)),
-                ("low_confidence", lambda t: low_confidence(t, config.p("low_confidence")["threshold"])),
-                ("knowledge_gap", lambda t: knowledge_gap(t, config.p("knowledge_gap")["min_score"])),
-                ("tool_error", tool_error),
-            ):
-                if name in on:
-                    found = decide(turn)
-                    if found:
-                        detections.append(Detection(turn.id, name, found, name))
-            if "random_sample" in on and sampled(turn.id, config.p("random_sample")["percentage"]):
-                detections.append(Detection(turn.id, "random_sample", {"percentage": config.p("random_sample")["percentage"]}, "random_sample"))
-            if "abandonment" in on:
-                params = config.p("abandonment")
-                is_last = index == len(session) - 1
-                found = abandonment(turn, is_last=is_last, now=now, window_seconds=params["window_seconds"], punted=bool(punted))
-                if found and found["score"] >= params["min_score"]:
-                    detections.append(Detection(turn.id, "abandonment", found, "abandonment"))
+            match = punt_pattern.search(turn.answer) if punt_pattern is not None and turn.answer else None
+            punted = {"phrase": match.group(0).lower()} if match else None
+            if punted and punt_on:
+                add(Detection(turn.id, "agent_punted", punted, "agent_punted"))
+            if escalation_on and (found := escalation(turn)):
+                add(Detection(turn.id, "escalation", found, "escalation"))
+            if confidence_threshold is not None and (found := low_confidence(turn, confidence_threshold)):
+                add(Detection(turn.id, "low_confidence", found, "low_confidence"))
+            if gap_min_score is not None and (found := knowledge_gap(turn, gap_min_score)):
+                add(Detection(turn.id, "knowledge_gap", found, "knowledge_gap"))
+            if tool_on and (turn.step_errors or turn.tool_calls) and (found := tool_error(turn)):
+                add(Detection(turn.id, "tool_error", found, "tool_error"))
+            if percentage and sampled(turn.id, percentage):
+                add(Detection(turn.id, "random_sample", {"percentage": percentage}, "random_sample"))
+            if abandon is not None:
+                is_last = index == last_index
+                found = abandonment(turn, is_last=is_last, now=now, window_seconds=abandon["window_seconds"], punted=bool(punted))
+                if found and found["score"] >= abandon["min_score"]:
+                    add(Detection(turn.id, "abandonment", found, "abandonment"))
                 elif is_last and turn.created_at is not None and found is None:
-                    due = turn.created_at + dt.timedelta(seconds=params["window_seconds"])
+                    due = turn.created_at + dt.timedelta(seconds=abandon["window_seconds"])
                     if due > now:
                         recheck[turn.id] = due
             if rules:
                 context = rule_context(turn)
                 for rule in rules:
                     if matches(rule.ast, context):
-                        detections.append(Detection(turn.id, rule.signal_kind, {"rule_id": str(rule.id)}, f"rule:{rule.id}"))
+                        add(Detection(turn.id, rule.signal_kind, {"rule_id": str(rule.id)}, f"rule:{rule.id}"))
 
     pairs: list[tuple[str, TurnData, TurnData]] = []
     if "rephrase" in on:
@@ -310,7 +337,8 @@ def run_detectors(
         pairs += [("rephrase", a, b) for session in sessions for a, b in rephrase_candidates(session, window)]
     if "recurrence" in on and history:
         window = config.p("recurrence")["window_seconds"]
-        pairs += [("recurrence", a, b) for session in sessions for a, b in recurrence_candidates(session, history, window)]
+        by_user = history_by_user(history)
+        pairs += [("recurrence", a, b) for session in sessions for a, b in recurrence_candidates(session, by_user, window)]
     if pairs:
         scores = similarity.pair_scores([(a.question, b.question) for _, a, b in pairs])
         recurring: dict = {}
