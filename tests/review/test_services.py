@@ -198,3 +198,19 @@ def test_progress_per_queue_and_reviewer(project, queue, reviewer):
 def test_queue_names_are_unique_per_project(project, queue):
     with pytest.raises(ValidationFailed):
         services.review_queue_create(project=project, actor=services.Actor(user=None), name="Thumbs-down")
+
+
+def test_review_demo_seeds_two_queues_and_a_few_decisions_once(project):
+    from apps.review.demo import seed_review_demo
+
+    reviewer = make_reviewer(project.organization, "riley@acme.test")
+    for _ in range(5):
+        SignalFactory(turn=TurnFactory(project=project), kind="thumbs_down")
+
+    first = seed_review_demo(project=project, reviewers=[reviewer])
+    second = seed_review_demo(project=project, reviewers=[reviewer])
+
+    assert [q.name for q in first["queues"]] == ["Thumbs-down and escalations", "Second level"]
+    assert (first["routed"], first["decided"], second["routed"], second["decided"]) == (5, 3, 0, 0)
+    assert sorted(Decision.objects.for_project(project).values_list("verdict", flat=True)) == ["confirm", "escalate", "reject"]
+    assert ReviewItem.objects.for_project(project).filter(queue=first["queues"][1]).count() == 1
