@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from apps.detection.models import DetectionPass
+from apps.detection.models import DetectionPass, DetectorSettings
 from apps.detection.services import detect_session, detect_turns, detection_sweep
 from apps.detection.tasks import detect_session_task, detect_turns_task, sweep
 from apps.traces.models import Signal
@@ -14,6 +14,13 @@ from apps.traces.services.ingest import ingest_items
 from tests.factories.traces import SignalFactory, StepFactory, TurnFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_random_sample(project, other_project):
+    """The 1% random sample would add a signal to a random turn id now and then; it has its own tests."""
+    for p in (project, other_project):
+        DetectorSettings.all_tenants.create(project=p, detector="random_sample", enabled=False)
 
 
 def detector_signals(project) -> list[tuple]:
