@@ -210,20 +210,30 @@ def review_recent_signal_turns(*, project, since, limit: int) -> list:
 
 
 _CLAIM_SQL = """
-WITH next AS (
+WITH held AS (
+    SELECT id FROM review_reviewitem
+    WHERE project_id = %(project)s AND queue_id = %(queue)s AND state = 'claimed'
+      AND claimed_by_id = %(reviewer)s AND lease_expires_at > now()
+    ORDER BY claimed_at LIMIT 1
+), next AS (
     SELECT id FROM review_reviewitem
     WHERE project_id = %(project)s AND queue_id = %(queue)s
       AND (state = 'pending' OR (state = 'claimed' AND lease_expires_at <= now()))
       AND (assigned_to_id IS NULL OR assigned_to_id = %(reviewer)s)
+      AND NOT EXISTS (SELECT 1 FROM held)
     ORDER BY priority DESC, created_at, id
     LIMIT 1
     FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE review_reviewitem AS item
+    SET state = 'claimed', claimed_by_id = %(reviewer)s, claimed_at = now(),
+        lease_expires_at = now() + make_interval(secs => %(lease)s)
+    FROM next WHERE item.id = next.id
+    RETURNING item.*
 )
-UPDATE review_reviewitem AS item
-SET state = 'claimed', claimed_by_id = %(reviewer)s, claimed_at = now(),
-    lease_expires_at = now() + make_interval(secs => %(lease)s)
-FROM next WHERE item.id = next.id
-RETURNING item.*
+SELECT * FROM claimed
+UNION ALL
+SELECT item.* FROM review_reviewitem AS item JOIN held ON item.id = held.id
 """
 
 
@@ -231,13 +241,9 @@ def review_item_claim_next(*, queue: ReviewQueue, reviewer) -> ReviewItem | None
     """Lease the highest-priority, oldest claimable item to ``reviewer`` (None when the queue is empty).
 
     Claimable: pending, or claimed with an expired lease; unassigned or assigned to this reviewer.
-    A reviewer who already holds a live lease in this queue gets that item back.
+    A reviewer who already holds a live lease in this queue gets that item back. One statement,
+    one round trip: the held-item check, the skip-locked pick and the lease.
     """
-    from apps.review.selectors import review_item_current
-
-    current = review_item_current(queue=queue, reviewer=reviewer)
-    if current is not None:
-        return current
     with transaction.atomic(), connection.cursor() as cursor:
         # A lease is soft state: if a crash loses this commit the item is simply pending again,
         # so the claim need not wait for the WAL flush (the decision, which matters, does).

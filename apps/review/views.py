@@ -176,6 +176,8 @@ class ReviewView(QueueViewMixin, TemplateView):
                 service_error_to_form(form, error)
             else:
                 return redirect("review_queue_review", org=org, project=project, queue=queue)
+        else:
+            self.item = selectors.review_item_current(queue=self.queue, reviewer=request.user)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
