@@ -151,13 +151,28 @@ def bench_database(sessions_count: int) -> None:
         stored = Signal.objects.for_project(project).filter(source="detector").count()
         print(f"end to end with PostgreSQL ({label}): {turns} turns / {len(sessions)} sessions in {elapsed:.2f}s = "
               f"{turns / elapsed:,.0f} turns/s, {len(sessions) / elapsed:,.0f} sessions/s; detector signals stored: {stored}")
+    bench_database_batched(project, sessions)
+
+
+def bench_database_batched(project, sessions) -> None:
+    from apps.detection.models import DetectionPass
+    from apps.detection.services import detect_turns
+
+    DetectionPass.objects.for_project(project).delete()
+    ids = [t.id for session in sessions for t in session]
+    started = time.perf_counter()
+    for i in range(0, len(ids), 500):
+        detect_turns(project=project, turn_ids=ids[i:i + 500])
+    elapsed = time.perf_counter() - started
+    print(f"end to end with PostgreSQL, sweep-style chunks of 500 turns (detect_turns): {len(ids)} turns in {elapsed:.2f}s = "
+          f"{len(ids) / elapsed:,.0f} turns/s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=5000)
     parser.add_argument("--chunk", type=int, default=250)
-    parser.add_argument("--db-sessions", type=int, default=300)
+    parser.add_argument("--db-sessions", type=int, default=1000)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     bench_in_process(args.sessions, args.chunk)

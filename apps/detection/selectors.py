@@ -81,13 +81,19 @@ def detection_input_get(*, project, session_ids, turn_ids, history_window_second
     scoped = Turn.objects.for_project(project)
     sessions: list[list[TurnData]] = []
     expires: dict = {}
-    for session_id in session_ids:
-        rows = scoped.filter(session_id=session_id).order_by("-created_at", "-id").values_list(*_TURN_FIELDS)[:SESSION_TURN_LIMIT]
-        turns, more = _turn_data(list(rows))
+    if len(session_ids) == 1:
+        rows = scoped.filter(session_id=session_ids[0]).order_by("-created_at", "-id").values_list(*_TURN_FIELDS)[:SESSION_TURN_LIMIT]
+        turns, expires = _turn_data(list(rows))
         turns.reverse()
-        if turns:
-            sessions.append(turns)
-            expires.update(more)
+        sessions = [turns] if turns else []
+    elif session_ids:
+        # One query for many sessions (the sweep); each keeps its newest SESSION_TURN_LIMIT turns.
+        rows = scoped.filter(session_id__in=session_ids).order_by("session_id", "created_at", "id").values_list(*_TURN_FIELDS)
+        turns, expires = _turn_data(rows)
+        grouped: dict[str, list[TurnData]] = {}
+        for t in turns:
+            grouped.setdefault(t.session_id, []).append(t)
+        sessions = [group[-SESSION_TURN_LIMIT:] for group in grouped.values()]
     if turn_ids:
         rows = scoped.filter(pk__in=list(turn_ids), session_id="").values_list(*_TURN_FIELDS)
         loose, more = _turn_data(rows)
