@@ -8,12 +8,12 @@ to implement ``pair_scores``.
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
 
 class Similarity(Protocol):
@@ -22,24 +22,42 @@ class Similarity(Protocol):
 
 
 # Stateless (hashing trick): nothing to fit or store, and no per-call vocabulary building, which
-# made TfidfVectorizer cost ~5 ms per small batch. IDF is applied by ``_tfidf`` over the batch.
+# made TfidfVectorizer cost ~5 ms per small batch. IDF is applied by ``_pair_cosines`` over the batch.
 _WORDS = HashingVectorizer(
     ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", alternate_sign=False, norm=None, n_features=2**20
 )
 _CHARS = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, norm=None, n_features=2**20)
 
 
-def _tfidf(counts):
-    """Sublinear TF × smoothed IDF (scikit-learn's formula, fitted on the rows given), l2 rows."""
+def _pair_cosines(counts, left: list[int], right: list[int]) -> list[float]:
+    """Cosine of TF-IDF rows ``left[i]``/``right[i]``: sublinear TF × scikit-learn's smoothed IDF
+    fitted on the rows given. Works on the CSR arrays directly: scipy's per-operation overhead
+    dominated for the small batches a per-session task hands over."""
     counts = counts.tocsr()
     if counts.nnz == 0:
-        return counts
-    counts.data = 1.0 + np.log(counts.data)
+        return [0.0] * len(left)
+    data = 1.0 + np.log(counts.data.astype(np.float64))
     columns, inverse = np.unique(counts.indices, return_inverse=True)
     document_frequency = np.bincount(inverse, minlength=len(columns))
-    rows = counts.shape[0]
-    counts.data *= (np.log((1 + rows) / (1 + document_frequency)) + 1.0)[inverse]
-    return normalize(counts, copy=False)
+    data *= (np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1.0)[inverse]
+    indptr, indices, values = counts.indptr.tolist(), counts.indices.tolist(), data.tolist()
+    rows: dict[int, tuple[dict, float]] = {}
+
+    def row(number: int):
+        if number not in rows:
+            start, end = indptr[number], indptr[number + 1]
+            weights = dict(zip(indices[start:end], values[start:end]))
+            rows[number] = (weights, math.sqrt(sum(w * w for w in weights.values())))
+        return rows[number]
+
+    cosines = []
+    for a, b in zip(left, right):
+        (wa, na), (wb, nb) = row(a), row(b)
+        if not na or not nb:
+            cosines.append(0.0)
+            continue
+        cosines.append(sum([wa[k] * wb[k] for k in wa.keys() & wb.keys()]) / (na * nb))
+    return cosines
 
 
 class TfidfFuzzySimilarity:
@@ -72,9 +90,7 @@ class TfidfFuzzySimilarity:
         right = [index[pairs[i][1]] for i in kept]
         blended = np.zeros(len(kept))
         for weight, vectorizer in ((0.4, _WORDS), (0.35, _CHARS)):
-            matrix = _tfidf(vectorizer.transform(texts))
-            # Rows are l2-normalised: the cosine is the row-wise dot product.
-            blended += weight * np.asarray(matrix[left].multiply(matrix[right]).sum(axis=1)).ravel()
+            blended += weight * np.array(_pair_cosines(vectorizer.transform(texts), left, right))
         scores[kept] += blended
         return list(np.clip(scores, 0.0, 1.0))
 
