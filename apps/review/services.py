@@ -282,7 +282,12 @@ def review_item_decide(
     ip_address: str | None = None,
 ) -> Decision:
     """Record a verdict on an item the reviewer holds; escalation moves it to the second-level queue."""
-    item = ReviewItem.objects.for_project(item.project_id).select_for_update().select_related("queue", "project__organization").get(pk=item.pk)
+    # Lock the item row only (of=self): the joined queue/project/organization rows stay unlocked
+    # so decisions by different reviewers never wait on each other.
+    item = (
+        ReviewItem.objects.for_project(item.project_id).select_for_update(of=("self",))
+        .select_related("queue", "project__organization").get(pk=item.pk)
+    )
     queue = item.queue
     if verdict not in Verdict.values:
         raise ValidationFailed("Unknown verdict.", field="verdict")
