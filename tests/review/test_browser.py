@@ -31,7 +31,9 @@ def test_a_reviewer_works_a_queue_with_the_keyboard_only(page, project, queue, s
     expect(page.get_by_test_id("review-item")).to_be_visible()
     page.keyboard.press("?")
     expect(page.get_by_test_id("shortcuts")).to_be_visible()
+    page.screenshot(path="/tmp/browser-review-shortcuts.png")
     page.keyboard.press("?")
+    page.screenshot(path="/tmp/browser-review.png", full_page=True)
     expect(page.get_by_test_id("shortcuts")).to_be_hidden()
 
     seen = []
