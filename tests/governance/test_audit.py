@@ -6,6 +6,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from apps.core.roles import Role
+from apps.detection.models import DetectionRule
+from apps.detection.services import detection_rule_create
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import Actor, audit_record
 from apps.organizations.models import Invitation
@@ -201,6 +203,24 @@ def _run(case, *, organization, project, members, login):
     elif case == "api_key.revoked":
         html.post(f"{p}/keys/{api_key.key_id}/revoke/", REMOTE_ADDR=IP)
         expected = ("api_key", api_key.key_id, "prod (Support agent)", {"is_active": True}, {"is_active": False})
+    elif case == "detector.changed":
+        html.post(f"{p}/detectors/", {"action": "detector", "detector": "low_confidence", "param_threshold": "0.7"},
+                  REMOTE_ADDR=IP)
+        expected = ("detector", f"{project.pk}:low_confidence", "Support agent · low_confidence",
+                    {"enabled": True, "params": {}}, {"enabled": False, "params": {"threshold": 0.7}})
+    elif case == "rule.created":
+        html.post(f"{p}/detectors/", {"action": "rule_create", "name": "vip", "signal_kind": "vip_unhappy",
+                                      "expression": "metadata.plan == \"enterprise\""}, REMOTE_ADDR=IP)
+        created = DetectionRule.objects.for_project(project).get(name="vip")
+        expected = ("detection_rule", str(created.pk), "vip", None,
+                    {"expression": 'metadata.plan == "enterprise"', "signal_kind": "vip_unhappy"})
+    elif case == "rule.deleted":
+        rule = detection_rule_create(project=project, name="vip", expression="signals.thumbs_down",
+                                     signal_kind="vip_unhappy", actor=Actor(user=None))
+        audits = audit_count()
+        html.post(f"{p}/detectors/", {"action": "rule_delete", "rule": str(rule.pk)}, REMOTE_ADDR=IP)
+        expected = ("detection_rule", str(rule.pk), "vip",
+                    {"expression": "signals.thumbs_down", "signal_kind": "vip_unhappy"}, None)
     else:  # pragma: no cover - the parametrize list and this switch must agree
         raise AssertionError(case)
     return audits, (admin.pk, admin.email, case, *expected, IP, organization.pk)
