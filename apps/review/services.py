@@ -101,9 +101,12 @@ def review_queue_update(*, queue: ReviewQueue, actor: Actor, **fields) -> Review
             queue.save()
     except IntegrityError:
         raise ValidationFailed("A queue with that name already exists.", field="name") from None
+    after = _queue_state(queue)
+    if after == before:
+        return queue  # nothing changed: no audit row
     audit_record(
         organization=queue.project.organization, actor=actor, action=AuditAction.QUEUE_UPDATED,
-        target_type="review_queue", target_id=queue.pk, target_label=queue.name, before=before, after=_queue_state(queue),
+        target_type="review_queue", target_id=queue.pk, target_label=queue.name, before=before, after=after,
     )
     return queue
 

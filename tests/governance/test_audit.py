@@ -10,6 +10,8 @@ from apps.detection.models import DetectionRule
 from apps.detection.services import detection_rule_create
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import Actor, audit_record
+from apps.review.models import ReviewItem, ReviewQueue
+from apps.review.services import review_queue_create
 from apps.organizations.models import Invitation
 from apps.projects.models import ApiKey, Project
 from tests.factories.accounts import UserFactory
@@ -221,9 +223,47 @@ def _run(case, *, organization, project, members, login):
         html.post(f"{p}/detectors/", {"action": "rule_delete", "rule": str(rule.pk)}, REMOTE_ADDR=IP)
         expected = ("detection_rule", str(rule.pk), "vip",
                     {"expression": "signals.thumbs_down", "signal_kind": "vip_unhappy"}, None)
+    elif case.startswith(("queue.", "review.")):
+        audits, expected = _run_review(case, project=project, html=html, target=target, p=p)
     else:  # pragma: no cover - the parametrize list and this switch must agree
         raise AssertionError(case)
     return audits, (admin.pk, admin.email, case, *expected, IP, organization.pk)
+
+
+def _run_review(case, *, project, html, target, p):
+    """Review queue actions from the queue pages (the admin also works queues)."""
+    routing = {"signal_kinds": ["thumbs_down"], "priority": 2, "sample_percent": 100}
+    state = {"name": "Triage", "description": "", "lease_seconds": 600, "routing": routing,
+             "escalate_to": None, "categories": []}
+    form = {"name": "Triage", "lease_seconds": "600", "signal_kinds": "thumbs_down", "priority": "2",
+            "sample_percent": "100"}
+    if case == "queue.created":
+        html.post(f"{p}/queues/", form, REMOTE_ADDR=IP)
+        queue = ReviewQueue.objects.for_project(project).get(name="Triage")
+        return audit_count() - 1, ("review_queue", str(queue.pk), "Triage", None, state)
+    queue = review_queue_create(project=project, actor=Actor(user=None), name="Triage", routing=routing)
+    audits = audit_count()
+    url = f"{p}/queues/{queue.pk}/"
+    if case == "queue.updated":
+        html.post(url, {**form, "lease_seconds": "300"}, REMOTE_ADDR=IP)
+        return audits, ("review_queue", str(queue.pk), "Triage", state, {**state, "lease_seconds": 300})
+    if case == "queue.deleted":
+        html.post(url, {"delete": "1"}, REMOTE_ADDR=IP)
+        return audits, ("review_queue", str(queue.pk), "Triage", state, None)
+    if case == "queue.assigned":
+        html.post(url, {**form, "member_ids": [target.pk]}, REMOTE_ADDR=IP)
+        return audits, ("review_queue", str(queue.pk), "Triage", None, {"user": "target@acme.test"})
+    if case == "queue.unassigned":
+        html.post(url, {**form, "member_ids": [target.pk]}, REMOTE_ADDR=IP)
+        audits = audit_count()
+        html.post(url, form, REMOTE_ADDR=IP)
+        return audits, ("review_queue", str(queue.pk), "Triage", {"user": "target@acme.test"}, None)
+    # review.decided
+    item = ReviewItem.objects.create(project=project, queue=queue, turn_id="6b1f3a52-54d8-4f6a-9a67-9b2d8a7b1c01")
+    html.get(f"{url}review/", REMOTE_ADDR=IP)
+    html.post(f"{url}review/", {"item": item.pk, "verdict": "reject"}, REMOTE_ADDR=IP)
+    return audits, ("review_item", str(item.pk), f"Triage: turn {item.turn_id}", None,
+                    {"verdict": "reject", "category": "", "turn_id": str(item.turn_id), "queue": queue.pk})
 
 
 @pytest.mark.parametrize("case", [value for value in AuditAction.values if value != "organization.created"])
