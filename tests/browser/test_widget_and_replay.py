@@ -43,7 +43,8 @@ def test_widget_in_an_iframe_records_and_updates_feedback(page, live_server, pro
     widget.get_by_role("button", name="Send feedback").click()
     expect(widget.get_by_test_id("widget-thanks")).to_be_visible()
     widget.locator("label[for=rating-up]").click()
-    widget.get_by_role("button", name="Send feedback").click()
+    with page.expect_response(lambda response: "/f/" in response.url and response.request.method == "POST"):
+        widget.get_by_role("button", name="Send feedback").click()
     expect(widget.get_by_test_id("widget-thanks")).to_be_visible()
 
     feedback = Feedback.objects.for_project(project).get()
