@@ -29,7 +29,7 @@ SESSIONS = [
     ("s-refund-2", "li.wei@contoso.test", "enterprise", [
         ("Can I get a refund on my annual plan?", "I'm not able to help with refunds. Please contact support.",
          {"kb": ["refund"], "signals": {"thumbs_down": True}}),
-        ("I bought it 10 days ago, can I get my money back?", "I'm sorry, I don't know. Please contact support.",
+        ("can i get a refund on my annual subscription?", "I'm sorry, I don't know. Please contact support.",
          {"kb": ["refund"], "minutes": 1}),
         ("I want to talk to a human please", "I'll connect you with a support agent.",
          {"signals": {"escalation": True}, "minutes": 2,
@@ -56,7 +56,7 @@ SESSIONS = [
     ]),
     ("s-sso-7", "priya@litware.test", "enterprise", [
         ("Still need help configuring Okta SSO for our workspace", "SSO is available on Enterprise plans.",
-         {"kb": [], "minutes": 90, "signals": {"thumbs_down": True},
+         {"kb": [], "minutes": -60, "signals": {"thumbs_down": True},
           "feedback": ("down", "Same non-answer as yesterday.", "")}),
     ]),
     ("s-abandon-8", "guest-3021", "free", [
@@ -128,3 +128,20 @@ def send(*, host: str, api_key: str, project_id: str, now: dt.datetime | None = 
     loop.flush(timeout=30)
     loop.shutdown()
     return sent
+
+
+def seed_triage(*, project_id: str) -> dict:
+    """Review queues for the demo project, with the reviewers assigned and a few decisions."""
+    from django.db import close_old_connections
+
+    from apps.core.roles import Role
+    from apps.organizations.models import Membership
+    from apps.projects.models import Project
+    from apps.review.demo import seed_review_demo
+
+    close_old_connections()
+    project = Project.all_tenants.select_related("organization").get(pk=project_id)  # unscoped: the demo names its project
+    reviewers = list(
+        Membership.objects.for_org(project.organization).filter(role__in=[Role.REVIEWER, Role.OWNER]).select_related("user")
+    )
+    return seed_review_demo(project=project, reviewers=reviewers)

@@ -123,3 +123,11 @@ class Command(BaseCommand):
             self.stderr.write(f"Demo traffic was not sent: {exc}")
         else:
             self.stdout.write(f"Demo traffic: {sent} support-agent turns logged through the Python SDK.")
+        # Give the worker a moment to run the detectors on that traffic, then fill the queues.
+        time.sleep(5)
+        try:
+            demo_traffic.seed_triage(project_id=demo["project"])
+        except Exception as exc:  # noqa: BLE001
+            self.stderr.write(f"Demo review queues were not seeded: {exc}")
+        else:
+            self.stdout.write("Demo review queues ready (log in as riley@acme.test / agentloop-demo to review).")
