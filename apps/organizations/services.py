@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from django.utils.text import slugify
 
 from apps.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from apps.core.roles import Role, role_at_least
+from apps.core.text import required_name, sha256_hex
 from apps.governance.models import AuditAction
 from apps.governance.services import Actor, audit_record
 from apps.organizations.models import (
@@ -22,10 +22,6 @@ from apps.organizations.models import (
     Membership,
     Organization,
 )
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _unique_slug(name: str) -> str:
@@ -62,18 +58,9 @@ def _target_now(*, organization: Organization, membership: Membership) -> Member
     return current
 
 
-def _clean_name(name: str, field: str = "name") -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed("A name is required.", field=field)
-    if len(name) > 100:
-        raise ValidationFailed("Names are at most 100 characters.", field=field)
-    return name
-
-
 @transaction.atomic
 def organization_create(*, name: str, owner, actor: Actor, slug: str | None = None) -> Organization:
-    name = _clean_name(name)
+    name = required_name(name)
     organization = Organization.objects.create(name=name, slug=slug or _unique_slug(name))
     Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
     audit_record(
@@ -89,7 +76,7 @@ def organization_update(
 ) -> Organization:
     organization = _lock(organization)
     if name is not None:
-        name = _clean_name(name)
+        name = required_name(name)
         if name != organization.name:
             audit_record(
                 organization=organization, actor=actor, action=AuditAction.ORGANIZATION_RENAMED,
@@ -146,7 +133,7 @@ def invitation_create(
     ).update(revoked_at=now)
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        organization=organization, email=email, role=role, token_hash=token_hash(token),
+        organization=organization, email=email, role=role, token_hash=sha256_hex(token),
         invited_by=actor.user, expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
     audit_record(
@@ -191,7 +178,7 @@ def invitation_lookup(*, token: str) -> Invitation:
     """The invitation for a token, whatever its state (the accept page explains each state)."""
     invitation = (
         Invitation.all_tenants.select_related("organization", "invited_by")  # unscoped: the token is the tenant key
-        .filter(token_hash=token_hash(token))
+        .filter(token_hash=sha256_hex(token))
         .first()
     )
     if invitation is None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
+from apps.core.text import required_name, sha256_hex
 from apps.feedback.signing import derive_signing_key
 from apps.governance.models import AuditAction
 from apps.governance.services import Actor, audit_record
@@ -19,15 +19,6 @@ from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUser
 
 KEY_PREFIX = "al_sk_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def _clean_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed("A name is required.", field="name")
-    if len(name) > 100:
-        raise ValidationFailed("Names are at most 100 characters.", field="name")
-    return name
 
 
 def _name_taken(organization: Organization, name: str, exclude=None) -> bool:
@@ -39,7 +30,7 @@ def _name_taken(organization: Organization, name: str, exclude=None) -> bool:
 
 @transaction.atomic
 def project_create(*, organization: Organization, name: str, actor: Actor) -> Project:
-    name = _clean_name(name)
+    name = required_name(name)
     if _name_taken(organization, name):
         raise Conflict(f"A project named {name!r} already exists.", code="name_taken", field="name")
     try:
@@ -56,7 +47,7 @@ def project_create(*, organization: Organization, name: str, actor: Actor) -> Pr
 
 @transaction.atomic
 def project_rename(*, project: Project, name: str, actor: Actor) -> Project:
-    name = _clean_name(name)
+    name = required_name(name)
     if name == project.name:
         return project
     if _name_taken(project.organization, name, exclude=project):
@@ -128,18 +119,14 @@ def project_access_revoke_all(*, membership: Membership) -> None:
     ).delete()
 
 
-def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 @transaction.atomic
 def api_key_create(*, project: Project, name: str, actor: Actor) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is never retrievable again."""
-    name = _clean_name(name)
+    name = required_name(name)
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
-        project=project, key_id=key_id, name=name, secret_hash=_hash_secret(secret),
+        project=project, key_id=key_id, name=name, secret_hash=sha256_hex(secret),
         secret_hint=secret[:4], created_by=actor.user, signing_key=derive_signing_key(f"{KEY_PREFIX}{key_id}_{secret}"),
     )
     audit_record(
@@ -215,7 +202,7 @@ def api_key_authenticate(*, raw: str) -> ApiKey | None:
         return None
     split, tail = len(key_names), len(key_names) + len(project_names)
     api_key = ApiKey.from_db("default", key_names, row[:split])
-    if not hmac.compare_digest(api_key.secret_hash, _hash_secret(secret)):
+    if not hmac.compare_digest(api_key.secret_hash, sha256_hex(secret)):
         return None
     project = Project.from_db("default", project_names, row[split:tail])
     project.organization = Organization.from_db("default", org_names, row[tail:])

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.core.roles import Role
 from apps.organizations.models import Invitation, Membership, Organization
-from apps.organizations.services import token_hash
+from apps.core.text import sha256_hex
 from tests.factories.accounts import UserFactory
 
 
@@ -37,5 +37,5 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"invitee{n}@example.test")
     role = Role.MEMBER
     token = factory.Sequence(lambda n: f"invitation-token-{n}")
-    token_hash = factory.LazyAttribute(lambda o: token_hash(o.token))
+    token_hash = factory.LazyAttribute(lambda o: sha256_hex(o.token))
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))

@@ -4,7 +4,7 @@ import factory
 
 from apps.feedback.signing import derive_signing_key
 from apps.projects.models import ApiKey, Project
-from apps.projects.services import _hash_secret
+from apps.core.text import sha256_hex
 from tests.factories.organizations import OrganizationFactory
 
 
@@ -27,7 +27,7 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     key_id = factory.LazyFunction(lambda: secrets.token_hex(6))
     name = factory.Sequence(lambda n: f"key {n}")
     secret = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
-    secret_hash = factory.LazyAttribute(lambda o: _hash_secret(o.secret))
+    secret_hash = factory.LazyAttribute(lambda o: sha256_hex(o.secret))
     secret_hint = factory.LazyAttribute(lambda o: o.secret[:4])
     signing_key = factory.LazyAttribute(lambda o: derive_signing_key(f"al_sk_{o.key_id}_{o.secret}"))
 
