@@ -28,6 +28,12 @@ class AuditAction(models.TextChoices):
     QUEUE_ASSIGNED = "queue.assigned", "Reviewer assigned to a queue"
     QUEUE_UNASSIGNED = "queue.unassigned", "Reviewer removed from a queue"
     REVIEW_DECIDED = "review.decided", "Review decision"
+    REVIEW_ASSIGNED = "review.assigned", "Review item assigned"
+    TAXONOMY_CHANGED = "taxonomy.changed", "Failure taxonomy changed"
+    PROBLEM_UPDATED = "problem.updated", "Problem updated"
+    PROBLEM_CAUSE_REVIEWED = "problem.cause_reviewed", "Proposed cause reviewed"
+    PROBLEM_MERGED = "problem.merged", "Problems merged"
+    PROBLEM_SPLIT = "problem.split", "Problem split"
 
 
 class AuditEvent(OrganizationOwnedModel):
