@@ -24,7 +24,10 @@ USER_ACTION_SIGNALS = frozenset({"thumbs_up", "thumbs_down", "rating", "comment"
 
 @dataclass(slots=True)
 class TurnData:
-    id: object
+    """One turn as the detectors see it. ``apps.detection.selectors`` decodes these straight from
+    the database's JSON (msgspec honours the annotations: ``id`` a UUID, times aware datetimes)."""
+
+    id: uuid.UUID
     session_id: str = ""
     end_user_id: str = ""
     created_at: dt.datetime | None = None
@@ -39,6 +42,7 @@ class TurnData:
     signals: dict = field(default_factory=dict)  # kind → value, detector output excluded
     step_errors: list = field(default_factory=list)  # names of steps that failed
     retrieval_attempted: bool = False  # a retrieval step exists
+    expires_at: dt.datetime | None = None  # the turn's retention; its detector signals expire with it
 
 
 @dataclass(slots=True, frozen=True)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q
+import msgspec
+from django.db import connection
 
-from apps.detection.config import DetectorConfig, effective_config
+from apps.detection.config import DETECTORS, DetectorConfig, effective_config
 from apps.detection.detectors import CompiledRule, TurnData
 from apps.detection.models import DetectionRule, DetectorSettings
-from apps.traces.models import Signal, SignalSource, Step, StepKind, Turn
 
 SESSION_TURN_LIMIT = 500  # the newest turns of a very long session are the ones that matter
-_TURN_FIELDS = (
-    "id", "session_id", "end_user_id", "created_at", "input", "output", "model", "prompt_version",
-    "variant", "metadata", "retrieved", "tool_calls", "expires_at",
-)
+HISTORY_LIMIT = 2000
 
 
 def detector_settings_list(*, project) -> list[DetectorSettings]:
@@ -35,89 +32,142 @@ def detection_rule_compiled_list(*, project) -> list[CompiledRule]:
     return [CompiledRule(id=r.pk, signal_kind=r.signal_kind, ast=r.ast) for r in detection_rule_list(project=project, enabled_only=True)]
 
 
-def _turn_data(rows) -> tuple[list[TurnData], dict]:
-    turns, expires = [], {}
-    for (turn_id, session_id, user, created_at, question, answer, model, prompt_version, variant,
-         metadata, retrieved, tool_calls, expires_at) in rows:
-        turns.append(TurnData(
-            id=turn_id, session_id=session_id, end_user_id=user, created_at=created_at, question=question,
-            answer=answer, model=model, prompt_version=prompt_version, variant=variant,
-            metadata=metadata if isinstance(metadata, dict) else {},
-            retrieved=retrieved if isinstance(retrieved, list) else [],
-            tool_calls=tool_calls if isinstance(tool_calls, list) else [],
-        ))
-        expires[turn_id] = expires_at
-    return turns, expires
+_LOAD = """
+WITH named AS (  -- the sessions asked for by name, and the sessions of the turns asked for by id
+    SELECT unnest(%(sessions)s::text[]) AS session_id
+    UNION
+    SELECT t.session_id FROM traces_turn t
+    WHERE t.project_id = %(project)s AND t.id = ANY(%(turns)s::uuid[]) AND t.session_id <> ''
+),
+batch AS (  -- each named session's newest turns, and the asked-for turns without a session
+    SELECT * FROM (
+        SELECT t.id, t.session_id, t.end_user_id, t.created_at, t.input, t.output, t.model, t.prompt_version,
+               t.variant, t.metadata, t.retrieved, t.tool_calls, t.expires_at,
+               row_number() OVER (PARTITION BY t.session_id ORDER BY t.created_at DESC, t.id DESC) AS newest
+        FROM traces_turn t
+        WHERE t.project_id = %(project)s AND t.session_id IN (SELECT session_id FROM named)
+    ) ranked WHERE ranked.newest <= %(per_session)s
+    UNION ALL
+    SELECT t.id, t.session_id, t.end_user_id, t.created_at, t.input, t.output, t.model, t.prompt_version,
+           t.variant, t.metadata, t.retrieved, t.tool_calls, t.expires_at, 1
+    FROM traces_turn t
+    WHERE t.project_id = %(project)s AND t.id = ANY(%(turns)s::uuid[]) AND t.session_id = ''
+),
+settings AS (
+    SELECT s.detector, s.enabled, s.params FROM detection_detectorsettings s WHERE s.project_id = %(project)s
+),
+recurrence AS (  -- an upper bound of the recurrence window (0 when off) to load history for
+    SELECT CASE
+        WHEN s.enabled IS FALSE THEN 0
+        WHEN jsonb_typeof(s.params -> 'window_seconds') = 'number' THEN (s.params ->> 'window_seconds')::float8
+        ELSE %(recurrence_window)s END AS seconds
+    FROM (SELECT 1) AS one LEFT JOIN settings s ON s.detector = 'recurrence'
+),
+history AS (  -- the same end users' turns in other sessions, within the window before the batch
+    SELECT h.id, h.session_id, h.end_user_id, h.created_at, h.input
+    FROM traces_turn h, recurrence r, (SELECT min(created_at) AS first, max(created_at) AS last FROM batch) span
+    WHERE r.seconds > 0 AND h.project_id = %(project)s
+      AND h.end_user_id IN (SELECT b.end_user_id FROM batch b WHERE b.end_user_id <> '')
+      AND h.created_at >= span.first - make_interval(secs => r.seconds) AND h.created_at < span.last
+      AND h.session_id NOT IN (SELECT session_id FROM named)
+    ORDER BY h.created_at DESC LIMIT %(history_limit)s
+)
+SELECT json_build_object(
+    'settings', (SELECT json_agg(json_build_object('detector', detector, 'enabled', enabled, 'params', params)
+                                 ORDER BY detector)::text FROM settings),
+    'rules', (SELECT json_agg(json_build_object('id', r.id, 'signal_kind', r.signal_kind, 'ast', r.ast) ORDER BY r.name)::text
+              FROM detection_detectionrule r WHERE r.project_id = %(project)s AND r.enabled),
+    'turns', (SELECT json_agg(json_build_object(
+        'id', b.id, 'session_id', b.session_id, 'end_user_id', b.end_user_id, 'created_at', b.created_at,
+        'question', b.input, 'answer', b.output, 'model', b.model, 'prompt_version', b.prompt_version,
+        'variant', b.variant, 'expires_at', b.expires_at,
+        'metadata', CASE WHEN jsonb_typeof(b.metadata) = 'object' THEN b.metadata ELSE '{}' END,
+        'retrieved', CASE WHEN jsonb_typeof(b.retrieved) = 'array' THEN b.retrieved ELSE '[]' END,
+        'tool_calls', CASE WHEN jsonb_typeof(b.tool_calls) = 'array' THEN b.tool_calls ELSE '[]' END,
+        'signals', COALESCE((  -- explicit signals, the latest of a kind winning; detector output excluded
+            SELECT jsonb_object_agg(s.kind, s.value ORDER BY s.created_at) FROM traces_signal s
+            WHERE s.project_id = %(project)s AND s.turn_id = b.id AND s.source <> 'detector'), '{}'),
+        'step_errors', COALESCE((
+            SELECT json_agg(COALESCE(NULLIF(st.name, ''), st.kind) ORDER BY st.started_at, st.span_id) FROM traces_step st
+            WHERE st.project_id = %(project)s AND st.turn_id = b.id AND st.error <> ''), '[]'),
+        'retrieval_attempted', EXISTS (
+            SELECT 1 FROM traces_step st WHERE st.project_id = %(project)s AND st.turn_id = b.id AND st.kind = 'retrieval')
+    ) ORDER BY b.session_id = '', b.session_id, b.created_at, b.id) FROM batch b),
+    'history', (SELECT json_agg(json_build_object(
+        'id', h.id, 'session_id', h.session_id, 'end_user_id', h.end_user_id, 'created_at', h.created_at, 'question', h.input
+    )) FROM history h)
+)::text
+"""
 
 
-def _attach_children(project, turns: list[TurnData]) -> None:
-    by_id = {t.id: t for t in turns}
-    if not by_id:
-        return
-    signals = (
-        Signal.objects.for_project(project).filter(turn_id__in=list(by_id)).exclude(source=SignalSource.DETECTOR)
-        .order_by("created_at").values_list("turn_id", "kind", "value")
-    )
-    for turn_id, kind, value in signals:
-        by_id[turn_id].signals[kind] = value
-    steps = (
-        Step.objects.for_project(project).filter(turn_id__in=list(by_id))
-        .filter(Q(kind=StepKind.RETRIEVAL) | ~Q(error="")).values_list("turn_id", "kind", "name", "error")
-    )
-    for turn_id, kind, name, error in steps:
-        if kind == StepKind.RETRIEVAL:
-            by_id[turn_id].retrieval_attempted = True
-        if error:
-            by_id[turn_id].step_errors.append(name or kind)
+class _SettingsRow(msgspec.Struct):
+    detector: str
+    enabled: bool
+    params: dict
 
 
-def detection_input_get(*, project, session_ids, turn_ids, history_window_seconds: int):
-    """Sessions (each sorted by time), same-user history from other sessions, and expiries.
+class _Loaded(msgspec.Struct):
+    settings: str | None  # kept as text: the key of the parsed-config cache
+    rules: str | None
+    turns: list[TurnData] | None
+    history: list[TurnData] | None
 
-    A turn without a session is a session of its own. History covers the recurrence window
-    before the earliest turn loaded.
+
+_DECODE_LOADED = msgspec.json.Decoder(_Loaded).decode
+_DECODE_SETTINGS = msgspec.json.Decoder(list[_SettingsRow]).decode
+_DECODE_RULES = msgspec.json.Decoder(list[CompiledRule]).decode
+_PARSED: dict[tuple[str, str | None], object] = {}  # (kind, text) → parsed config or rules; stored text is the key
+_PARSED_MAX = 512
+
+
+def _parsed(kind: str, text: str | None, parse):
+    """Parse settings or rules once per distinct stored text (so a change is seen on the next load)."""
+    key = (kind, text)
+    found = _PARSED.get(key)
+    if found is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        found = _PARSED[key] = parse(text)
+    return found
+
+
+@dataclass(slots=True)
+class DetectionBatch:
+    config: DetectorConfig
+    rules: list[CompiledRule]
+    sessions: list[list[TurnData]]  # each sorted by time; a turn without a session is one on its own
+    history: list[TurnData]  # the same end users' turns from other sessions, recurrence window only
+
+
+def detection_batch_get(*, project, session_ids=(), turn_ids=()) -> DetectionBatch:
+    """Everything one detector pass needs, in one round trip.
+
+    ``session_ids`` name sessions; ``turn_ids`` name turns, whose sessions are loaded whole (a
+    turn without a session is a session of its own; unknown ids are dropped). Each session
+    keeps its newest ``SESSION_TURN_LIMIT`` turns. Also returns the project's effective settings
+    and enabled rules, and for recurrence the same end users' turns in other sessions within
+    the window before the batch (newest ``HISTORY_LIMIT``). The database builds one JSON
+    document that msgspec decodes straight into ``TurnData``: no ORM instances, no per-row
+    Python conversion.
     """
-    session_ids = sorted({s for s in session_ids if s})
-    scoped = Turn.objects.for_project(project)
+    with connection.cursor() as cursor:
+        cursor.execute(_LOAD, {
+            "project": project.pk,
+            "sessions": sorted({s for s in session_ids if s}),
+            "turns": [str(t) for t in turn_ids],
+            "per_session": SESSION_TURN_LIMIT,
+            "history_limit": HISTORY_LIMIT,
+            "recurrence_window": DETECTORS["recurrence"][1]["window_seconds"],
+        })
+        loaded = _DECODE_LOADED(cursor.fetchone()[0])
+    config = _parsed("settings", loaded.settings, lambda text: effective_config(_DECODE_SETTINGS(text) if text else []))
+    rules = _parsed("rules", loaded.rules, lambda text: _DECODE_RULES(text) if text else [])
     sessions: list[list[TurnData]] = []
-    expires: dict = {}
-    if len(session_ids) == 1:
-        rows = scoped.filter(session_id=session_ids[0]).order_by("-created_at", "-id").values_list(*_TURN_FIELDS)[:SESSION_TURN_LIMIT]
-        turns, expires = _turn_data(list(rows))
-        turns.reverse()
-        sessions = [turns] if turns else []
-    elif session_ids:
-        # One query for many sessions (the sweep); each keeps its newest SESSION_TURN_LIMIT turns.
-        rows = scoped.filter(session_id__in=session_ids).order_by("session_id", "created_at", "id").values_list(*_TURN_FIELDS)
-        turns, expires = _turn_data(rows)
-        grouped: dict[str, list[TurnData]] = {}
-        for t in turns:
-            grouped.setdefault(t.session_id, []).append(t)
-        sessions = [group[-SESSION_TURN_LIMIT:] for group in grouped.values()]
-    if turn_ids:
-        rows = scoped.filter(pk__in=list(turn_ids), session_id="").values_list(*_TURN_FIELDS)
-        loose, more = _turn_data(rows)
-        sessions.extend([t] for t in loose)
-        expires.update(more)
-    everything = [t for session in sessions for t in session]
-    _attach_children(project, everything)
-    history: list[TurnData] = []
-    users = {t.end_user_id for t in everything if t.end_user_id}
-    if users and history_window_seconds:
-        start = min(t.created_at for t in everything) - dt.timedelta(seconds=history_window_seconds)
-        end = max(t.created_at for t in everything)
-        rows = (
-            scoped.filter(end_user_id__in=users, created_at__gte=start, created_at__lt=end)
-            .exclude(session_id__in=session_ids).order_by("-created_at").values_list(*_TURN_FIELDS)[:2000]
-        )
-        history, _ = _turn_data(rows)
-    return sessions, history, expires
-
-
-def turn_sessions_get(*, project, turn_ids) -> tuple[set[str], set]:
-    """The sessions of ``turn_ids`` and the ids of those without a session (missing ids dropped)."""
-    rows = Turn.objects.for_project(project).filter(pk__in=list(turn_ids)).values_list("id", "session_id")
-    sessions, loose = set(), set()
-    for turn_id, session_id in rows:
-        (sessions.add(session_id) if session_id else loose.add(turn_id))
-    return sessions, loose
+    current = None
+    for turn in loaded.turns or ():
+        if turn.session_id and turn.session_id == current:
+            sessions[-1].append(turn)
+        else:
+            sessions.append([turn])
+            current = turn.session_id
+    return DetectionBatch(config=config, rules=rules, sessions=sessions, history=loaded.history or [])

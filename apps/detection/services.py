@@ -1,8 +1,10 @@
 """Detection writes: run the detectors and store their signals; detector settings and rules.
 
-Signals are written with one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` on the
-signal's unique key (project, turn, kind, source="detector", dedupe key = detector name or
-``rule:<id>``): running detection twice, or concurrently, stores each signal once.
+A pass costs the worker two round trips whatever the batch size: one statement loads settings,
+rules, turns, their children and history (``selectors.detection_batch_get``), one writes
+(``_write``). Signals are inserted with ``ON CONFLICT DO NOTHING`` on the signal's unique key
+(project, turn, kind, source="detector", dedupe key = detector name or ``rule:<id>``): running
+detection twice, or concurrently, stores each signal once.
 """
 
 from __future__ import annotations
@@ -31,72 +33,68 @@ SWEEP_LOOKBACK = dt.timedelta(days=7)
 SWEEP_GRACE = dt.timedelta(seconds=60)  # leave the just-ingested turns to their own task
 
 
-def _json(value) -> str:
-    return msgspec.json.encode(value).decode()
+_WRITE = """
+WITH stored AS (
+    INSERT INTO traces_signal (project_id, turn_id, kind, value, source, dedupe_key, created_at, expires_at)
+    SELECT %(project)s, d.turn_id, d.kind, d.value, 'detector', d.dedupe_key, %(now)s, d.expires_at
+    FROM json_to_recordset(%(detections)s::json) AS d(turn_id uuid, kind text, value jsonb, dedupe_key text, expires_at timestamptz)
+    ON CONFLICT (project_id, turn_id, kind, source, dedupe_key) DO NOTHING
+    RETURNING 1
+), passes AS (
+    INSERT INTO detection_detectionpass (project_id, turn_id, detected_at, recheck_after)
+    SELECT %(project)s, p.turn_id, %(now)s, p.recheck_after
+    FROM json_to_recordset(%(passes)s::json) AS p(turn_id uuid, recheck_after timestamptz)
+    ON CONFLICT (project_id, turn_id) DO UPDATE
+        SET detected_at = EXCLUDED.detected_at, recheck_after = EXCLUDED.recheck_after
+)
+SELECT count(*) FROM stored
+"""
+_ENCODE = msgspec.json.Encoder().encode
 
 
-def _write(project, result, expires: dict, turn_ids, now) -> int:
-    """Store the detections and mark every examined turn; returns how many signals were new."""
-    inserted = 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        detections = result.detections
-        if detections:
-            cursor.execute(
-                """
-                INSERT INTO traces_signal (project_id, turn_id, kind, value, source, dedupe_key, created_at, expires_at)
-                SELECT %s, u.turn_id, u.kind, u.value::jsonb, 'detector', u.dedupe_key, %s, u.expires_at
-                FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
-                    AS u(turn_id, kind, value, dedupe_key, expires_at)
-                ON CONFLICT (project_id, turn_id, kind, source, dedupe_key) DO NOTHING
-                """,
-                [
-                    project.pk, now,
-                    [d.turn_id for d in detections],
-                    [d.kind for d in detections],
-                    [_json(d.value) for d in detections],
-                    [d.dedupe_key for d in detections],
-                    [expires.get(d.turn_id) for d in detections],
-                ],
-            )
-            inserted = cursor.rowcount
-        ids = list(turn_ids)
-        if ids:
-            cursor.execute(
-                """
-                INSERT INTO detection_detectionpass (project_id, turn_id, detected_at, recheck_after)
-                SELECT %s, u.turn_id, %s, u.recheck_after
-                FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(turn_id, recheck_after)
-                ON CONFLICT (project_id, turn_id) DO UPDATE
-                    SET detected_at = EXCLUDED.detected_at, recheck_after = EXCLUDED.recheck_after
-                """,
-                [project.pk, now, ids, [result.recheck_after.get(i) for i in ids]],
-            )
-    return inserted
+def _write(project, sessions, result, now) -> int:
+    """Store the detections and mark every examined turn; returns how many signals were new.
+
+    One statement (two data-modifying CTEs), so it is atomic without a transaction block and
+    costs one round trip; the rows travel as one JSON parameter each.
+    """
+    expires, passes = {}, []
+    recheck = result.recheck_after
+    for session in sessions:
+        for turn in session:
+            expires[turn.id] = turn.expires_at
+            passes.append({"turn_id": turn.id, "recheck_after": recheck.get(turn.id)})
+    detections = [
+        {"turn_id": d.turn_id, "kind": d.kind, "value": d.value, "dedupe_key": d.dedupe_key, "expires_at": expires.get(d.turn_id)}
+        for d in result.detections
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE, {"project": project.pk, "now": now, "detections": _ENCODE(detections).decode(), "passes": _ENCODE(passes).decode()})
+        return cursor.fetchone()[0]
 
 
-def _detect(*, project, session_ids, loose_turn_ids, now=None) -> int:
+def _detect(*, project, session_ids=(), turn_ids=(), now=None) -> int:
     now = now or timezone.now()
-    config = selectors.detector_config_get(project=project)
-    window = config.p("recurrence")["window_seconds"] if "recurrence" in config.enabled else 0
-    sessions, history, expires = selectors.detection_input_get(
-        project=project, session_ids=session_ids, turn_ids=loose_turn_ids, history_window_seconds=window
-    )
-    if not sessions:
+    batch = selectors.detection_batch_get(project=project, session_ids=session_ids, turn_ids=turn_ids)
+    if not batch.sessions:
         return 0
-    rules = selectors.detection_rule_compiled_list(project=project)
-    result = run_detectors(sessions, config, now=now, history=history, rules=rules)
-    return _write(project, result, expires, [t.id for session in sessions for t in session], now)
+    result = run_detectors(batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules)
+    return _write(project, batch.sessions, result, now)
 
 
 def detect_session(*, project, session_id: str, now=None) -> int:
     """Run every enabled detector and rule over one session; returns the number of new signals."""
-    return _detect(project=project, session_ids=[session_id], loose_turn_ids=[], now=now)
+    return _detect(project=project, session_ids=[session_id], now=now)
+
+
+def detect_sessions(*, project, session_ids, now=None) -> int:
+    """``detect_session`` for many sessions of one project in one pass (two round trips)."""
+    return _detect(project=project, session_ids=session_ids, now=now)
 
 
 def detect_turns(*, project, turn_ids, now=None) -> int:
     """Run detection over the sessions of ``turn_ids`` (a turn without a session on its own)."""
-    session_ids, loose = selectors.turn_sessions_get(project=project, turn_ids=turn_ids)
-    return _detect(project=project, session_ids=session_ids, loose_turn_ids=loose, now=now)
+    return _detect(project=project, turn_ids=turn_ids, now=now)
 
 
 def detection_enqueue(*, project_id, session_ids, turn_ids) -> None:
