@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from apps.governance.api import AuditEventViewSet
 from apps.organizations.api import InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet
 from apps.projects.api import ApiKeyViewSet, AuthCheckView, ProjectAccessViewSet, ProjectViewSet
+from apps.review.api import ReviewQueueViewSet, TaxonomyViewSet
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # DRF turns a truthy constructor argument into "/"
@@ -15,6 +16,9 @@ router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/invitations", InvitationViewSet, 
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/audit-events", AuditEventViewSet, basename="api-audit-event")
 router.register(
     r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/keys", ApiKeyViewSet, basename="api-key"
+)
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/queues", ReviewQueueViewSet, basename="api-queue"
 )
 
 urlpatterns = [
@@ -28,6 +32,11 @@ urlpatterns = [
         "orgs/<slug:org>/projects/<uuid:project>/access",
         ProjectAccessViewSet.as_view({"put": "update"}),
         name="api-project-access",
+    ),
+    path(
+        "orgs/<slug:org>/projects/<uuid:project>/taxonomy",
+        TaxonomyViewSet.as_view({"get": "retrieve", "put": "update"}),
+        name="api-taxonomy",
     ),
     path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
     path("", include("apps.traces.urls_api")),

@@ -8,6 +8,7 @@ hold ``review.work_reviewqueue`` on it (django-guardian, direct foreign-key rows
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -16,7 +17,33 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from apps.core.models import ProjectOwnedModel
 
 WORK_PERMISSION = "review.work_reviewqueue"
-DEFAULT_CATEGORIES = ["hallucination", "retrieval miss", "tool misuse", "policy", "tone", "other"]
+MAX_REVIEWERS_PER_ITEM = 5
+DEFAULT_TAXONOMY = [
+    {"name": "hallucination", "description": "States facts or policies that are not true or not in its sources."},
+    {"name": "retrieval miss", "description": "The right document existed but was not retrieved or not used."},
+    {"name": "tool misuse", "description": "Called the wrong tool, with wrong arguments, or ignored its result."},
+    {"name": "policy", "description": "Broke a business, safety or compliance rule."},
+    {"name": "tone", "description": "Right content, wrong manner: curt, rude, verbose or off-brand."},
+    {"name": "other", "description": "Anything else; say what in the notes."},
+]
+DEFAULT_CATEGORIES = [category["name"] for category in DEFAULT_TAXONOMY]
+
+
+class FailureTaxonomy(ProjectOwnedModel):
+    """The project's failure categories, ``[{"name", "description"}, …]`` in display order.
+
+    One row per project, written whole (the edit page and ``PUT …/taxonomy`` replace the list);
+    a project without a row uses ``DEFAULT_TAXONOMY``. Decisions copy the category name, so
+    renaming or removing a category never rewrites past decisions.
+    """
+
+    categories = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project"], name="review_failuretaxonomy_project_uniq"),
+        ]
 
 
 class ReviewQueue(ProjectOwnedModel):
@@ -36,13 +63,20 @@ class ReviewQueue(ProjectOwnedModel):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Second-level queue that receives escalated items.",
     )
-    categories = models.JSONField(default=list, blank=True, help_text="Failure taxonomy; empty means the defaults.")
+    reviewers_per_item = models.PositiveSmallIntegerField(
+        default=1, help_text="Distinct reviewers who decide each item before its outcome is final (1–5).",
+    )
+    blind = models.BooleanField(default=False, help_text="Reviewers do not see earlier verdicts on the item.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta(ProjectOwnedModel.Meta):
         permissions = [("work_reviewqueue", "Can work a review queue")]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="review_reviewqueue_name_uniq"),
+            models.CheckConstraint(
+                condition=Q(reviewers_per_item__gte=1, reviewers_per_item__lte=MAX_REVIEWERS_PER_ITEM),
+                name="review_reviewqueue_reviewers_range_check",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -60,10 +94,6 @@ class ReviewQueue(ProjectOwnedModel):
     def sample_percent(self) -> int:
         value = self.routing.get("sample_percent")
         return 100 if value is None else int(value)
-
-    @property
-    def category_choices(self) -> list[str]:
-        return list(self.categories or DEFAULT_CATEGORIES)
 
     @property
     def organization_id(self):
@@ -88,6 +118,7 @@ class ItemState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     ESCALATED = "escalated", "Escalated"
     SKIPPED = "skipped", "Skipped"
+    DISPUTED = "disputed", "Disputed (needs an admin)"
 
 
 OPEN_STATES = (ItemState.PENDING, ItemState.CLAIMED)
@@ -107,6 +138,12 @@ class ReviewItem(ProjectOwnedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True, default="", help_text="Why it was escalated here.")
+    # User ids of everyone who decided this item, in order. The claim skips items holding the
+    # reviewer's id (``<> ALL(decided_by)``), so nobody decides the same item twice, without a
+    # per-row look at the decisions table. ``db_default`` keeps raw inserts (routing, bench) valid.
+    decided_by = ArrayField(
+        models.BigIntegerField(), default=list, blank=True, db_default=models.Value([], ArrayField(models.BigIntegerField())),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta(ProjectOwnedModel.Meta):

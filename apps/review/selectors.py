@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import statistics
 
@@ -9,30 +10,59 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
 
-from apps.core.permissions import object_permission_has
+from apps.core.permissions import object_permission_has, object_permission_user_ids
 from apps.core.roles import Role, role_at_least
+from apps.organizations.selectors import membership_list
+from apps.review.agreement import agreement_summary
 from apps.review.models import (
-    WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue, ReviewQueueUserObjectPermission,
+    DEFAULT_TAXONOMY, OPEN_STATES, WORK_PERMISSION, Decision, FailureTaxonomy, ItemState, ReviewItem, ReviewQueue,
+    ReviewQueueUserObjectPermission,
 )
+from apps.traces.models import Turn
 
 
 def _is_admin(membership) -> bool:
     return role_at_least(membership.role, Role.ADMIN)
 
 
+def taxonomy_get(*, project) -> list[dict]:
+    """The project's failure categories ``[{"name", "description"}]``; the defaults until edited."""
+    stored = FailureTaxonomy.objects.for_project(project).values_list("categories", flat=True).first()
+    return stored or copy.deepcopy(DEFAULT_TAXONOMY)
+
+
 def review_queue_list(*, project):
     return ReviewQueue.objects.for_project(project).order_by("name", "id")
 
 
-def review_queue_list_visible(*, project, membership) -> list[ReviewQueue]:
-    """Admins see every queue; anyone else only the queues they hold the work permission on."""
-    queues = review_queue_list(project=project)
+def review_queue_filter_visible(*, queryset, project, membership):
+    """Narrow a project's queues to those ``membership`` may see: all for admins, else the assigned ones."""
     if _is_admin(membership):
-        return list(queues)
+        return queryset
     granted = ReviewQueueUserObjectPermission.objects.filter(
         user_id=membership.user_id, permission__codename="work_reviewqueue", content_object__project=project
     ).values("content_object_id")
-    return list(queues.filter(pk__in=granted))
+    return queryset.filter(pk__in=granted)
+
+
+def review_queue_list_visible(*, project, membership) -> list[ReviewQueue]:
+    """Admins see every queue; anyone else only the queues they hold the work permission on."""
+    return list(review_queue_filter_visible(queryset=review_queue_list(project=project), project=project, membership=membership))
+
+
+def review_queue_assignees(*, queue) -> list:
+    """Memberships holding the work permission on ``queue`` (any role), by email."""
+    granted = object_permission_user_ids(permission=WORK_PERMISSION, obj=queue)
+    return [m for m in membership_list(organization=queue.project.organization) if m.user_id in granted]
+
+
+def review_queue_reviewers(*, queue) -> list:
+    """Memberships (role reviewer or above) holding the work permission on ``queue``: who may be assigned items."""
+    granted = object_permission_user_ids(permission=WORK_PERMISSION, obj=queue)
+    return [
+        m for m in membership_list(organization=queue.project.organization)
+        if m.user_id in granted and role_at_least(m.role, Role.REVIEWER)
+    ]
 
 
 def review_queue_get(*, project, queue_id) -> ReviewQueue:
@@ -68,7 +98,45 @@ def review_item_get(*, queue, item_id) -> ReviewItem:
 
 
 def review_decision_list(*, item) -> list[Decision]:
-    return list(Decision.objects.for_project(item.project_id).filter(item=item).order_by("created_at"))
+    return list(
+        Decision.objects.for_project(item.project_id).filter(item=item).select_related("reviewer").order_by("created_at")
+    )
+
+
+def review_decisions_visible(*, queue, item) -> bool:
+    """Blind queues hide earlier verdicts on an item until its outcome is final (from everyone, admins
+    included: an admin deciding it is a reviewer too)."""
+    return not queue.blind or item.state not in OPEN_STATES
+
+
+def review_item_list(*, queue, states=None):
+    """Items of one queue, most urgent first (priority, then age); ``states`` narrows them."""
+    items = (
+        ReviewItem.objects.for_project(queue.project_id).filter(queue=queue)
+        .select_related("assigned_to", "claimed_by").order_by("-priority", "created_at", "id")
+    )
+    return items.filter(state__in=list(states)) if states else items
+
+
+def review_turn_previews(*, project, turn_ids, length: int = 140) -> dict:
+    """``{turn_id: first characters of its input}`` for the turns still stored."""
+    rows = Turn.objects.for_project(project).filter(pk__in=list(turn_ids)).values_list("pk", "input")
+    return {pk: (text[:length] + "…") if len(text) > length else text for pk, text in rows}
+
+
+def review_queue_agreement(*, project, queues) -> dict[int, dict]:
+    """Per queue, over items with two or more decisions: how many, the percentage where every
+    reviewer gave the same verdict, and Fleiss' kappa over the verdicts (None when undefined)."""
+    ids = [q.pk for q in queues]
+    decisions = Decision.objects.for_project(project).filter(queue_id__in=ids)
+    multi = decisions.values("item_id").annotate(n=Count("id")).filter(n__gte=2).values("item_id")
+    rows = (
+        decisions.filter(item_id__in=multi).values("queue_id", "item_id", "verdict").annotate(n=Count("id")).order_by()
+    )
+    per_queue: dict[int, dict[int, dict[str, int]]] = {queue_id: {} for queue_id in ids}
+    for row in rows:
+        per_queue[row["queue_id"]].setdefault(row["item_id"], {})[row["verdict"]] = row["n"]
+    return {queue_id: agreement_summary(list(items.values())) for queue_id, items in per_queue.items()}
 
 
 def _today_start(now: dt.datetime) -> dt.datetime:

@@ -1,28 +1,40 @@
-"""Writes of review queues: admin, routing, claiming and deciding.
+"""Writes of review queues: admin, the failure taxonomy, routing, claiming, assigning and deciding.
 
 Race safety comes from the database: the unique ``(project, queue, turn_id)`` makes routing
 idempotent (``INSERT … ON CONFLICT DO NOTHING``), and claiming is one ``UPDATE`` over a
 ``SELECT … FOR UPDATE SKIP LOCKED`` row so two reviewers can never hold the same item.
+
+N reviewers per item (``ReviewQueue.reviewers_per_item``): each decision is one vote; until N
+distinct reviewers have voted the item goes back to pending, and the claim never hands it to a
+reviewer already in ``decided_by``. After N votes the item takes the majority verdict; a tie
+(no verdict with more votes than every other) escalates to the second-level queue if there is
+one, else the item becomes ``disputed`` for an admin, who reopens it by assigning it to a
+reviewer as the tie-breaker (their vote is counted with the others).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import Counter
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
-from apps.core.permissions import object_permission_grant, object_permission_revoke
+from apps.core.permissions import object_permission_grant, object_permission_has, object_permission_revoke
+from apps.core.roles import Role, role_at_least
 from apps.governance.models import AuditAction
 from apps.governance.services import Actor, audit_record
 from apps.review.models import (
-    VERDICT_STATE, WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue, Verdict,
+    DEFAULT_TAXONOMY, MAX_REVIEWERS_PER_ITEM, OPEN_STATES, VERDICT_STATE, WORK_PERMISSION, Decision, FailureTaxonomy, ItemState,
+    ReviewItem, ReviewQueue, Verdict,
 )
+from apps.review.selectors import taxonomy_get
 from apps.traces.models import ReviewState, Signal, Turn
 
 MAX_KINDS = 50
+MAX_CATEGORIES = 50
 
 
 def _clean_routing(routing: dict | None) -> dict:
@@ -45,8 +57,18 @@ def _clean_routing(routing: dict | None) -> dict:
 def _queue_state(queue: ReviewQueue) -> dict:
     return {
         "name": queue.name, "description": queue.description, "lease_seconds": queue.lease_seconds,
-        "routing": queue.routing, "escalate_to": queue.escalate_to_id, "categories": queue.categories,
+        "routing": queue.routing, "escalate_to": queue.escalate_to_id,
+        "reviewers_per_item": queue.reviewers_per_item, "blind": queue.blind,
     }
+
+
+def _check_queue_numbers(lease_seconds: int | None, reviewers_per_item: int | None) -> None:
+    if lease_seconds is not None and not 30 <= lease_seconds <= 24 * 3600:
+        raise ValidationFailed("The lease is between 30 seconds and a day.", field="lease_seconds")
+    if reviewers_per_item is not None and not 1 <= reviewers_per_item <= MAX_REVIEWERS_PER_ITEM:
+        raise ValidationFailed(
+            f"Reviewers per item is between 1 and {MAX_REVIEWERS_PER_ITEM}.", field="reviewers_per_item"
+        )
 
 
 def _check_escalate_to(project, escalate_to, queue=None) -> None:
@@ -61,20 +83,21 @@ def _check_escalate_to(project, escalate_to, queue=None) -> None:
 @transaction.atomic
 def review_queue_create(
     *, project, actor: Actor, name: str, description: str = "", lease_seconds: int = 600,
-    routing: dict | None = None, escalate_to: ReviewQueue | None = None, categories: list | None = None,
+    routing: dict | None = None, escalate_to: ReviewQueue | None = None, reviewers_per_item: int = 1,
+    blind: bool = False,
 ) -> ReviewQueue:
     _check_escalate_to(project, escalate_to)
-    if not 30 <= lease_seconds <= 24 * 3600:
-        raise ValidationFailed("The lease is between 30 seconds and a day.", field="lease_seconds")
+    _check_queue_numbers(lease_seconds, reviewers_per_item)
     queue = ReviewQueue(
         project=project, name=name.strip(), description=description, lease_seconds=lease_seconds,
-        routing=_clean_routing(routing), escalate_to=escalate_to, categories=list(categories or []),
+        routing=_clean_routing(routing), escalate_to=escalate_to, reviewers_per_item=reviewers_per_item,
+        blind=bool(blind),
     )
     try:
         with transaction.atomic():
             queue.save()
     except IntegrityError:
-        raise ValidationFailed("A queue with that name already exists.", field="name") from None
+        raise ValidationFailed("A queue with that name already exists.", code="duplicate_name", field="name") from None
     audit_record(
         organization=project.organization, actor=actor, action=AuditAction.QUEUE_CREATED,
         target_type="review_queue", target_id=queue.pk, target_label=queue.name, after=_queue_state(queue),
@@ -90,17 +113,16 @@ def review_queue_update(*, queue: ReviewQueue, actor: Actor, **fields) -> Review
         fields["routing"] = _clean_routing(fields["routing"])
     if "escalate_to" in fields:
         _check_escalate_to(queue.project, fields["escalate_to"], queue)
-    if "lease_seconds" in fields and not 30 <= fields["lease_seconds"] <= 24 * 3600:
-        raise ValidationFailed("The lease is between 30 seconds and a day.", field="lease_seconds")
+    _check_queue_numbers(fields.get("lease_seconds"), fields.get("reviewers_per_item"))
     for name, value in fields.items():
-        if name not in {"name", "description", "lease_seconds", "routing", "escalate_to", "categories"}:
+        if name not in {"name", "description", "lease_seconds", "routing", "escalate_to", "reviewers_per_item", "blind"}:
             raise ValidationFailed(f"Unknown field {name}.", field=name)
-        setattr(queue, name, value)
+        setattr(queue, name, value.strip() if name == "name" else value)
     try:
         with transaction.atomic():
             queue.save()
     except IntegrityError:
-        raise ValidationFailed("A queue with that name already exists.", field="name") from None
+        raise ValidationFailed("A queue with that name already exists.", code="duplicate_name", field="name") from None
     after = _queue_state(queue)
     if after == before:
         return queue  # nothing changed: no audit row
@@ -136,6 +158,49 @@ def review_queue_unassign(*, queue: ReviewQueue, membership, actor: Actor) -> No
         organization=queue.project.organization, actor=actor, action=AuditAction.QUEUE_UNASSIGNED,
         target_type="review_queue", target_id=queue.pk, target_label=queue.name, before={"user": membership.user.email},
     )
+
+
+def _clean_taxonomy(categories) -> list[dict]:
+    if not isinstance(categories, list) or not 1 <= len(categories) <= MAX_CATEGORIES:
+        raise ValidationFailed(f"The taxonomy has between 1 and {MAX_CATEGORIES} categories.", field="categories")
+    cleaned, seen = [], set()
+    for entry in categories:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValidationFailed("Each category is {name, description}.", field="categories")
+        name = " ".join(entry["name"].split())
+        description = entry.get("description") or ""
+        if not 0 < len(name) <= 64:
+            raise ValidationFailed("A category name has 1 to 64 characters.", field="categories")
+        if not isinstance(description, str) or len(description) > 300:
+            raise ValidationFailed("A category description has at most 300 characters.", field="categories")
+        if name.casefold() in seen:
+            raise ValidationFailed(f"The category “{name}” appears twice.", code="duplicate_category", field="categories")
+        seen.add(name.casefold())
+        cleaned.append({"name": name, "description": description.strip()})
+    return cleaned
+
+
+@transaction.atomic
+def taxonomy_update(*, project, actor: Actor, categories: list) -> list[dict]:
+    """Replace the project's failure categories (order kept). Past decisions keep their text."""
+    cleaned = _clean_taxonomy(categories)
+    FailureTaxonomy.objects.for_project(project).bulk_create(
+        [FailureTaxonomy(project=project, categories=[])], ignore_conflicts=True
+    )
+    row = FailureTaxonomy.objects.for_project(project).select_for_update().get()
+    before = row.categories or DEFAULT_TAXONOMY
+    if cleaned == before:
+        return cleaned  # nothing changed: no audit row
+    row.categories = cleaned
+    row.save(update_fields=["categories", "updated_at"])
+    audit_record(
+        organization=project.organization, actor=actor, action=AuditAction.TAXONOMY_CHANGED,
+        target_type="taxonomy", target_id=project.pk, target_label=project.name,
+        before={"categories": before}, after={"categories": cleaned},
+    )
+    return cleaned
 
 
 def _sampled(turn_id, queue_id: int, percent: int) -> bool:
@@ -193,8 +258,8 @@ def review_route_turns(*, project, turn_ids) -> int:
 
 
 _ROUTE_SQL = """
-INSERT INTO review_reviewitem (project_id, queue_id, turn_id, priority, state, note, created_at)
-SELECT %(project)s, q, t, p, 'pending', '', now()
+INSERT INTO review_reviewitem (project_id, queue_id, turn_id, priority, state, note, decided_by, created_at)
+SELECT %(project)s, q, t, p, 'pending', '', '{}', now()
 FROM unnest(%(queues)s::bigint[], %(turns)s::uuid[], %(priorities)s::int[]) AS x(q, t, p)
 ON CONFLICT (project_id, queue_id, turn_id) DO NOTHING
 """
@@ -223,6 +288,7 @@ WITH held AS (
     WHERE project_id = %(project)s AND queue_id = %(queue)s
       AND (state = 'pending' OR (state = 'claimed' AND lease_expires_at <= now()))
       AND (assigned_to_id IS NULL OR assigned_to_id = %(reviewer)s)
+      AND %(reviewer)s::bigint <> ALL (decided_by)
       AND NOT EXISTS (SELECT 1 FROM held)
     ORDER BY priority DESC, created_at, id
     LIMIT 1
@@ -243,8 +309,8 @@ SELECT item.* FROM review_reviewitem AS item JOIN held ON item.id = held.id
 def review_item_claim_next(*, queue: ReviewQueue, reviewer) -> ReviewItem | None:
     """Lease the highest-priority, oldest claimable item to ``reviewer`` (None when the queue is empty).
 
-    Claimable: pending, or claimed with an expired lease; unassigned or assigned to this reviewer.
-    A reviewer who already holds a live lease in this queue gets that item back. One statement,
+    Claimable: pending, or claimed with an expired lease; unassigned or assigned to this reviewer;
+    not already decided by this reviewer (N reviewers per item). A reviewer who already holds a live lease in this queue gets that item back. One statement,
     one round trip: the held-item check, the skip-locked pick and the lease.
     """
     with transaction.atomic(), connection.cursor() as cursor:
@@ -266,17 +332,58 @@ def review_item_claim_next(*, queue: ReviewQueue, reviewer) -> ReviewItem | None
     return ReviewItem.from_db(connection.alias, names, [values[name] for name in names])
 
 
+def _check_assignee(queue: ReviewQueue, membership) -> None:
+    if membership.organization_id != queue.project.organization_id:
+        raise ValidationFailed("That member does not belong to this organization.", code="unknown_member", field="member")
+    if not role_at_least(membership.role, Role.REVIEWER) or not object_permission_has(
+        user=membership.user, permission=WORK_PERMISSION, obj=queue
+    ):
+        raise ValidationFailed("Only a reviewer assigned to this queue can take its items.", code="not_a_queue_reviewer", field="member")
+
+
 @transaction.atomic
 def review_item_assign(*, item: ReviewItem, membership, actor: Actor) -> ReviewItem:
-    """Reserve an open item for one named reviewer (None for anyone)."""
-    user_id = membership.user_id if membership is not None else None
-    if membership is not None and membership.organization_id != item.project.organization_id:
-        raise ValidationFailed("That member does not belong to this organization.", field="member")
-    updated = ReviewItem.objects.for_project(item.project_id).filter(pk=item.pk, state__in=[ItemState.PENDING, ItemState.CLAIMED]).update(assigned_to_id=user_id)
-    if not updated:
-        raise Conflict("That item is already decided.")
-    item.refresh_from_db()
+    """Reserve an open item for one named reviewer of its queue (``membership=None``: anyone).
+
+    A disputed item (a tie with no second-level queue) is reopened this way: the assignee's vote
+    breaks the tie. Someone who already decided the item cannot be assigned it.
+    """
+    item = (
+        ReviewItem.objects.for_project(item.project_id).select_for_update(of=("self",))
+        .select_related("queue__project__organization", "assigned_to").get(pk=item.pk)
+    )
+    if item.state not in (*OPEN_STATES, ItemState.DISPUTED):
+        raise Conflict("That item is already decided.", code="item_closed")
+    if membership is not None:
+        _check_assignee(item.queue, membership)
+        if membership.user_id in item.decided_by:
+            raise ValidationFailed("That reviewer already decided this item.", code="already_decided", field="member")
+    before = {"assigned_to": item.assigned_to.email if item.assigned_to else None, "state": item.state}
+    item.assigned_to = membership.user if membership is not None else None
+    if item.state == ItemState.DISPUTED:
+        item.state = ItemState.PENDING
+    after = {"assigned_to": membership.user.email if membership is not None else None, "state": item.state}
+    if after == before:
+        return item  # nothing changed: no audit row
+    item.save(update_fields=["assigned_to", "state"])
+    audit_record(
+        organization=item.queue.project.organization, actor=actor, action=AuditAction.REVIEW_ASSIGNED,
+        target_type="review_item", target_id=item.pk, target_label=f"{item.queue.name}: turn {item.turn_id}",
+        before=before, after=after,
+    )
     return item
+
+
+def _majority(votes: list[str]) -> str | None:
+    """The verdict with more votes than every other one; None on a tie."""
+    counts = Counter(votes).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return None
+    return counts[0][0]
+
+
+def _tally(votes: list[str]) -> str:
+    return ", ".join(f"{verdict} {count}" for verdict, count in sorted(Counter(votes).items()))
 
 
 @transaction.atomic
@@ -284,7 +391,9 @@ def review_item_decide(
     *, item: ReviewItem, reviewer, verdict: str, category: str = "", correction: str = "", notes: str = "",
     ip_address: str | None = None,
 ) -> Decision:
-    """Record a verdict on an item the reviewer holds; escalation moves it to the second-level queue."""
+    """Record a reviewer's verdict on an item they hold; the item's outcome is final after the
+    queue's N distinct reviewers (see the module docstring), and only a final confirm or reject
+    marks the turn reviewed. Escalation moves it to the second-level queue."""
     # Lock the item row only (of=self): the joined queue/project/organization rows stay unlocked
     # so decisions by different reviewers never wait on each other.
     item = (
@@ -296,12 +405,14 @@ def review_item_decide(
         raise ValidationFailed("Unknown verdict.", field="verdict")
     if item.state != ItemState.CLAIMED or item.claimed_by_id != reviewer.pk:
         raise Conflict("You do not hold this item (its lease may have passed to someone else).", code="not_claimed")
-    if category and category not in queue.category_choices:
-        raise ValidationFailed("Not a category of this queue.", field="category")
+    if reviewer.pk in item.decided_by:  # the claim never hands it out again; a held one from before a reset might
+        raise Conflict("You already decided this item.", code="already_decided")
+    if category and category not in {c["name"] for c in taxonomy_get(project=item.project)}:
+        raise ValidationFailed("Not a category of this project's failure taxonomy.", code="unknown_category", field="category")
     if verdict == Verdict.CONFIRM and not category:
-        raise ValidationFailed("A confirmed failure needs a category.", field="category")
+        raise ValidationFailed("A confirmed failure needs a category.", code="category_required", field="category")
     if verdict == Verdict.ESCALATE and queue.escalate_to_id is None:
-        raise ValidationFailed("This queue has no second-level queue to escalate to.", field="verdict")
+        raise ValidationFailed("This queue has no second-level queue to escalate to.", code="no_second_level", field="verdict")
     now = timezone.now()
     decision = Decision.objects.create(
         project_id=item.project_id, item=item, queue=queue, reviewer=reviewer, verdict=verdict,
@@ -309,23 +420,56 @@ def review_item_decide(
         seconds_spent=round((now - item.claimed_at).total_seconds(), 3) if item.claimed_at else None,
         created_at=now,
     )
-    item.state = VERDICT_STATE[Verdict(verdict)]
+    item.decided_by = [*item.decided_by, reviewer.pk]
+    if len(item.decided_by) == 1:
+        votes = [verdict]
+    else:
+        votes = list(Decision.objects.for_project(item.project_id).filter(item=item).values_list("verdict", flat=True))
+    outcome, note = _outcome(queue, votes, notes, item)
     item.lease_expires_at = None
-    item.save(update_fields=["state", "lease_expires_at"])
-    if verdict == Verdict.ESCALATE:
+    if outcome is None:  # more reviewers to go: back to the queue for someone else
+        item.state, item.claimed_by, item.claimed_at = ItemState.PENDING, None, None
+        if item.assigned_to_id == reviewer.pk:
+            item.assigned_to = None
+    else:
+        item.state = outcome
+    item.save(update_fields=["state", "lease_expires_at", "decided_by", "claimed_by", "claimed_at", "assigned_to"])
+    if outcome == ItemState.ESCALATED:
         ReviewItem.objects.bulk_create(
             [ReviewItem(
                 project_id=item.project_id, queue_id=queue.escalate_to_id, turn_id=item.turn_id,
-                priority=item.priority, note=notes or f"Escalated from {queue.name}", created_at=now,
+                priority=item.priority, note=note, created_at=now,
             )],
             ignore_conflicts=True,
         )
-    elif verdict in (Verdict.CONFIRM, Verdict.REJECT):
+    elif outcome in (ItemState.CONFIRMED, ItemState.REJECTED):
         Turn.objects.for_project(item.project_id).filter(pk=item.turn_id).update(review_state=ReviewState.REVIEWED)
+    after = {"verdict": verdict, "category": category, "turn_id": str(item.turn_id), "queue": queue.pk}
+    if queue.reviewers_per_item > 1:
+        after.update(vote=len(votes), outcome=outcome)
     audit_record(
         organization=item.project.organization, actor=Actor(user=reviewer, ip_address=ip_address),
         action=AuditAction.REVIEW_DECIDED, target_type="review_item", target_id=item.pk,
-        target_label=f"{queue.name}: turn {item.turn_id}",
-        after={"verdict": verdict, "category": category, "turn_id": str(item.turn_id), "queue": queue.pk},
+        target_label=f"{queue.name}: turn {item.turn_id}", after=after,
     )
     return decision
+
+
+def _outcome(queue: ReviewQueue, votes: list[str], notes: str, item: ReviewItem) -> tuple[str | None, str]:
+    """The item's final state (None: not final yet) and the note an escalated copy carries."""
+    if len(votes) < queue.reviewers_per_item:
+        return None, ""
+    if len(votes) == 1:
+        return VERDICT_STATE[Verdict(votes[0])], notes or f"Escalated from {queue.name}"
+    majority = _majority(votes)
+    if majority is None:
+        if queue.escalate_to_id is None:
+            return ItemState.DISPUTED, ""
+        return ItemState.ESCALATED, f"Reviewers disagreed in {queue.name} ({_tally(votes)})."
+    if majority == Verdict.ESCALATE:
+        escalation_notes = list(
+            Decision.objects.for_project(item.project_id).filter(item=item, verdict=Verdict.ESCALATE)
+            .exclude(notes="").order_by("created_at").values_list("notes", flat=True)
+        )
+        return ItemState.ESCALATED, "\n".join(escalation_notes) or f"Escalated from {queue.name}"
+    return VERDICT_STATE[Verdict(majority)], ""

@@ -1,4 +1,5 @@
-"""Review queue pages: the list, queue admin, and the keyboard-first review page.
+"""Review queue pages: the list, queue admin (settings, open items and their assignment), the
+project's failure taxonomy, and the keyboard-first review page.
 
 Every queue named in the URL is resolved in ``resolve_tenant``: another project's queue, a
 missing one and (for a non-admin) a queue the member is not assigned to are the same 404.
@@ -7,7 +8,9 @@ missing one and (for a non-admin) a queue the member is not assigned to are the 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.generic import TemplateView
 
 from apps.core.errors import ServiceError
@@ -17,8 +20,8 @@ from apps.core.views import ProjectViewMixin, service_error_to_form
 from apps.governance.services import Actor
 from apps.organizations.selectors import membership_list
 from apps.review import selectors, services
-from apps.review.forms import DecisionForm, QueueForm
-from apps.review.models import WORK_PERMISSION
+from apps.review.forms import AssignForm, DecisionForm, QueueForm, TaxonomyForm
+from apps.review.models import OPEN_STATES, WORK_PERMISSION, ItemState
 from apps.traces import selectors as trace_selectors
 
 
@@ -45,7 +48,7 @@ def _queue_form(view, data=None, queue=None):
             "name": queue.name, "description": queue.description, "lease_seconds": queue.lease_seconds,
             "signal_kinds": ", ".join(queue.signal_kinds), "priority": queue.priority,
             "sample_percent": queue.sample_percent, "escalate_to": queue.escalate_to_id,
-            "categories": ", ".join(queue.categories or []),
+            "reviewers_per_item": queue.reviewers_per_item, "blind": queue.blind,
             "member_ids": [m.pk for m in memberships if m.user_id in granted],
         }
     return QueueForm(data, queues=queues, memberships=memberships, initial=initial), memberships, queues
@@ -70,7 +73,10 @@ class QueueListView(ProjectViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         queues = selectors.review_queue_list_visible(project=self.project, membership=self.membership)
         progress = selectors.review_queue_progress(project=self.project, queues=queues)
-        context.update(tab="queues", rows=[{"queue": q, **progress[q.pk]} for q in queues])
+        agreement = selectors.review_queue_agreement(project=self.project, queues=queues)
+        context.update(
+            tab="queues", rows=[{"queue": q, **progress[q.pk], "agreement": agreement[q.pk]} for q in queues],
+        )
         if self.is_admin:
             context.setdefault("form", _queue_form(self)[0])
         return context
@@ -83,7 +89,8 @@ class QueueListView(ProjectViewMixin, TemplateView):
             try:
                 queue = services.review_queue_create(
                     project=self.project, actor=actor, name=data["name"], description=data["description"],
-                    lease_seconds=data["lease_seconds"], routing=form.routing(), categories=data["categories"],
+                    lease_seconds=data["lease_seconds"], routing=form.routing(),
+                    reviewers_per_item=data["reviewers_per_item"], blind=data["blind"],
                     escalate_to=next((q for q in queues if q.pk == data["escalate_to"]), None),
                 )
                 _sync_reviewers(queue=queue, memberships=memberships, wanted_ids=set(data["member_ids"]), actor=actor)
@@ -95,8 +102,12 @@ class QueueListView(ProjectViewMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
+ITEMS_PER_PAGE = 25
+
+
 class QueueSettingsView(QueueViewMixin, TemplateView):
-    """``…/queues/<queue>/``: routing rules, lease, taxonomy and reviewers (admins), progress."""
+    """``…/queues/<queue>/``: routing rules, lease, reviewers per item and reviewers (admins),
+    progress and agreement, and the open items with who they are assigned to (``?page=``)."""
 
     template_name = "review/queue_settings.html"
     required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
@@ -105,7 +116,20 @@ class QueueSettingsView(QueueViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.setdefault("form", _queue_form(self, queue=self.queue)[0])
         context["progress"] = selectors.review_queue_progress(project=self.project, queues=[self.queue])[self.queue.pk]
+        context["agreement"] = selectors.review_queue_agreement(project=self.project, queues=[self.queue])[self.queue.pk]
         context["reviewers"] = selectors.review_reviewer_progress(queue=self.queue)
+        open_items = selectors.review_item_list(queue=self.queue, states=[*OPEN_STATES, ItemState.DISPUTED])
+        page = Paginator(open_items, ITEMS_PER_PAGE).get_page(self.request.GET.get("page"))
+        previews = selectors.review_turn_previews(project=self.project, turn_ids=[item.turn_id for item in page])
+        assignable = selectors.review_queue_reviewers(queue=self.queue)
+        context.update(
+            items_page=page, assignable=assignable,
+            item_rows=[
+                {"item": item, "preview": previews.get(item.turn_id),
+                 "form": AssignForm(reviewers=assignable, initial={"member": _membership_pk(assignable, item.assigned_to_id)})}
+                for item in page
+            ],
+        )
         return context
 
     def post(self, request, org, project, queue):
@@ -120,7 +144,8 @@ class QueueSettingsView(QueueViewMixin, TemplateView):
             try:
                 services.review_queue_update(
                     queue=self.queue, actor=actor, name=data["name"], description=data["description"],
-                    lease_seconds=data["lease_seconds"], routing=form.routing(), categories=data["categories"],
+                    lease_seconds=data["lease_seconds"], routing=form.routing(),
+                    reviewers_per_item=data["reviewers_per_item"], blind=data["blind"],
                     escalate_to=next((q for q in queues if q.pk == data["escalate_to"]), None),
                 )
                 _sync_reviewers(queue=self.queue, memberships=memberships, wanted_ids=set(data["member_ids"]), actor=actor)
@@ -129,6 +154,70 @@ class QueueSettingsView(QueueViewMixin, TemplateView):
             else:
                 messages.success(request, "Queue saved.")
                 return redirect("review_queue_settings", org=org, project=project, queue=queue)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+def _membership_pk(memberships, user_id):
+    return next((m.pk for m in memberships if m.user_id == user_id), None)
+
+
+class QueueItemAssignView(QueueViewMixin, TemplateView):
+    """``POST …/queues/<queue>/items/<item>/assign/`` (admins): reserve an open item for one of the
+    queue's reviewers, or release it to anyone (empty ``member``); back to the queue page."""
+
+    required_role = {"POST": Role.ADMIN}
+
+    def resolve_tenant(self, request, **kwargs) -> None:
+        super().resolve_tenant(request, **kwargs)
+        self.item = selectors.review_item_get(queue=self.queue, item_id=kwargs["item"])
+
+    def post(self, request, org, project, queue, item):
+        assignable = selectors.review_queue_reviewers(queue=self.queue)
+        form = AssignForm(request.POST, reviewers=assignable)
+        back = reverse("review_queue_settings", kwargs={"org": org, "project": project, "queue": queue})
+        page = request.POST.get("page", "")
+        if page.isdigit():
+            back += f"?page={page}"
+        if not form.is_valid():
+            messages.error(request, "Choose one of this queue's reviewers.")
+            return redirect(back)
+        membership = next((m for m in assignable if m.pk == form.cleaned_data["member"]), None)
+        try:
+            self.item = services.review_item_assign(item=self.item, membership=membership, actor=Actor.from_request(request))
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            who = membership.user.email if membership else "anyone"
+            messages.success(request, f"Turn {self.item.turn_id} is now for {who}.")
+        return redirect(back)
+
+
+class TaxonomyView(ProjectViewMixin, TemplateView):
+    """``…/taxonomy/``: the project's failure categories; members read, admins edit (audited)."""
+
+    template_name = "review/taxonomy.html"
+    required_role = {"GET": Role.MEMBER, "POST": Role.ADMIN}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        categories = selectors.taxonomy_get(project=self.project)
+        context.update(tab="queues", categories=categories)
+        if self.is_admin:
+            context.setdefault("form", TaxonomyForm(initial={"categories": TaxonomyForm.as_text(categories)}))
+        return context
+
+    def post(self, request, org, project):
+        form = TaxonomyForm(request.POST)
+        if form.is_valid():
+            try:
+                services.taxonomy_update(
+                    project=self.project, actor=Actor.from_request(request), categories=form.cleaned_data["categories"]
+                )
+            except ServiceError as error:
+                service_error_to_form(form, error)
+            else:
+                messages.success(request, "Failure taxonomy saved.")
+                return redirect("review_taxonomy", org=org, project=project)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
@@ -143,16 +232,26 @@ class ReviewView(QueueViewMixin, TemplateView):
         self.item = services.review_item_claim_next(queue=self.queue, reviewer=request.user)
         return self.render_to_response(self.get_context_data())
 
+    @property
+    def categories(self) -> list[dict]:
+        if not hasattr(self, "_categories"):
+            self._categories = selectors.taxonomy_get(project=self.project)
+        return self._categories
+
     def _form(self, data=None):
         initial = {"item": self.item.pk, "verdict": "confirm"} if getattr(self, "item", None) else {}
-        return DecisionForm(data, categories=self.queue.category_choices, initial=initial)
+        return DecisionForm(data, categories=[c["name"] for c in self.categories], initial=initial)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         item = getattr(self, "item", None)
-        context.update(item=item, categories=self.queue.category_choices)
+        context.update(item=item, categories=self.categories)
         context.setdefault("form", self._form())
         if item is not None:
+            # Blind queues: no earlier verdicts while the item is open (the API hides them the same way).
+            if selectors.review_decisions_visible(queue=self.queue, item=item):
+                context["earlier_decisions"] = selectors.review_decision_list(item=item)
+            context["vote_number"] = len(item.decided_by) + 1
             turn = trace_selectors.turn_get(project=self.project, turn_id=item.turn_id)
             context["turn"] = turn
             if turn is not None:
