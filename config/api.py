@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from apps.governance.api import AuditEventViewSet
+from apps.problems.api import ProblemViewSet
 from apps.organizations.api import InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet
 from apps.projects.api import ApiKeyViewSet, AuthCheckView, ProjectAccessViewSet, ProjectViewSet
 from apps.review.api import ReviewQueueViewSet, TaxonomyViewSet
@@ -16,6 +17,9 @@ router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/invitations", InvitationViewSet, 
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/audit-events", AuditEventViewSet, basename="api-audit-event")
 router.register(
     r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/keys", ApiKeyViewSet, basename="api-key"
+)
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/problems", ProblemViewSet, basename="api-problem"
 )
 router.register(
     r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/queues", ReviewQueueViewSet, basename="api-queue"

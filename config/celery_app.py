@@ -17,6 +17,7 @@ app.conf.beat_schedule = {
     "traces.expire_waiting": {"task": "traces.expire_waiting", "schedule": 15 * 60.0},
     "detection.sweep": {"task": "detection.sweep", "schedule": 60.0},
     "review.route_recent": {"task": "review.route_recent", "schedule": 5 * 60.0},
+    "problems.cluster_all": {"task": "problems.cluster_all", "schedule": 5 * 60.0},
 }
 
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("apps.feedback.urls")),
     path("", include("apps.detection.urls")),
     path("", include("apps.review.urls")),
+    path("", include("apps.problems.urls")),
 ]
 
 handler400 = "apps.core.views.error_400"

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "apps.feedback",
     "apps.detection",
     "apps.review",
+    "apps.problems",
 ]
 
 MIDDLEWARE = [

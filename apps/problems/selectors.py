@@ -1,0 +1,347 @@
+"""Reads of problems: the ranked backlog, one problem and its turns, and the clustering job's
+inputs (what changed since the watermarks, the facts of those turns, the cause baseline)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+from django.http import Http404
+
+from apps.problems.causes import BASELINE_DAYS, SIGNAL_LABELS, Counts
+from apps.problems.flags import TurnFlags, turn_flags
+from apps.problems.models import UNRESOLVED_STATUSES, ClusteringState, Problem, ProblemStatus, ProblemTurn
+from apps.traces.models import Turn
+
+# --- the backlog ------------------------------------------------------------------------------
+
+STATUS_FILTERS = {
+    "unresolved": UNRESOLVED_STATUSES,
+    "all": [s for s in ProblemStatus.values if s != ProblemStatus.MERGED],
+    **{s: [s] for s in ProblemStatus.values if s != ProblemStatus.MERGED},
+}
+
+
+def problem_list(*, project, status: str = "unresolved", include_empty: bool = False):
+    """Problems ranked by pain (then the most recent first); ``status`` is a STATUS_FILTERS key."""
+    problems = Problem.objects.for_project(project).filter(status__in=STATUS_FILTERS[status])
+    if not include_empty:
+        problems = problems.filter(turn_count__gt=0)
+    return problems.order_by("-pain", "-last_seen", "id")
+
+
+def problem_get(*, project, problem_id) -> Problem:
+    """One problem of this project (merged ones included); 404 for another project's or none."""
+    problem = Problem.objects.for_project(project).filter(pk=problem_id).first()
+    if problem is None:
+        raise Http404("No such problem.")
+    return problem
+
+
+def problem_get_by_id(*, project, problem_id) -> Problem | None:
+    """A problem named in a request body: None when it is not this project's."""
+    try:
+        problem_id = int(problem_id)
+    except (TypeError, ValueError):
+        return None
+    return Problem.objects.for_project(project).filter(pk=problem_id).first()
+
+
+def problem_surviving(*, problem: Problem) -> Problem:
+    """Follow ``merged_into`` to the problem that absorbed this one (itself if not merged)."""
+    seen = {problem.pk}
+    while problem.merged_into_id and problem.merged_into_id not in seen:
+        seen.add(problem.merged_into_id)
+        problem = Problem.objects.for_project(problem.project_id).get(pk=problem.merged_into_id)
+    return problem
+
+
+def problem_merge_targets(*, project, problem: Problem, limit: int = 200) -> list[Problem]:
+    """Problems this one can be merged into: the others that are not merged, by pain."""
+    return list(
+        Problem.objects.for_project(project).exclude(status=ProblemStatus.MERGED).exclude(pk=problem.pk)
+        .order_by("-pain", "id")[:limit]
+    )
+
+
+@dataclass(slots=True)
+class MemberRow:
+    membership: ProblemTurn
+    turn: Turn | None  # None once the turn expired
+
+    @property
+    def turn_id(self):
+        return self.membership.turn_id
+
+
+def problem_members(*, problem: Problem, limit: int = 200) -> list[MemberRow]:
+    """The newest ``limit`` memberships with their turns (a turn past retention is None)."""
+    memberships = list(
+        ProblemTurn.objects.for_project(problem.project_id).filter(problem=problem)
+        .order_by("-turn_created_at", "turn_id")[:limit]
+    )
+    turns = Turn.objects.for_project(problem.project_id).filter(pk__in=[m.turn_id for m in memberships]).only(
+        "id", "input", "output", "end_user_id", "session_id", "created_at", "prompt_version", "model"
+    ).in_bulk()
+    return [MemberRow(membership=m, turn=turns.get(m.turn_id)) for m in memberships]
+
+
+def problem_turn_ids(*, problem: Problem, limit: int = 1000) -> list:
+    return list(
+        ProblemTurn.objects.for_project(problem.project_id).filter(problem=problem)
+        .order_by("-turn_created_at", "turn_id").values_list("turn_id", flat=True)[:limit]
+    )
+
+
+def problem_member_turn_ids(*, problem: Problem, turn_ids) -> set:
+    """Which of ``turn_ids`` are members of ``problem``."""
+    return set(
+        ProblemTurn.objects.for_project(problem.project_id).filter(problem=problem, turn_id__in=list(turn_ids))
+        .values_list("turn_id", flat=True)
+    )
+
+
+def clustering_state_get(*, project) -> ClusteringState | None:
+    return ClusteringState.objects.for_project(project).first()
+
+
+# --- the clustering job's inputs -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TurnFacts:
+    id: object
+    text: str
+    created_at: dt.datetime
+    affected_key: str
+    prompt_version: str
+    model: str
+    flags: TurnFlags
+
+
+def _read_since(cursor, sql: str, params: list, watermark: int, limit: int, cutoff: dt.datetime):
+    """Rows (id, turn_id, created_at) after ``watermark``; returns (turn ids, new watermark, more).
+
+    A ``bigserial`` id is taken before its transaction commits, so a row committed late can
+    appear below ids already read. Rows younger than ``cutoff`` are processed but the watermark
+    stays below them: they are read again next run (a no-op for turns already placed).
+    """
+    cursor.execute(sql, [*params, watermark, limit])
+    rows = cursor.fetchall()
+    turn_ids = {row[1] for row in rows}
+    new_watermark = watermark
+    held_back = False
+    for row_id, _, created_at in rows:
+        if created_at is not None and created_at > cutoff:
+            held_back = True
+            break
+        new_watermark = row_id
+    return turn_ids, new_watermark, len(rows) == limit and not held_back
+
+
+def clustering_changes_get(*, project, state: ClusteringState, limit: int, cutoff: dt.datetime):
+    """Turns touched since the watermarks: a new signal, a new review decision, or a first
+    detection pass (which also catches signals that arrived before their turn).
+
+    Returns (turn ids, {"signal": wm, "decision": wm, "pass": wm}, more to read).
+    """
+    with connection.cursor() as cursor:
+        signals = _read_since(
+            cursor,
+            "SELECT id, turn_id, created_at FROM traces_signal WHERE project_id = %s AND id > %s ORDER BY id LIMIT %s",
+            [project.pk], state.signal_watermark, limit, cutoff,
+        )
+        decisions = _read_since(
+            cursor,
+            """
+            SELECT d.id, i.turn_id, d.created_at FROM review_decision d JOIN review_reviewitem i ON i.id = d.item_id
+            WHERE d.project_id = %s AND d.id > %s ORDER BY d.id LIMIT %s
+            """,
+            [project.pk], state.decision_watermark, limit, cutoff,
+        )
+        passes = _read_since(
+            cursor,
+            "SELECT id, turn_id, detected_at FROM detection_detectionpass WHERE project_id = %s AND id > %s ORDER BY id LIMIT %s",
+            [project.pk], state.pass_watermark, limit, cutoff,
+        )
+    turn_ids = signals[0] | decisions[0] | passes[0]
+    marks = {"signal": signals[1], "decision": decisions[1], "pass": passes[1]}
+    return turn_ids, marks, signals[2] or decisions[2] or passes[2]
+
+
+def _json(value):
+    """Django's psycopg setup hands jsonb to raw cursors as text."""
+    if isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def clustering_turn_facts(*, project, turn_ids) -> dict:
+    """turn id → TurnFacts for the turns that exist (their signals and latest verdict read)."""
+    ids = list(turn_ids)
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT id, input, output, created_at, end_user_id, session_id, prompt_version, model
+            FROM traces_turn WHERE project_id = %s AND id = ANY(%s::uuid[])
+            """,
+            [project.pk, ids],
+        )
+        turns = cursor.fetchall()
+        cursor.execute(
+            "SELECT turn_id, kind, value, source FROM traces_signal WHERE project_id = %s AND turn_id = ANY(%s::uuid[])",
+            [project.pk, ids],
+        )
+        signals: dict = {}
+        for turn_id, kind, value, source in cursor.fetchall():
+            signals.setdefault(turn_id, []).append((kind, _json(value), source))
+        cursor.execute(
+            """
+            SELECT DISTINCT ON (i.turn_id) i.turn_id, d.verdict, d.category
+            FROM review_decision d JOIN review_reviewitem i ON i.id = d.item_id
+            WHERE d.project_id = %s AND i.project_id = %s AND i.turn_id = ANY(%s::uuid[])
+              AND d.verdict IN ('confirm', 'reject')
+            ORDER BY i.turn_id, d.created_at DESC, d.id DESC
+            """,
+            [project.pk, project.pk, ids],
+        )
+        verdicts = {turn_id: (verdict, category) for turn_id, verdict, category in cursor.fetchall()}
+    facts = {}
+    for turn_id, question, answer, created_at, user, session, prompt_version, model in turns:
+        affected = f"user:{user}" if user else (f"session:{session}" if session else f"turn:{turn_id}")
+        facts[turn_id] = TurnFacts(
+            id=turn_id, text=question or answer or "", created_at=created_at, affected_key=affected[:220],
+            prompt_version=prompt_version, model=model,
+            flags=turn_flags(signals.get(turn_id, ()), verdicts.get(turn_id)),
+        )
+    return facts
+
+
+def clustering_memberships(*, project, turn_ids) -> dict:
+    """turn id → its ProblemTurn (with the problem's grouping key and status)."""
+    rows = ProblemTurn.objects.for_project(project).filter(turn_id__in=list(turn_ids)).select_related("problem")
+    return {m.turn_id: m for m in rows}
+
+
+def clustering_seeds(*, project, keys) -> list[Problem]:
+    """Problems new turns may join: not merged, with one of the grouping keys (category, tool)."""
+    keys = set(keys)
+    if not keys:
+        return []
+    categories = {category for category, _ in keys}
+    tools = {tool for _, tool in keys}
+    rows = (
+        Problem.objects.for_project(project).exclude(status=ProblemStatus.MERGED)
+        .filter(category__in=categories, key_tool__in=tools).order_by("id")
+    )
+    return [p for p in rows if (p.category, p.key_tool) in keys]
+
+
+def problem_stats_rows(*, project, since_week: dt.datetime, since_fortnight: dt.datetime, problem_ids=None) -> dict:
+    """problem id → (turns, users, mean severity, first, last, last 7 days, previous 7 days, top prompt)."""
+    where, params = "m.project_id = %s", [project.pk]
+    if problem_ids is not None:
+        where += " AND m.problem_id = ANY(%s)"
+        params.append(list(problem_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT m.problem_id, count(*), count(DISTINCT m.affected_key), avg(m.severity)::float8,
+                   min(m.turn_created_at), max(m.turn_created_at),
+                   count(*) FILTER (WHERE m.turn_created_at >= %s),
+                   count(*) FILTER (WHERE m.turn_created_at >= %s AND m.turn_created_at < %s),
+                   mode() WITHIN GROUP (ORDER BY m.prompt_version)
+            FROM problems_problemturn m WHERE {where} GROUP BY m.problem_id
+            """,
+            [since_week, since_fortnight, since_week, *params],
+        )
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def problem_member_counts(*, project, problem_ids) -> dict:
+    """problem id → Counts over its memberships (for the cause proposal)."""
+    ids = list(problem_ids)
+    counts = {pid: Counts() for pid in ids}
+    if not ids:
+        return counts
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT problem_id, count(*), count(*) FILTER (WHERE retrieval_gap = 'empty'),
+                   count(*) FILTER (WHERE retrieval_gap = 'low_score')
+            FROM problems_problemturn WHERE project_id = %s AND problem_id = ANY(%s) GROUP BY problem_id
+            """,
+            [project.pk, ids],
+        )
+        for pid, total, empty, low in cursor.fetchall():
+            counts[pid].total, counts[pid].gap_empty, counts[pid].gap_low = total, empty, low
+        for attribute, expression in (
+            ("tools", "unnest(failed_tools)"), ("kinds", "unnest(signal_kinds)"),
+            ("prompt_versions", "prompt_version"), ("models", "model"),
+        ):
+            cursor.execute(
+                f"""
+                SELECT problem_id, value, count(*) FROM (
+                    SELECT problem_id, {expression} AS value FROM problems_problemturn
+                    WHERE project_id = %s AND problem_id = ANY(%s)
+                ) AS v GROUP BY problem_id, value
+                """,
+                [project.pk, ids],
+            )
+            for pid, value, count in cursor.fetchall():
+                getattr(counts[pid], attribute)[value] = count
+    return counts
+
+
+def problem_baseline_counts(*, project, now: dt.datetime) -> Counts:
+    """The project's turns over the last BASELINE_DAYS: what a cause is compared against."""
+    since = now - dt.timedelta(days=BASELINE_DAYS)
+    baseline = Counts()
+    with connection.cursor() as cursor:
+        for attribute, column in (("prompt_versions", "prompt_version"), ("models", "model")):
+            cursor.execute(
+                f"SELECT {column}, count(*) FROM traces_turn WHERE project_id = %s AND created_at >= %s GROUP BY 1",
+                [project.pk, since],
+            )
+            setattr(baseline, attribute, dict(cursor.fetchall()))
+        baseline.total = sum(baseline.models.values())
+        cursor.execute(
+            """
+            SELECT kind, count(DISTINCT turn_id) FROM traces_signal
+            WHERE project_id = %s AND created_at >= %s AND kind = ANY(%s) AND value IS DISTINCT FROM 'false'::jsonb
+            GROUP BY kind
+            """,
+            [project.pk, since, list(SIGNAL_LABELS)],
+        )
+        baseline.kinds = dict(cursor.fetchall())
+        cursor.execute(
+            """
+            SELECT value->>'reason', count(DISTINCT turn_id) FROM traces_signal
+            WHERE project_id = %s AND created_at >= %s AND kind = 'knowledge_gap' GROUP BY 1
+            """,
+            [project.pk, since],
+        )
+        for reason, count in cursor.fetchall():
+            if reason == "empty":
+                baseline.gap_empty += count
+            else:
+                baseline.gap_low += count
+        cursor.execute(
+            """
+            SELECT tool, count(DISTINCT turn_id) FROM traces_signal s,
+                LATERAL jsonb_array_elements_text(
+                    CASE WHEN jsonb_typeof(s.value->'failed') = 'array' THEN s.value->'failed' ELSE '[]'::jsonb END
+                ) AS tool
+            WHERE s.project_id = %s AND s.created_at >= %s AND s.kind = 'tool_error' GROUP BY tool
+            """,
+            [project.pk, since],
+        )
+        baseline.tools = dict(cursor.fetchall())
+    return baseline
