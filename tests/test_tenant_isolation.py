@@ -21,7 +21,7 @@ from apps.governance.models import AuditEvent
 from apps.organizations.models import Invitation, Membership
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.conftest import client_for
-from apps.review.models import ReviewQueue
+from apps.review.models import ReviewItem, ReviewQueue
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
 from tests.factories.projects import ApiKeyFactory, ProjectFactory
 from tests.factories.traces import TurnFactory
@@ -60,6 +60,7 @@ class World:
         self.invitation_a = InvitationFactory(organization=self.org_a, email="invitee@alpha.test")
         self.turn_a = TurnFactory(project=self.project_a, input="Alpha question", session_id="alpha-session")
         self.queue_a = ReviewQueue.all_tenants.create(project=self.project_a, name="Alpha queue")
+        self.item_a = ReviewItem.all_tenants.create(project=self.project_a, queue=self.queue_a, turn_id=self.turn_a.pk)
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -71,6 +72,7 @@ class World:
             project=self.project_b, input="Bravo secret question q7x2", session_id="bravo-secret-session-k9", end_user_id="bravo-user"
         )
         self.queue_b = ReviewQueue.all_tenants.create(project=self.project_b, name="Bravo secret queue z4p1")
+        self.item_b = ReviewItem.all_tenants.create(project=self.project_b, queue=self.queue_b, turn_id=self.turn_b.pk)
         AuditEvent.objects.create(
             organization=self.org_b, actor_email="owner@bravo.test", action="project.created",
             target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
@@ -86,6 +88,7 @@ class World:
             "invitation": (self.invitation_a if a else self.invitation_b).pk,
             "turn": str((self.turn_a if a else self.turn_b).pk),
             "queue": (self.queue_a if a else self.queue_b).pk,
+            "item": (self.item_a if a else self.item_b).pk,
         }
 
     def b_markers(self) -> list[str]:
@@ -109,10 +112,12 @@ class World:
             "keys": sorted(ApiKey.objects.for_project(self.project_b).values_list("pk", "revoked_at", "name")),
             "grants": ProjectUserObjectPermission.objects.filter(content_object=self.project_b).count(),
             "audit": AuditEvent.objects.for_org(self.org_b).count(),
+            "queues": sorted(ReviewQueue.objects.for_project(self.project_b).values_list("pk", "name", "lease_seconds", "reviewers_per_item")),
+            "items": sorted(ReviewItem.objects.for_project(self.project_b).values_list("pk", "state", "claimed_by_id", "assigned_to_id")),
         }
 
 
-FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue"}
+FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue", "item"}
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core.errors import ServiceError
@@ -161,7 +162,7 @@ def _membership_pk(memberships, user_id):
     return next((m.pk for m in memberships if m.user_id == user_id), None)
 
 
-class QueueItemAssignView(QueueViewMixin, TemplateView):
+class QueueItemAssignView(QueueViewMixin, View):
     """``POST …/queues/<queue>/items/<item>/assign/`` (admins): reserve an open item for one of the
     queue's reviewers, or release it to anyone (empty ``member``); back to the queue page."""
 

@@ -10,8 +10,8 @@ from apps.detection.models import DetectionRule
 from apps.detection.services import detection_rule_create
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import Actor, audit_record
-from apps.review.models import ReviewItem, ReviewQueue
-from apps.review.services import review_queue_create
+from apps.review.models import DEFAULT_TAXONOMY, ReviewItem, ReviewQueue
+from apps.review.services import review_queue_assign, review_queue_create
 from apps.organizations.models import Invitation
 from apps.projects.models import ApiKey, Project
 from tests.factories.accounts import UserFactory
@@ -223,7 +223,7 @@ def _run(case, *, organization, project, members, login):
         html.post(f"{p}/detectors/", {"action": "rule_delete", "rule": str(rule.pk)}, REMOTE_ADDR=IP)
         expected = ("detection_rule", str(rule.pk), "vip",
                     {"expression": "signals.thumbs_down", "signal_kind": "vip_unhappy"}, None)
-    elif case.startswith(("queue.", "review.")):
+    elif case.startswith(("queue.", "review.", "taxonomy.")):
         audits, expected = _run_review(case, project=project, html=html, target=target, p=p)
     else:  # pragma: no cover - the parametrize list and this switch must agree
         raise AssertionError(case)
@@ -234,9 +234,14 @@ def _run_review(case, *, project, html, target, p):
     """Review queue actions from the queue pages (the admin also works queues)."""
     routing = {"signal_kinds": ["thumbs_down"], "priority": 2, "sample_percent": 100}
     state = {"name": "Triage", "description": "", "lease_seconds": 600, "routing": routing,
-             "escalate_to": None, "categories": []}
+             "escalate_to": None, "reviewers_per_item": 1, "blind": False}
     form = {"name": "Triage", "lease_seconds": "600", "signal_kinds": "thumbs_down", "priority": "2",
             "sample_percent": "100"}
+    if case == "taxonomy.changed":
+        html.post(f"{p}/taxonomy/", {"categories": "billing: Wrong amounts\ntone"}, REMOTE_ADDR=IP)
+        return audit_count() - 1, ("taxonomy", str(project.pk), "Support agent", {"categories": DEFAULT_TAXONOMY},
+                                   {"categories": [{"name": "billing", "description": "Wrong amounts"},
+                                                   {"name": "tone", "description": ""}]})
     if case == "queue.created":
         html.post(f"{p}/queues/", form, REMOTE_ADDR=IP)
         queue = ReviewQueue.objects.for_project(project).get(name="Triage")
@@ -258,6 +263,15 @@ def _run_review(case, *, project, html, target, p):
         audits = audit_count()
         html.post(url, form, REMOTE_ADDR=IP)
         return audits, ("review_queue", str(queue.pk), "Triage", {"user": "target@acme.test"}, None)
+    if case == "review.assigned":
+        target.role = Role.REVIEWER
+        target.save(update_fields=["role"])
+        review_queue_assign(queue=queue, membership=target, actor=Actor(user=None))
+        item = ReviewItem.objects.create(project=project, queue=queue, turn_id="6b1f3a52-54d8-4f6a-9a67-9b2d8a7b1c02")
+        audits = audit_count()
+        html.post(f"{url}items/{item.pk}/assign/", {"member": target.pk}, REMOTE_ADDR=IP)
+        return audits, ("review_item", str(item.pk), f"Triage: turn {item.turn_id}",
+                        {"assigned_to": None, "state": "pending"}, {"assigned_to": "target@acme.test", "state": "pending"})
     # review.decided
     item = ReviewItem.objects.create(project=project, queue=queue, turn_id="6b1f3a52-54d8-4f6a-9a67-9b2d8a7b1c01")
     html.get(f"{url}review/", REMOTE_ADDR=IP)

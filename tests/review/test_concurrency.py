@@ -52,3 +52,62 @@ def test_concurrent_claims_never_hand_out_an_item_twice(project, queue):
     assert [pk for pk, count in Counter(pk for pk, _ in claimed).items() if count > 1] == []
     assert ReviewItem.objects.for_project(project).filter(state=ItemState.REJECTED).count() == ITEMS
     assert len({user for _, user in claimed}) > 1
+
+
+MULTI_ITEMS = 40
+PER_ITEM = 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_with_several_reviewers_per_item(project, queue):
+    """Three reviewers per item: each item is held by one reviewer at a time, decided by three
+    distinct reviewers, and nobody decides the same item twice."""
+    from apps.governance.services import SYSTEM
+    from apps.review.models import Decision
+
+    queue = services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=PER_ITEM)
+    for _ in range(MULTI_ITEMS):
+        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+    reviewers = [make_reviewer(project.organization, f"m{i}@acme.test", queue).user for i in range(THREADS)]
+    held: dict[int, int] = {}
+    double_holds: list[tuple[int, int, int]] = []
+    claims: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def work(user):
+        try:
+            start.wait()
+            while True:
+                item = services.review_item_claim_next(queue=queue, reviewer=user)
+                if item is None:
+                    return
+                with lock:
+                    if item.pk in held:
+                        double_holds.append((item.pk, held[item.pk], user.pk))
+                    held[item.pk] = user.pk
+                    claims.append((item.pk, user.pk))
+                with lock:  # released before the decision commits: only then may someone else claim it
+                    held.pop(item.pk, None)
+                services.review_item_decide(item=item, reviewer=user, verdict="reject")
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(user,)) for user in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert double_holds == []
+    assert [pair for pair, count in Counter(claims).items() if count > 1] == []
+    assert len(claims) == MULTI_ITEMS * PER_ITEM
+    per_item = Counter(Decision.objects.for_project(project).values_list("item_id", flat=True))
+    assert set(per_item.values()) == {PER_ITEM}
+    pairs = list(Decision.objects.for_project(project).values_list("item_id", "reviewer_id"))
+    assert len(set(pairs)) == len(pairs) == MULTI_ITEMS * PER_ITEM
+    assert ReviewItem.objects.for_project(project).filter(state=ItemState.REJECTED).count() == MULTI_ITEMS

@@ -200,17 +200,34 @@ def test_queue_names_are_unique_per_project(project, queue):
         services.review_queue_create(project=project, actor=services.Actor(user=None), name="Thumbs-down")
 
 
-def test_review_demo_seeds_two_queues_and_a_few_decisions_once(project):
+def test_review_demo_seeds_queues_decisions_an_assignment_and_double_reviews_once(project):
     from apps.review.demo import seed_review_demo
 
-    reviewer = make_reviewer(project.organization, "riley@acme.test")
-    for _ in range(5):
+    owner = make_reviewer(project.organization, "demo@acme.test")
+    riley = make_reviewer(project.organization, "riley@acme.test")
+    for _ in range(6):
         SignalFactory(turn=TurnFactory(project=project), kind="thumbs_down")
+    for _ in range(3):
+        SignalFactory(turn=TurnFactory(project=project), kind="agent_punted", source="detector")
 
-    first = seed_review_demo(project=project, reviewers=[reviewer])
-    second = seed_review_demo(project=project, reviewers=[reviewer])
+    first = seed_review_demo(project=project, reviewers=[owner, riley])
+    second = seed_review_demo(project=project, reviewers=[owner, riley])
 
-    assert [q.name for q in first["queues"]] == ["Thumbs-down and escalations", "Second level"]
-    assert (first["routed"], first["decided"], second["routed"], second["decided"]) == (5, 3, 0, 0)
-    assert sorted(Decision.objects.for_project(project).values_list("verdict", flat=True)) == ["confirm", "escalate", "reject"]
-    assert ReviewItem.objects.for_project(project).filter(queue=first["queues"][1]).count() == 1
+    queues = first["queues"]
+    assert [q.name for q in queues] == ["Thumbs-down and escalations", "Second level", "Punts, double-checked"]
+    assert (queues[2].reviewers_per_item, queues[2].blind) == (2, True)
+    assert (first["routed"], first["decided"], first["assigned"]) == (12, 7, True)
+    assert (second["routed"], second["decided"], second["assigned"]) == (0, 0, False)
+    verdicts = Decision.objects.for_project(project).order_by("verdict").values_list("queue__name", "verdict")
+    assert sorted(verdicts) == sorted([
+        ("Thumbs-down and escalations", "confirm"), ("Thumbs-down and escalations", "escalate"),
+        ("Thumbs-down and escalations", "reject"),
+        ("Punts, double-checked", "confirm"), ("Punts, double-checked", "confirm"),
+        ("Punts, double-checked", "confirm"), ("Punts, double-checked", "reject"),
+    ])
+    # One escalated by a first-level reviewer, one tie from the blind pair.
+    assert ReviewItem.objects.for_project(project).filter(queue=queues[1]).count() == 2
+    assert selectors.review_queue_agreement(project=project, queues=[queues[2]])[queues[2].pk] == {
+        "items": 2, "unanimous_percent": 50.0, "kappa": -0.333}
+    assigned = ReviewItem.objects.for_project(project).get(assigned_to__isnull=False)
+    assert (assigned.queue_id, assigned.assigned_to_id, assigned.state) == (queues[0].pk, riley.user_id, ItemState.PENDING)

@@ -168,3 +168,23 @@ def test_a_member_assigned_to_a_queue_still_needs_the_reviewer_role(project, que
     review_queue_assign(queue=queue, membership=member, actor=SYSTEM)
 
     assert client_for(member.user).get(_urls(project, queue)["review"]).status_code == 403
+
+
+@pytest.mark.parametrize("blind", [True, False], ids=["blind", "open"])
+def test_the_review_page_hides_earlier_verdicts_in_a_blind_queue(project, queue, people, blind):
+    from apps.governance.services import SYSTEM
+    from apps.review import services
+
+    queue = services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=blind)
+    item = ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+    first = people["assigned reviewer"]
+    services.review_item_claim_next(queue=queue, reviewer=first)
+    services.review_item_decide(item=item, reviewer=first, verdict="reject", notes="secret-note-y2")
+
+    page = client_for(people["admin"]).get(_urls(project, queue)["review"])
+
+    body = page.content.decode()
+    assert page.context["item"].pk == item.pk
+    assert "You are reviewer 2 of 2" in body
+    assert ("secret-note-y2" in body) is (not blind)
+    assert ("earlier-decisions" in body) is (not blind)
