@@ -21,6 +21,7 @@ from apps.governance.models import AuditEvent
 from apps.organizations.models import Invitation, Membership
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.conftest import client_for
+from apps.problems.models import Problem
 from apps.review.models import ReviewItem, ReviewQueue
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
 from tests.factories.projects import ApiKeyFactory, ProjectFactory
@@ -61,6 +62,7 @@ class World:
         self.turn_a = TurnFactory(project=self.project_a, input="Alpha question", session_id="alpha-session")
         self.queue_a = ReviewQueue.all_tenants.create(project=self.project_a, name="Alpha queue")
         self.item_a = ReviewItem.all_tenants.create(project=self.project_a, queue=self.queue_a, turn_id=self.turn_a.pk)
+        self.problem_a = Problem.all_tenants.create(project=self.project_a, title="Alpha problem", turn_count=1)
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -73,6 +75,7 @@ class World:
         )
         self.queue_b = ReviewQueue.all_tenants.create(project=self.project_b, name="Bravo secret queue z4p1")
         self.item_b = ReviewItem.all_tenants.create(project=self.project_b, queue=self.queue_b, turn_id=self.turn_b.pk)
+        self.problem_b = Problem.all_tenants.create(project=self.project_b, title="Bravo secret problem r5t8", turn_count=1)
         AuditEvent.objects.create(
             organization=self.org_b, actor_email="owner@bravo.test", action="project.created",
             target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
@@ -89,6 +92,7 @@ class World:
             "turn": str((self.turn_a if a else self.turn_b).pk),
             "queue": (self.queue_a if a else self.queue_b).pk,
             "item": (self.item_a if a else self.item_b).pk,
+            "problem": (self.problem_a if a else self.problem_b).pk,
         }
 
     def b_markers(self) -> list[str]:
@@ -97,6 +101,7 @@ class World:
             self.org_b.name, str(self.project_b.pk), self.project_b.name, self.key_b.key_id,
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
             self.turn_b.input, self.turn_b.session_id, str(self.turn_b.pk), self.queue_b.name,
+            self.problem_b.title,
         ]
 
     def b_snapshot(self) -> dict:
@@ -114,10 +119,11 @@ class World:
             "audit": AuditEvent.objects.for_org(self.org_b).count(),
             "queues": sorted(ReviewQueue.objects.for_project(self.project_b).values_list("pk", "name", "lease_seconds", "reviewers_per_item")),
             "items": sorted(ReviewItem.objects.for_project(self.project_b).values_list("pk", "state", "claimed_by_id", "assigned_to_id")),
+            "problems": sorted(Problem.objects.for_project(self.project_b).values_list("pk", "title", "status", "cause_state", "merged_into_id")),
         }
 
 
-FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue", "item"}
+FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem"}
 
 
 @pytest.fixture

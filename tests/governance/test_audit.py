@@ -225,9 +225,43 @@ def _run(case, *, organization, project, members, login):
                     {"expression": "signals.thumbs_down", "signal_kind": "vip_unhappy"}, None)
     elif case.startswith(("queue.", "review.", "taxonomy.")):
         audits, expected = _run_review(case, project=project, html=html, target=target, p=p)
+    elif case.startswith("problem."):
+        expected = _run_problem(case, project=project, html=html, api=api, p=p, a=a)
     else:  # pragma: no cover - the parametrize list and this switch must agree
         raise AssertionError(case)
     return audits, (admin.pk, admin.email, case, *expected, IP, organization.pk)
+
+
+def _run_problem(case, *, project, html, api, p, a):
+    """Backlog actions: the reviewer's changes through the problem page and the API."""
+    from apps.problems.models import Problem, ProblemTurn
+
+    cause = "tool `refund` failed in 60% of these turns (vs 2% of all turns)"
+    refunds = Problem.objects.for_project(project).create(
+        project=project, title="Refund questions", cause=cause, cause_key="tool:refund", cause_state="proposed", turn_count=2,
+    )
+    passwords = Problem.objects.for_project(project).create(project=project, title="Password resets", turn_count=1)
+    turn_ids = ["6b1f3a52-54d8-4f6a-9a67-9b2d8a7b1c01", "6b1f3a52-54d8-4f6a-9a67-9b2d8a7b1c02", "6b1f3a52-54d8-4f6a-9a67-9b2d8a7b1c03"]
+    for problem, turn_id in ((refunds, turn_ids[0]), (refunds, turn_ids[1]), (passwords, turn_ids[2])):
+        ProblemTurn.objects.for_project(project).create(
+            project=project, problem=problem, turn_id=turn_id, turn_created_at="2026-01-05T10:00:00Z", affected_key=turn_id,
+        )
+    if case == "problem.updated":
+        api.patch(f"{a}/problems/{refunds.pk}/", {"status": "fixing"}, format="json", REMOTE_ADDR=IP)
+        return ("problem", str(refunds.pk), "Refund questions", {"status": "open"}, {"status": "fixing"})
+    if case == "problem.cause_reviewed":
+        html.post(f"{p}/problems/{refunds.pk}/", {"action": "cause", "verdict": "confirm"}, REMOTE_ADDR=IP)
+        return ("problem", str(refunds.pk), "Refund questions", {"cause": cause, "cause_state": "proposed"},
+                {"cause": cause, "cause_state": "confirmed"})
+    if case == "problem.merged":
+        api.post(f"{a}/problems/{passwords.pk}/merge/", {"into": refunds.pk}, format="json", REMOTE_ADDR=IP)
+        return ("problem", str(passwords.pk), "Password resets", {"status": "open", "turns": 1},
+                {"status": "merged", "merged_into": refunds.pk, "merged_into_title": "Refund questions", "moved_turns": 1})
+    # problem.split
+    html.post(f"{p}/problems/{refunds.pk}/", {"action": "split", "turn_ids": [turn_ids[0]], "title": "Old orders"}, REMOTE_ADDR=IP)
+    new = Problem.objects.for_project(project).get(title="Old orders")
+    return ("problem", str(refunds.pk), "Refund questions", None,
+            {"new_problem": new.pk, "title": "Old orders", "turns": 1, "turn_ids": [turn_ids[0]]})
 
 
 def _run_review(case, *, project, html, target, p):
