@@ -72,6 +72,50 @@ SESSIONS = [
         ("Render this: <script>alert('xss')</script>", "Here you go: <script>alert('xss')</script><img src=x onerror=alert(1)>",
          {"signals": {"thumbs_down": True}}),
     ]),
+    # Refund-policy questions the knowledge base has no answer for (retrieval returns nothing).
+    ("s-refund-11", "tom@northwind.test", "pro", [
+        ("Can I get a refund for my annual plan?", "I'm not sure about refunds. Please contact support.",
+         {"kb": [], "signals": {"thumbs_down": True}}),
+    ]),
+    ("s-refund-12", "ana@contoso.test", "pro", [
+        ("Is the annual plan refundable if I cancel now?", "I don't have information about refunds.", {"kb": []}),
+    ]),
+    ("s-refund-13", "raj@fabrikam.test", "enterprise", [
+        ("How do I get a refund on my annual subscription?", "I couldn't find anything about that. Please contact support.",
+         {"kb": [], "signals": {"escalation": True}}),
+    ]),
+    ("s-refund-14", "eve@tailspin.test", "free", [
+        ("refund for annual plan, bought it last week", "I'm not sure. Please contact support.",
+         {"kb": [], "signals": {"thumbs_down": True}}),
+    ]),
+    # The `refund` tool fails: the payment provider answers 502.
+    ("s-refundtool-15", "joe@adatum.test", "pro", [
+        ("Please refund order 1187", "Sorry, something went wrong while issuing your refund.",
+         {"tool": ("refund", {"order": "1187"}, None), "tool_error": "PaymentGatewayError: 502 from the payment provider",
+          "signals": {"thumbs_down": True}}),
+    ]),
+    ("s-refundtool-16", "kai@litware.test", "pro", [
+        ("Refund my order 5521, it arrived broken", "Sorry, I could not process the refund right now.",
+         {"tool": ("refund", {"order": "5521"}, None), "tool_error": "PaymentGatewayError: 502 from the payment provider"}),
+    ]),
+    ("s-refundtool-17", "lea@proseware.test", "enterprise", [
+        ("I need a refund for order 9911 please", "Something went wrong; please try again later.",
+         {"tool": ("refund", {"order": "9911"}, None), "tool_error": "PaymentGatewayError: 502 from the payment provider",
+          "signals": {"escalation": True}}),
+    ]),
+    # Shipping answers went wrong after prompt v13 rolled out to some traffic.
+    ("s-ship-18", "max@northwind.test", "pro", [
+        ("How long does shipping to Canada take?", "Shipping is free on all orders!", {"prompt": "support-v13",
+         "signals": {"thumbs_down": True}}),
+    ]),
+    ("s-ship-19", "zoe@contoso.test", "free", [
+        ("What is the shipping time to Canada?", "We ship worldwide.", {"prompt": "support-v13",
+         "signals": {"thumbs_down": True}}),
+    ]),
+    ("s-ship-20", "ivan@fabrikam.test", "pro", [
+        ("shipping to Canada, how many days?", "Great question! We love Canada.", {"prompt": "support-v13",
+         "signals": {"thumbs_down": True}}),
+    ]),
 ]
 
 
@@ -131,7 +175,8 @@ def send(*, host: str, api_key: str, project_id: str, now: dt.datetime | None = 
 
 
 def seed_triage(*, project_id: str) -> dict:
-    """Review queues for the demo project, with the reviewers assigned and a few decisions."""
+    """Review queues for the demo project, with the reviewers assigned and a few decisions; then
+    the problems backlog (apps/problems/demo.py)."""
     from django.db import close_old_connections
 
     from apps.core.roles import Role
@@ -144,4 +189,8 @@ def seed_triage(*, project_id: str) -> dict:
     reviewers = list(
         Membership.objects.for_org(project.organization).filter(role__in=[Role.REVIEWER, Role.OWNER]).select_related("user")
     )
-    return seed_review_demo(project=project, reviewers=reviewers)
+    result = seed_review_demo(project=project, reviewers=reviewers)
+    from apps.problems.demo import seed_problems_demo
+
+    result["problems"] = seed_problems_demo(project=project)
+    return result

@@ -130,7 +130,8 @@ def group(items: list[Item], seeds: list[Seed], *, threshold: float = JOIN_THRES
         sums = (sums + assignment.T @ vectors).tocsr()
         labels[start:start + len(batch)] = chunk_labels
 
-    roots = _fold_new_clusters(sums, cluster_keys, len(seeds), merge_threshold)
+    sizes = np.bincount(labels, minlength=len(cluster_keys)) if len(labels) else np.zeros(len(cluster_keys), dtype=np.int64)
+    roots = _fold_new_clusters(sums, cluster_keys, len(seeds), merge_threshold, sizes=sizes, single_threshold=threshold)
     labels = roots[labels] if len(labels) else labels
     mapping = sp.csr_matrix(
         (np.ones(len(roots), dtype=np.float32), (roots, np.arange(len(roots)))), shape=(len(roots), len(roots))
@@ -147,8 +148,12 @@ def group(items: list[Item], seeds: list[Seed], *, threshold: float = JOIN_THRES
     )
 
 
-def _fold_new_clusters(sums, cluster_keys, seed_count: int, threshold: float) -> np.ndarray:
-    """Root cluster of every cluster after folding near-duplicate new clusters (union-find)."""
+def _fold_new_clusters(sums, cluster_keys, seed_count: int, threshold: float, *, sizes, single_threshold: float) -> np.ndarray:
+    """Root cluster of every cluster after folding near-duplicate new clusters (union-find).
+
+    A new single-turn cluster folds at the join threshold: its centroid is its turn, and the
+    turn would have joined had the other cluster's final centroid existed when it was read.
+    """
     total = len(cluster_keys)
     parent = np.arange(total)
 
@@ -168,7 +173,8 @@ def _fold_new_clusters(sums, cluster_keys, seed_count: int, threshold: float) ->
         block = (centroids[rows] @ centroids.T).toarray()
         block[key_array[rows][:, None] != key_array[None, :]] = -1.0
         block[np.arange(len(rows)), rows] = -1.0
-        for offset, other in zip(*np.nonzero(block >= threshold)):
+        limits = np.where(sizes[rows] <= 1, single_threshold, threshold)[:, None]
+        for offset, other in zip(*np.nonzero(block >= limits)):
             a, b = find(int(rows[offset])), find(int(other))
             if a == b or (a < seed_count and b < seed_count):
                 continue
