@@ -14,8 +14,10 @@ import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import msgspec
+
 from apps.detection.config import DetectorConfig
-from apps.detection.rules import matches
+from apps.detection.rules import compile_rule
 from apps.detection.similarity import DEFAULT_SIMILARITY, Similarity
 
 # Explicit feedback is a user action: a session that ends on it was not abandoned.
@@ -111,6 +113,9 @@ def agent_punted(answer: str, phrases) -> dict | None:
 
 
 def _number(value) -> float | None:
+    kind = type(value)
+    if kind is float or kind is int:  # the JSON case, first
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
@@ -118,7 +123,7 @@ def _number(value) -> float | None:
 
 def low_confidence(turn: TurnData, threshold: float) -> dict | None:
     """A reported ``confidence`` (signal first, then metadata) strictly below ``threshold``."""
-    reported = _number(turn.signals.get("confidence"))
+    reported = _number(turn.signals.get("confidence")) if turn.signals else None
     if reported is None:
         reported = _number(turn.metadata.get("confidence")) if isinstance(turn.metadata, dict) else None
     if reported is not None and reported < threshold:
@@ -126,11 +131,14 @@ def low_confidence(turn: TurnData, threshold: float) -> dict | None:
     return None
 
 
+_SCORE_KEYS = ("score", "similarity", "relevance")
+
+
 def _document_score(document) -> float | None:
     if isinstance(document, dict):
-        for key in ("score", "similarity", "relevance"):
-            score = _number(document.get(key))
-            if score is not None:
+        for key in _SCORE_KEYS:
+            value = document.get(key)
+            if value is not None and (score := _number(value)) is not None:
                 return score
     return None
 
@@ -140,11 +148,20 @@ def knowledge_gap(turn: TurnData, min_score: float) -> dict | None:
 
     A turn that never retrieved (no retrieval step, nothing in ``retrieved``) is not a gap.
     """
-    if not turn.retrieved:
+    retrieved = turn.retrieved
+    if not retrieved:
         return {"reason": "empty"} if turn.retrieval_attempted else None
-    scores = [_document_score(document) for document in turn.retrieved]
-    if all(score is not None for score in scores) and max(scores) < min_score:
-        return {"reason": "low_score", "max_score": max(scores), "documents": len(scores)}
+    best = None
+    for document in retrieved:
+        score = document.get("score") if type(document) is dict else None
+        if type(score) is not float:  # the JSON case first; anything else the general way
+            score = _document_score(document)
+        if score is None:
+            return None  # a document without a score: no verdict
+        if best is None or score > best:
+            best = score
+    if best < min_score:
+        return {"reason": "low_score", "max_score": best, "documents": len(retrieved)}
     return None
 
 
@@ -152,7 +169,10 @@ def tool_error(turn: TurnData) -> dict | None:
     """A failed step, or a tool call that reports an error."""
     failed = list(turn.step_errors)
     for call in turn.tool_calls:
-        if isinstance(call, dict) and (call.get("error") or str(call.get("status", "")).lower() in ("error", "failed")):
+        if not isinstance(call, dict):
+            continue
+        status = call.get("status")  # a missing or null status is not "error"
+        if call.get("error") or (status is not None and str(status).lower() in ("error", "failed")):
             failed.append(str(call.get("name") or call.get("tool") or "tool"))
     return {"failed": failed[:20]} if failed else None
 
@@ -276,6 +296,19 @@ class Result:
     recheck_after: dict  # turn id → when a windowed decision (abandonment) must be looked at again
 
 
+_RULES: dict[bytes, object] = {}  # encoded AST → compiled predicate (apps.detection.rules.compile_rule)
+
+
+def _compiled_rule(ast: dict):
+    key = msgspec.json.encode(ast)
+    found = _RULES.get(key)
+    if found is None:
+        if len(_RULES) >= 1024:
+            _RULES.clear()
+        found = _RULES[key] = compile_rule(ast)
+    return found
+
+
 def rule_context(turn: TurnData) -> dict:
     return {
         "model": turn.model, "prompt_version": turn.prompt_version, "variant": turn.variant,
@@ -296,7 +329,8 @@ def run_detectors(
 ) -> Result:
     """Every enabled detector and rule over ``sessions`` (each sorted by ``created_at``).
 
-    All similarity pairs of the batch (rephrase and recurrence) go to the backend in one call.
+    The similarity pairs (rephrase and recurrence) go to the backend one session at a time, so
+    the result does not depend on how sessions were batched.
     """
     on = config.enabled
     detections: list[Detection] = []
@@ -304,53 +338,64 @@ def run_detectors(
     recheck: dict = {}
     punt_on, escalation_on, tool_on = "agent_punted" in on, "escalation" in on, "tool_error" in on
     punt_pattern = _phrase_pattern(tuple(config.p("agent_punted")["phrases"]))
+    punt_search = punt_pattern.search if punt_pattern is not None else None
     confidence_threshold = config.p("low_confidence")["threshold"] if "low_confidence" in on else None
     gap_min_score = config.p("knowledge_gap")["min_score"] if "knowledge_gap" in on else None
     percentage = config.p("random_sample")["percentage"] if "random_sample" in on else 0
     abandon = config.p("abandonment") if "abandonment" in on else None
+    abandon_window = dt.timedelta(seconds=abandon["window_seconds"]) if abandon is not None else None
+    checks = [(rule, _compiled_rule(rule.ast)) for rule in rules]
     for session in sessions:
-        last_index = len(session) - 1
-        for index, turn in enumerate(session):
-            match = punt_pattern.search(turn.answer) if punt_pattern is not None and turn.answer else None
+        last = session[-1] if session else None
+        for turn in session:
+            turn_id = turn.id
+            match = punt_search(turn.answer) if punt_search is not None and turn.answer else None
             punted = {"phrase": match.group(0).lower()} if match else None
             if punted and punt_on:
-                add(Detection(turn.id, "agent_punted", punted, "agent_punted"))
+                add(Detection(turn_id, "agent_punted", punted, "agent_punted"))
             if escalation_on and (found := escalation(turn)):
-                add(Detection(turn.id, "escalation", found, "escalation"))
+                add(Detection(turn_id, "escalation", found, "escalation"))
             if confidence_threshold is not None and (found := low_confidence(turn, confidence_threshold)):
-                add(Detection(turn.id, "low_confidence", found, "low_confidence"))
+                add(Detection(turn_id, "low_confidence", found, "low_confidence"))
             if gap_min_score is not None and (found := knowledge_gap(turn, gap_min_score)):
-                add(Detection(turn.id, "knowledge_gap", found, "knowledge_gap"))
+                add(Detection(turn_id, "knowledge_gap", found, "knowledge_gap"))
             if tool_on and (turn.step_errors or turn.tool_calls) and (found := tool_error(turn)):
-                add(Detection(turn.id, "tool_error", found, "tool_error"))
-            if percentage and sampled(turn.id, percentage):
-                add(Detection(turn.id, "random_sample", {"percentage": percentage}, "random_sample"))
-            if abandon is not None:
-                is_last = index == last_index
-                found = abandonment(turn, is_last=is_last, now=now, window_seconds=abandon["window_seconds"], punted=bool(punted))
+                add(Detection(turn_id, "tool_error", found, "tool_error"))
+            if percentage and sampled(turn_id, percentage):
+                add(Detection(turn_id, "random_sample", {"percentage": percentage}, "random_sample"))
+            if abandon is not None and turn is last:  # only a session's last turn can be abandoned
+                found = abandonment(turn, is_last=True, now=now, window_seconds=abandon["window_seconds"], punted=bool(punted))
                 if found and found["score"] >= abandon["min_score"]:
-                    add(Detection(turn.id, "abandonment", found, "abandonment"))
-                elif is_last and turn.created_at is not None and found is None:
-                    due = turn.created_at + dt.timedelta(seconds=abandon["window_seconds"])
+                    add(Detection(turn_id, "abandonment", found, "abandonment"))
+                elif turn.created_at is not None and found is None:
+                    due = turn.created_at + abandon_window
                     if due > now:
-                        recheck[turn.id] = due
-            if rules:
+                        recheck[turn_id] = due
+            if checks:
                 context = rule_context(turn)
-                for rule in rules:
-                    if matches(rule.ast, context):
-                        add(Detection(turn.id, rule.signal_kind, {"rule_id": str(rule.id)}, f"rule:{rule.id}"))
+                for rule, holds in checks:
+                    if holds(context):
+                        add(Detection(turn_id, rule.signal_kind, {"rule_id": str(rule.id)}, f"rule:{rule.id}"))
 
-    pairs: list[tuple[str, TurnData, TurnData]] = []
-    if "rephrase" in on:
-        window = config.p("rephrase")["window_seconds"]
-        pairs += [("rephrase", a, b) for session in sessions for a, b in rephrase_candidates(session, window)]
-    if "recurrence" in on and history:
-        window = config.p("recurrence")["window_seconds"]
-        by_user = history_by_user(history)
-        pairs += [("recurrence", a, b) for session in sessions for a, b in recurrence_candidates(session, by_user, window)]
-    if pairs:
+    rephrase_window = config.p("rephrase")["window_seconds"] if "rephrase" in on else None
+    by_user = None
+    if "recurrence" in on and (history or len(sessions) > 1):
+        recurrence_window = config.p("recurrence")["window_seconds"]
+        # The batch's own sessions count as history too: a sweep batch holding two sessions of one
+        # user finds the same recurrences as two per-session passes.
+        by_user = history_by_user([*history, *(t for session in sessions for t in session)] if len(sessions) > 1 else history)
+    recurring: dict = {}
+    for session in sessions:
+        # One similarity batch per session, so a pair scores the same whether its session was
+        # examined alone (after ingestion) or inside a sweep batch (IDF is fitted on the batch).
+        pairs: list[tuple[str, TurnData, TurnData]] = []
+        if rephrase_window is not None:
+            pairs += [("rephrase", a, b) for a, b in rephrase_candidates(session, rephrase_window)]
+        if by_user:
+            pairs += [("recurrence", a, b) for a, b in recurrence_candidates(session, by_user, recurrence_window)]
+        if not pairs:
+            continue
         scores = similarity.pair_scores([(a.question, b.question) for _, a, b in pairs])
-        recurring: dict = {}
         for (name, a, b), score in zip(pairs, scores):
             if score < config.p(name)["threshold"]:
                 continue
@@ -359,8 +404,8 @@ def run_detectors(
                 detections.append(Detection(a.id, "rephrase", {"score": round(float(score), 3), "next_turn_id": str(b.id)}, "rephrase"))
             elif b.id not in recurring or score > recurring[b.id][0]:
                 recurring[b.id] = (score, a)
-        for turn_id, (score, earlier) in recurring.items():
-            detections.append(Detection(
-                turn_id, "recurrence", {"score": round(float(score), 3), "previous_turn_id": str(earlier.id)}, "recurrence"
-            ))
+    for turn_id, (score, earlier) in recurring.items():
+        detections.append(Detection(
+            turn_id, "recurrence", {"score": round(float(score), 3), "previous_turn_id": str(earlier.id)}, "recurrence"
+        ))
     return Result(detections=detections, recheck_after=recheck)

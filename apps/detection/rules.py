@@ -21,7 +21,7 @@ only read the fields listed above.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
@@ -314,3 +314,77 @@ def _truthy(value) -> bool:
 
 def matches(ast: dict, context: dict) -> bool:
     return _truthy(evaluate(ast, context))
+
+
+# --- compiled evaluation --------------------------------------------------------------------
+
+_ORDERS = {"<": lambda o: o < 0, "<=": lambda o: o <= 0, ">": lambda o: o > 0, ">=": lambda o: o >= 0}
+
+
+def _compile_node(node: dict) -> Callable[[dict], Any]:
+    """The closure equivalent of ``evaluate(node, ·)``: same values, same totality."""
+    if "value" in node:
+        value = node["value"]
+        return lambda context: value
+    if "field" in node:
+        path = node["field"]
+        head, rest = path[0], path[1:]
+        if not rest:
+            return lambda context: context.get(head)
+        if len(rest) == 1:
+            key = rest[0]
+
+            def field(context):
+                value = context.get(head)
+                return value.get(key) if isinstance(value, dict) else None
+
+            return field
+        return lambda context: _lookup(path, context)
+    op = node["op"]
+    if op in ("and", "or"):
+        args = [_compile_node(arg) for arg in node["args"]]
+        if len(args) == 2:  # the usual shape, without a generator per evaluation
+            first, second = args
+            if op == "and":
+                return lambda context: bool(first(context)) and bool(second(context))
+            return lambda context: bool(first(context)) or bool(second(context))
+        if op == "and":
+            return lambda context: all(_truthy(arg(context)) for arg in args)
+        return lambda context: any(_truthy(arg(context)) for arg in args)
+    if op == "not":
+        arg = _compile_node(node["arg"])
+        return lambda context: not _truthy(arg(context))
+    left, right = _compile_node(node["left"]), _compile_node(node["right"])
+    if op in ("==", "!="):
+        literal = node["right"]["value"] if "value" in node["right"] else None
+        if isinstance(literal, str):  # the common `field == "text"`: equal only to that very string
+            if op == "==":
+                return lambda context: type(found := left(context)) is str and found == literal
+
+            return lambda context: not (type(found := left(context)) is str and found == literal)
+
+        def equal(context) -> bool:
+            a, b = left(context), right(context)
+            return a == b and type(a) is type(b) or _numbers_equal(a, b)
+
+        return equal if op == "==" else (lambda context: not equal(context))
+    if op == "in":
+        return lambda context: _contains(right(context), left(context))
+    if op == "contains":
+        return lambda context: _contains(left(context), right(context))
+    holds = _ORDERS[op]
+
+    def ordered(context) -> bool:
+        order = _order(left(context), right(context))
+        return False if order is None else holds(order)
+
+    return ordered
+
+
+def compile_rule(ast: dict) -> Callable[[dict], bool]:
+    """A predicate over a rule context equal to ``matches(ast, context)``, without re-walking the
+    AST for every turn (detectors cache it per stored AST)."""
+    run = _compile_node(ast)
+    if "op" in ast:  # operators already answer True or False
+        return run
+    return lambda context: bool(run(context))

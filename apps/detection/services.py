@@ -31,6 +31,15 @@ logger = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 SWEEP_LOOKBACK = dt.timedelta(days=7)
 SWEEP_GRACE = dt.timedelta(seconds=60)  # leave the just-ingested turns to their own task
+# Turns no pass has seen, oldest first, across projects: an ordered scan of
+# traces_turn_received_idx (received_at, covering project_id and id) with one probe of the pass
+# key per turn; bench/detectors.py prints the plan.
+SWEEP_MISSED_SQL = """
+SELECT t.project_id, t.id FROM traces_turn t
+WHERE t.received_at >= %s AND t.received_at < %s
+  AND NOT EXISTS (SELECT 1 FROM detection_detectionpass p WHERE p.project_id = t.project_id AND p.turn_id = t.id)
+ORDER BY t.received_at LIMIT %s
+"""
 
 
 _WRITE = """
@@ -126,15 +135,7 @@ def detection_sweep(*, limit: int = SWEEP_BATCH, now=None) -> int:
     now = now or timezone.now()
     with connection.cursor() as cursor:
         # Every project: the sweep is maintenance, not a tenant request.
-        cursor.execute(
-            """
-            SELECT t.project_id, t.id FROM traces_turn t
-            WHERE t.received_at >= %s AND t.received_at < %s
-              AND NOT EXISTS (SELECT 1 FROM detection_detectionpass p WHERE p.project_id = t.project_id AND p.turn_id = t.id)
-            ORDER BY t.received_at LIMIT %s
-            """,
-            [now - SWEEP_LOOKBACK, now - SWEEP_GRACE, limit],
-        )
+        cursor.execute(SWEEP_MISSED_SQL, [now - SWEEP_LOOKBACK, now - SWEEP_GRACE, limit])
         missed = cursor.fetchall()
         cursor.execute(
             "SELECT project_id, turn_id FROM detection_detectionpass WHERE recheck_after <= %s ORDER BY recheck_after LIMIT %s",

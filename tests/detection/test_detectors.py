@@ -217,3 +217,43 @@ def test_params_validation_and_effective_config():
         validate_params("rephrase", {"bogus": 1})
     with pytest.raises(ValidationFailed, match="must be a number"):
         validate_params("rephrase", {"window_seconds": "soon"})
+
+
+@pytest.mark.parametrize("text", [
+    "How do I reset my password?", "how can I change my password", "Where is my order #1234?", "",
+    "  Thanks,\tthat   worked!\n", "I", "ok", "Ünïcödé façade — naïve café", "e-mail me @ 5pm: x_y z9",
+])
+def test_similarity_features_are_scikit_learns_analyzers(text):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from apps.detection.similarity import char_features, word_features
+
+    words = CountVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b").build_analyzer()
+    chars = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()
+
+    assert (word_features(text), char_features(text)) == (words(text), chars(text))
+
+
+def test_similarity_scores_are_scikit_learns_tfidf_cosines():
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from apps.detection.similarity import TfidfFuzzySimilarity
+    from rapidfuzz import fuzz
+
+    pairs = [("How do I reset my password?", "how can I change my password"),
+             ("Where is my order #1234?", "where is my order 1234, it has not arrived"),
+             ("Which plans include SSO?", "what plan do I need for SSO")]
+    texts = list(dict.fromkeys(t for pair in pairs for t in pair))
+    expected = []
+    cosines = {}
+    for weight, vectorizer in ((0.4, TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)),
+                               (0.35, TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True))):
+        matrix = vectorizer.fit_transform(texts)
+        cosines[weight] = (matrix @ matrix.T).toarray()
+    for a, b in pairs:
+        i, j = texts.index(a), texts.index(b)
+        fuzzy = fuzz.token_set_ratio(a, b, processor=str.lower) / 100
+        expected.append(0.25 * fuzzy + 0.4 * cosines[0.4][i, j] + 0.35 * cosines[0.35][i, j])
+
+    assert np.allclose(TfidfFuzzySimilarity().pair_scores(pairs), expected)

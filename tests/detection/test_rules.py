@@ -108,3 +108,23 @@ def test_limits():
         parse("(" * 60 + "true" + ")" * 60)
     with pytest.raises(RuleSyntaxError, match="nests deeper"):
         parse("not " * 60 + "true")
+
+
+@pytest.mark.parametrize("text", [
+    'metadata.plan == "enterprise" and signals.thumbs_down', "metadata.plan == 'free' or signals.rating <= 2",
+    "not signals.thumbs_down", "not (model == \"gpt-x\" and variant == \"A\")", "metadata.seats > 39.5 and metadata.seats < 41",
+    'model in ["gpt-x", "gpt-y"]', 'question contains "refund"', 'metadata.tags contains "vip"', 'metadata.region.code != "us"',
+    "metadata.missing == null", "metadata.missing > 3", "metadata.plan > 3", "signals.rating == 2.0", "signals.thumbs_down == 1",
+    'metadata.plan != "enterprise"', "metadata.seats == 40", "metadata.seats != 40.0", '"vip" in metadata.tags', "true or false and false",
+])
+@pytest.mark.parametrize("context", [
+    CONTEXT,
+    {},
+    {"metadata": {"plan": 3, "seats": True, "region": "eu", "tags": "vip"}, "signals": {"rating": "2", "thumbs_down": 1}},
+])
+def test_a_compiled_rule_agrees_with_the_evaluator(text, context):
+    from apps.detection.rules import compile_rule
+
+    ast = parse(text)
+
+    assert compile_rule(ast)(context) is matches(ast, context)
