@@ -207,7 +207,9 @@ def clustering_turn_facts(*, project, turn_ids) -> dict:
             SELECT DISTINCT ON (i.turn_id) i.turn_id, d.verdict, d.category
             FROM review_decision d JOIN review_reviewitem i ON i.id = d.item_id
             WHERE d.project_id = %s AND i.project_id = %s AND i.turn_id = ANY(%s::uuid[])
-              AND d.verdict IN ('confirm', 'reject')
+              -- final outcomes only: with N reviewers per item a single vote is not the verdict
+              AND i.state IN ('confirmed', 'rejected')
+              AND d.verdict = CASE i.state WHEN 'confirmed' THEN 'confirm' ELSE 'reject' END
             ORDER BY i.turn_id, d.created_at DESC, d.id DESC
             """,
             [project.pk, project.pk, ids],

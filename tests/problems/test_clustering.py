@@ -156,6 +156,18 @@ def test_a_later_confirmation_overrides_a_rejection(project):
     assert [(p.category, p.turn_count) for p in _problems(project)] == [("hallucination", 1)]
 
 
+def test_only_final_outcomes_count_not_one_vote_of_several(project):
+    """With N reviewers per item, one "reject" vote on a still-open item is not a verdict."""
+    turns = [flagged_turn(project, text) for text in REFUNDS]
+    run(project)
+
+    decide(project, turns[0], "reject", final=False)
+    summary = run(project)
+
+    assert summary.get("left", 0) == 0
+    assert ProblemTurn.objects.for_project(project).filter(turn_id=turns[0].pk).exists()
+
+
 def test_a_confirmed_category_moves_an_unpinned_turn_to_a_problem_of_that_category(project):
     turns = [flagged_turn(project, text) for text in REFUNDS]
     run(project)
