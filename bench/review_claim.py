@@ -44,8 +44,8 @@ def _reviewer(queue_id, project_id, user_id, claims, think_ms, barrier, results)
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from apps.review import services
     from apps.review.models import ReviewQueue
+    from apps.review.services import items as item_services
 
     latencies, claimed, error = [], [], ""
     try:
@@ -56,12 +56,12 @@ def _reviewer(queue_id, project_id, user_id, claims, think_ms, barrier, results)
             time.sleep(random.uniform(0, think_ms) / 1000)  # reviewers start at their own moment
         for _ in range(claims):
             started = time.perf_counter()
-            item = services.review_item_claim_next(queue=queue, reviewer=user)
+            item = item_services.review_item_claim_next(queue=queue, reviewer=user)
             latencies.append(time.perf_counter() - started)
             if item is None:
                 break
             claimed.append(item.pk)
-            services.review_item_decide(item=item, reviewer=user, verdict="reject")
+            item_services.review_item_decide(item=item, reviewer=user, verdict="reject")
             _pause(think_ms)
     except Exception as exc:  # noqa: BLE001 - reported by the parent
         error = repr(exc)
@@ -93,24 +93,24 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
+    from django.contrib.auth import get_user_model
+
     from apps.core.roles import Role
     from apps.governance.services import SYSTEM
     from apps.organizations.models import Membership, Organization
     from apps.projects.models import Project
-    from apps.review import services
-    from apps.review.models import ReviewItem
-    from django.contrib.auth import get_user_model
+    from apps.review.services import queues as queue_services
 
     suffix = uuid.uuid4().hex[:8]
     organization = Organization.objects.create(name=f"Bench review {suffix}", slug=f"bench-review-{suffix}")
     project = Project.all_tenants.create(organization=organization, name="bench")  # unscoped: bench setup
-    queue = services.review_queue_create(project=project, actor=SYSTEM, name="bench", routing={"signal_kinds": ["thumbs_down"]})
+    queue = queue_services.review_queue_create(project=project, actor=SYSTEM, name="bench", routing={"signal_kinds": ["thumbs_down"]})
     User = get_user_model()
     reviewers = []
     for i in range(args.reviewers):
         user = User.objects.create_user(email=f"r{i}-{suffix}@bench.test", password=None)
         membership = Membership.all_tenants.create(organization=organization, user=user, role=Role.REVIEWER)  # unscoped: bench setup
-        services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
+        queue_services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
         reviewers.append(user)
 
     started = time.perf_counter()

@@ -18,12 +18,14 @@ from apps.core.pagination import CursorPagination
 from apps.core.roles import Role
 from apps.governance.services import Actor
 from apps.organizations.selectors import membership_get, membership_list
-from apps.review import selectors, services
+from apps.review import selectors
 from apps.review.models import ReviewQueue
 from apps.review.serializers import (
     AssignIn, ClaimOut, DecisionIn, DecisionResultOut, ItemFilter, ItemOut, MemberIn, QueueIn, QueueOut, ReviewerOut,
     TaxonomySerializer,
 )
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from apps.traces import selectors as trace_selectors
 
 ERROR = OpenApiResponse(description="Error: {code, message, field}")
@@ -96,18 +98,18 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
     def create(self, request, org=None, project=None):
         data = QueueIn(data=request.data)
         data.is_valid(raise_exception=True)
-        queue = services.review_queue_create(project=self.project, actor=Actor.from_request(request), **self._fields(data.validated_data))
+        queue = queue_services.review_queue_create(project=self.project, actor=Actor.from_request(request), **self._fields(data.validated_data))
         return Response(self._out([queue])[0], status=status.HTTP_201_CREATED)
 
     @extend_schema(request=QueueIn(partial=True), responses={200: QueueOut, 400: ERROR})
     def partial_update(self, request, org=None, project=None, queue=None):
         data = QueueIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        updated = services.review_queue_update(queue=self.object, actor=Actor.from_request(request), **self._fields(data.validated_data))
+        updated = queue_services.review_queue_update(queue=self.object, actor=Actor.from_request(request), **self._fields(data.validated_data))
         return Response(self._out([updated])[0])
 
     def destroy(self, request, org=None, project=None, queue=None):
-        services.review_queue_delete(queue=self.object, actor=Actor.from_request(request))
+        queue_services.review_queue_delete(queue=self.object, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(methods=["GET"], responses=ReviewerOut(many=True))
@@ -121,7 +123,7 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
             membership = membership_list(organization=self.organization).filter(pk=data.validated_data["member"]).first()
             if membership is None:
                 raise ValidationFailed("No such member.", code="unknown_member", field="member")
-            services.review_queue_assign(queue=self.object, membership=membership, actor=Actor.from_request(request))
+            queue_services.review_queue_assign(queue=self.object, membership=membership, actor=Actor.from_request(request))
         return Response(ReviewerOut(selectors.review_queue_assignees(queue=self.object), many=True).data)
 
     @extend_schema(responses={204: None, 404: ERROR})
@@ -129,7 +131,7 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
     def reviewer_remove(self, request, org=None, project=None, queue=None, member=None):
         """Remove a member from the queue: they stop seeing it (404) at once."""
         membership = membership_get(organization=self.organization, membership_id=member)
-        services.review_queue_unassign(queue=self.object, membership=membership, actor=Actor.from_request(request))
+        queue_services.review_queue_unassign(queue=self.object, membership=membership, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -150,7 +152,7 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
     @action(detail=True, methods=["post"], url_path="claim-next", url_name="claim-next")
     def claim_next(self, request, org=None, project=None, queue=None):
         """Lease the next item to the caller (or return the one they hold), with its turn."""
-        item = services.review_item_claim_next(queue=self.object, reviewer=request.user)
+        item = item_services.review_item_claim_next(queue=self.object, reviewer=request.user)
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         turn = trace_selectors.turn_get(project=self.project, turn_id=item.turn_id)
@@ -167,7 +169,7 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
         """Decide an item the caller holds (409 ``not_claimed`` otherwise)."""
         data = DecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        decision = services.review_item_decide(
+        decision = item_services.review_item_decide(
             item=self.item, reviewer=request.user, ip_address=Actor.from_request(request).ip_address, **data.validated_data
         )
         item = selectors.review_item_get(queue=self.object, item_id=self.item.pk)
@@ -184,7 +186,7 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
             membership = membership_list(organization=self.organization).filter(pk=data.validated_data["member"]).first()
             if membership is None:
                 raise ValidationFailed("No such member.", code="unknown_member", field="member")
-        assigned = services.review_item_assign(item=self.item, membership=membership, actor=Actor.from_request(request))
+        assigned = item_services.review_item_assign(item=self.item, membership=membership, actor=Actor.from_request(request))
         return Response(ItemOut(selectors.review_item_get(queue=self.object, item_id=assigned.pk)).data)
 
 
@@ -201,7 +203,7 @@ class TaxonomyViewSet(ProjectScopedViewSet):
     def update(self, request, org=None, project=None):
         data = TaxonomySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        categories = services.taxonomy_update(
+        categories = queue_services.taxonomy_update(
             project=self.project, actor=Actor.from_request(request), categories=data.validated_data["categories"]
         )
         return Response({"categories": categories})

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from apps.core.permissions import object_permission_user_ids
 from apps.governance.services import SYSTEM
-from apps.review import services
 from apps.review.models import WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from apps.traces.models import Signal
 
 FIRST_LEVEL = "Thumbs-down and escalations"
@@ -25,7 +26,7 @@ ASSIGNEE = "riley@acme.test"
 
 def _queue(*, project, name: str, **fields) -> ReviewQueue:
     existing = ReviewQueue.objects.for_project(project).filter(name=name).first()
-    return existing or services.review_queue_create(project=project, actor=SYSTEM, name=name, **fields)
+    return existing or queue_services.review_queue_create(project=project, actor=SYSTEM, name=name, **fields)
 
 
 def seed_review_demo(*, project, reviewers) -> dict:
@@ -48,12 +49,12 @@ def seed_review_demo(*, project, reviewers) -> dict:
         granted = object_permission_user_ids(permission=WORK_PERMISSION, obj=queue)
         for membership in reviewers:
             if membership.user_id not in granted:
-                services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
+                queue_services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
     turn_ids = list(dict.fromkeys(
         Signal.objects.for_project(project).filter(kind__in=ROUTED_KINDS).order_by("-created_at")
         .values_list("turn_id", flat=True)[:5000]
     ))
-    routed = services.review_route_turns(project=project, turn_ids=turn_ids)
+    routed = item_services.review_route_turns(project=project, turn_ids=turn_ids)
     decided = 0
     if reviewers and not Decision.objects.for_project(project).filter(queue=first).exists():
         decided += _first_level_decisions(first, reviewers[0].user)
@@ -72,10 +73,10 @@ def _first_level_decisions(queue, reviewer) -> int:
     ]
     decided = 0
     for decision in plan:
-        item = services.review_item_claim_next(queue=queue, reviewer=reviewer)
+        item = item_services.review_item_claim_next(queue=queue, reviewer=reviewer)
         if item is None:
             break
-        services.review_item_decide(item=item, reviewer=reviewer, **decision)
+        item_services.review_item_decide(item=item, reviewer=reviewer, **decision)
         decided += 1
     return decided
 
@@ -91,10 +92,10 @@ def _double_reviews(queue, reviewers) -> int:
     decided = 0
     for plan in plans:
         for reviewer, decision in zip(reviewers, plan):
-            item = services.review_item_claim_next(queue=queue, reviewer=reviewer)
+            item = item_services.review_item_claim_next(queue=queue, reviewer=reviewer)
             if item is None:
                 return decided
-            services.review_item_decide(item=item, reviewer=reviewer, **decision)
+            item_services.review_item_decide(item=item, reviewer=reviewer, **decision)
             decided += 1
     return decided
 
@@ -108,5 +109,5 @@ def _assign_one(queue, reviewers) -> bool:
     item = items.filter(state=ItemState.PENDING).order_by("-priority", "created_at", "id").first()
     if item is None:
         return False
-    services.review_item_assign(item=item, membership=assignee, actor=SYSTEM)
+    item_services.review_item_assign(item=item, membership=assignee, actor=SYSTEM)
     return True

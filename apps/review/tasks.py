@@ -23,17 +23,17 @@ SWEEP_LIMIT_PER_PROJECT = 5000
 def route(*, project_id, turn_ids=None) -> None:
     """Route the given turns of one project (or, without ids, its recently flagged turns)."""
     from apps.projects.models import Project
-    from apps.review import services
+    from apps.review.services import items as item_services
 
     project = Project.all_tenants.filter(pk=project_id).first()  # unscoped: a task resolves its project by id
     if project is None:
         logger.info("review.route: project %s is gone", project_id)
         return
     if turn_ids is None:
-        turn_ids = services.review_recent_signal_turns(
+        turn_ids = item_services.review_recent_signal_turns(
             project=project, since=timezone.now() - SWEEP_WINDOW, limit=SWEEP_LIMIT_PER_PROJECT
         )
-    created = services.review_route_turns(project=project, turn_ids=turn_ids)
+    created = item_services.review_route_turns(project=project, turn_ids=turn_ids)
     if created:
         logger.info("review.route: %s new items in project %s", created, project_id)
 

@@ -20,9 +20,11 @@ from apps.core.roles import Role
 from apps.core.views import ProjectViewMixin, service_error_to_form
 from apps.governance.services import Actor
 from apps.organizations.selectors import membership_list
-from apps.review import selectors, services
+from apps.review import selectors
 from apps.review.forms import AssignForm, DecisionForm, QueueForm, TaxonomyForm
 from apps.review.models import OPEN_STATES, WORK_PERMISSION, ItemState
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from apps.traces import selectors as trace_selectors
 
 
@@ -59,9 +61,9 @@ def _sync_reviewers(*, queue, memberships, wanted_ids, actor) -> None:
     granted = object_permission_user_ids(permission=WORK_PERMISSION, obj=queue)
     for membership in memberships:
         if membership.pk in wanted_ids and membership.user_id not in granted:
-            services.review_queue_assign(queue=queue, membership=membership, actor=actor)
+            queue_services.review_queue_assign(queue=queue, membership=membership, actor=actor)
         elif membership.pk not in wanted_ids and membership.user_id in granted:
-            services.review_queue_unassign(queue=queue, membership=membership, actor=actor)
+            queue_services.review_queue_unassign(queue=queue, membership=membership, actor=actor)
 
 
 class QueueListView(ProjectViewMixin, TemplateView):
@@ -88,7 +90,7 @@ class QueueListView(ProjectViewMixin, TemplateView):
             data = form.cleaned_data
             actor = Actor.from_request(request)
             try:
-                queue = services.review_queue_create(
+                queue = queue_services.review_queue_create(
                     project=self.project, actor=actor, name=data["name"], description=data["description"],
                     lease_seconds=data["lease_seconds"], routing=form.routing(),
                     reviewers_per_item=data["reviewers_per_item"], blind=data["blind"],
@@ -135,7 +137,7 @@ class QueueSettingsView(QueueViewMixin, TemplateView):
 
     def post(self, request, org, project, queue):
         if "delete" in request.POST:
-            services.review_queue_delete(queue=self.queue, actor=Actor.from_request(request))
+            queue_services.review_queue_delete(queue=self.queue, actor=Actor.from_request(request))
             messages.success(request, "Queue deleted.")
             return redirect("review_queue_list", org=org, project=project)
         form, memberships, queues = _queue_form(self, request.POST, queue=self.queue)
@@ -143,7 +145,7 @@ class QueueSettingsView(QueueViewMixin, TemplateView):
             data = form.cleaned_data
             actor = Actor.from_request(request)
             try:
-                services.review_queue_update(
+                queue_services.review_queue_update(
                     queue=self.queue, actor=actor, name=data["name"], description=data["description"],
                     lease_seconds=data["lease_seconds"], routing=form.routing(),
                     reviewers_per_item=data["reviewers_per_item"], blind=data["blind"],
@@ -184,7 +186,7 @@ class QueueItemAssignView(QueueViewMixin, View):
             return redirect(back)
         membership = next((m for m in assignable if m.pk == form.cleaned_data["member"]), None)
         try:
-            self.item = services.review_item_assign(item=self.item, membership=membership, actor=Actor.from_request(request))
+            self.item = item_services.review_item_assign(item=self.item, membership=membership, actor=Actor.from_request(request))
         except ServiceError as error:
             messages.error(request, error.message)
         else:
@@ -211,7 +213,7 @@ class TaxonomyView(ProjectViewMixin, TemplateView):
         form = TaxonomyForm(request.POST)
         if form.is_valid():
             try:
-                services.taxonomy_update(
+                queue_services.taxonomy_update(
                     project=self.project, actor=Actor.from_request(request), categories=form.cleaned_data["categories"]
                 )
             except ServiceError as error:
@@ -230,7 +232,7 @@ class ReviewView(QueueViewMixin, TemplateView):
     required_role = {"GET": Role.REVIEWER, "POST": Role.REVIEWER}
 
     def get(self, request, *args, **kwargs):
-        self.item = services.review_item_claim_next(queue=self.queue, reviewer=request.user)
+        self.item = item_services.review_item_claim_next(queue=self.queue, reviewer=request.user)
         return self.render_to_response(self.get_context_data())
 
     @property
@@ -267,7 +269,7 @@ class ReviewView(QueueViewMixin, TemplateView):
             data = form.cleaned_data
             item = selectors.review_item_get(queue=self.queue, item_id=data["item"])
             try:
-                services.review_item_decide(
+                item_services.review_item_decide(
                     item=item, reviewer=request.user, verdict=data["verdict"], category=data["category"],
                     correction=data["correction"], notes=data["notes"], ip_address=Actor.from_request(request).ip_address,
                 )

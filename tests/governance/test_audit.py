@@ -10,10 +10,10 @@ from apps.detection.models import DetectionRule
 from apps.detection.services import detection_rule_create
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import Actor, audit_record
-from apps.review.models import DEFAULT_TAXONOMY, ReviewItem, ReviewQueue
-from apps.review.services import review_queue_assign, review_queue_create
 from apps.organizations.models import Invitation
 from apps.projects.models import ApiKey, Project
+from apps.review.models import DEFAULT_TAXONOMY, ReviewItem, ReviewQueue
+from apps.review.services.queues import review_queue_assign, review_queue_create
 from tests.factories.accounts import UserFactory
 from tests.factories.organizations import InvitationFactory, MembershipFactory
 from tests.factories.projects import ApiKeyFactory

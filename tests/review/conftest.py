@@ -6,18 +6,18 @@ import pytest
 
 from apps.core.roles import Role
 from apps.governance.services import SYSTEM
-from apps.review import services
+from apps.review.services import queues as queue_services
 from tests.factories.organizations import MembershipFactory
 
 
 @pytest.fixture
 def second_level(project):
-    return services.review_queue_create(project=project, actor=SYSTEM, name="Second level")
+    return queue_services.review_queue_create(project=project, actor=SYSTEM, name="Second level")
 
 
 @pytest.fixture
 def queue(project, second_level):
-    return services.review_queue_create(
+    return queue_services.review_queue_create(
         project=project, actor=SYSTEM, name="Thumbs-down", escalate_to=second_level, lease_seconds=600,
         routing={"signal_kinds": ["thumbs_down", "escalation"], "priority": 5},
     )
@@ -26,7 +26,7 @@ def queue(project, second_level):
 def make_reviewer(organization, email: str, queue=None):
     membership = MembershipFactory(organization=organization, role=Role.REVIEWER, user__email=email)
     if queue is not None:
-        services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
+        queue_services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
     return membership
 
 

@@ -7,8 +7,8 @@ from apps.core.permissions import object_permission_user_ids
 from apps.core.roles import Role
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import SYSTEM
-from apps.review import services
 from apps.review.models import WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue
+from apps.review.services import queues as queue_services
 from apps.traces.models import ReviewState, Turn
 from tests.conftest import client_for
 from tests.factories.traces import TurnFactory
@@ -219,7 +219,7 @@ def test_claim_next_returns_the_item_with_its_turn_then_decide(project, queue, p
     ],
 )
 def test_decision_errors_have_stable_codes(project, second_level, people, body, status, code, field):
-    services.review_queue_assign(queue=second_level, membership=people["assigned reviewer"], actor=SYSTEM)
+    queue_services.review_queue_assign(queue=second_level, membership=people["assigned reviewer"], actor=SYSTEM)
     item = _item(project, second_level)
     client = _client(people, "assigned reviewer")
     q = f"{_base(project)}/queues/{second_level.pk}"
@@ -279,7 +279,7 @@ def test_assign_item_codes(project, queue, people):
 
 @pytest.mark.parametrize("blind", [True, False], ids=["blind", "open"])
 def test_blind_review_hides_earlier_verdicts_in_the_api(project, queue, people, blind):
-    queue = services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=blind)
+    queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=blind)
     item = _item(project, queue)
     q = f"{_base(project)}/queues/{queue.pk}"
     first, second = _client(people, "assigned reviewer"), _client(people, "admin")
@@ -297,7 +297,7 @@ def test_blind_review_hides_earlier_verdicts_in_the_api(project, queue, people, 
 
 
 def test_agreement_shows_in_the_api_list(project, queue, people):
-    queue = services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
+    queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
     agreed, split = _item(project, queue, priority=2), _item(project, queue, priority=1)
     q = f"{_base(project)}/queues/{queue.pk}"
     for verdicts in (("confirm", "confirm"), ("confirm", "reject")):

@@ -7,8 +7,9 @@ from apps.core.errors import Conflict, ValidationFailed
 from apps.core.roles import Role
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import SYSTEM
-from apps.review import services
 from apps.review.models import ItemState, ReviewItem
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from tests.conftest import client_for
 from tests.factories.organizations import MembershipFactory
 from tests.factories.traces import TurnFactory
@@ -34,9 +35,9 @@ def _audits(project):
 def test_assigning_and_unassigning_is_audited(project, queue, reviewer):
     item = _item(project, queue)
 
-    services.review_item_assign(item=item, membership=reviewer, actor=SYSTEM)
-    services.review_item_assign(item=item, membership=reviewer, actor=SYSTEM)
-    services.review_item_assign(item=item, membership=None, actor=SYSTEM)
+    item_services.review_item_assign(item=item, membership=reviewer, actor=SYSTEM)
+    item_services.review_item_assign(item=item, membership=reviewer, actor=SYSTEM)
+    item_services.review_item_assign(item=item, membership=None, actor=SYSTEM)
 
     assert _assigned(item) is None
     assert _audits(project) == [
@@ -52,12 +53,12 @@ def test_the_assignee_must_be_a_reviewer_of_the_queue(project, queue, other_orga
         membership = make_reviewer(project.organization, "bob@acme.test")
     elif who == "assigned member":
         membership = MembershipFactory(organization=project.organization, role=Role.MEMBER, user__email="m@acme.test")
-        services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
+        queue_services.review_queue_assign(queue=queue, membership=membership, actor=SYSTEM)
     else:
         membership = make_reviewer(other_organization, "eve@globex.test")
 
     with pytest.raises(ValidationFailed) as refused:
-        services.review_item_assign(item=item, membership=membership, actor=SYSTEM)
+        item_services.review_item_assign(item=item, membership=membership, actor=SYSTEM)
 
     assert refused.value.code in {"not_a_queue_reviewer", "unknown_member"}
     assert refused.value.field == "member"
@@ -69,7 +70,7 @@ def test_a_decided_item_cannot_be_assigned(project, queue, reviewer):
     item = _item(project, queue, state=ItemState.REJECTED)
 
     with pytest.raises(Conflict) as refused:
-        services.review_item_assign(item=item, membership=reviewer, actor=SYSTEM)
+        item_services.review_item_assign(item=item, membership=reviewer, actor=SYSTEM)
 
     assert refused.value.code == "item_closed"
     assert _audits(project) == []

@@ -7,8 +7,8 @@ import threading
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from apps.review import services
 from apps.review.models import Decision, ItemState, ReviewItem
+from apps.review.services import items as item_services
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _unavailable
 from tests.factories.accounts import PASSWORD
 from tests.factories.traces import SignalFactory, TurnFactory
@@ -56,7 +56,7 @@ def test_a_reviewer_works_a_queue_with_the_keyboard_only(live_server, transactio
     turns = [TurnFactory(project=project, input=f"Question {i} about refunds") for i in range(4)]
     for turn in turns:
         SignalFactory(turn=turn, kind="thumbs_down")
-    services.review_route_turns(project=project, turn_ids=[t.pk for t in turns])
+    item_services.review_route_turns(project=project, turn_ids=[t.pk for t in turns])
     seen = []
 
     def work(page):

@@ -6,8 +6,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from apps.review import services
 from apps.review.models import ItemState, ReviewItem
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from tests.factories.traces import TurnFactory
 from tests.review.conftest import make_reviewer
 
@@ -29,13 +30,13 @@ def test_concurrent_claims_never_hand_out_an_item_twice(project, queue):
         try:
             start.wait()
             while True:
-                item = services.review_item_claim_next(queue=queue, reviewer=user)
+                item = item_services.review_item_claim_next(queue=queue, reviewer=user)
                 if item is None:
                     return
                 with lock:
                     claimed.append((item.pk, user.pk))
                 # Finish it so the next call claims a new item instead of returning the held one.
-                services.review_item_decide(item=item, reviewer=user, verdict="reject")
+                item_services.review_item_decide(item=item, reviewer=user, verdict="reject")
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
         finally:
@@ -65,7 +66,7 @@ def test_concurrent_claims_with_several_reviewers_per_item(project, queue):
     from apps.governance.services import SYSTEM
     from apps.review.models import Decision
 
-    queue = services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=PER_ITEM)
+    queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=PER_ITEM)
     for _ in range(MULTI_ITEMS):
         ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
     reviewers = [make_reviewer(project.organization, f"m{i}@acme.test", queue).user for i in range(THREADS)]
@@ -80,7 +81,7 @@ def test_concurrent_claims_with_several_reviewers_per_item(project, queue):
         try:
             start.wait()
             while True:
-                item = services.review_item_claim_next(queue=queue, reviewer=user)
+                item = item_services.review_item_claim_next(queue=queue, reviewer=user)
                 if item is None:
                     return
                 with lock:
@@ -90,7 +91,7 @@ def test_concurrent_claims_with_several_reviewers_per_item(project, queue):
                     claims.append((item.pk, user.pk))
                 with lock:  # released before the decision commits: only then may someone else claim it
                     held.pop(item.pk, None)
-                services.review_item_decide(item=item, reviewer=user, verdict="reject")
+                item_services.review_item_decide(item=item, reviewer=user, verdict="reject")
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
         finally:

@@ -4,9 +4,11 @@ import pytest
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.governance.services import SYSTEM
-from apps.review import selectors, services
+from apps.review import selectors
 from apps.review.agreement import agreement_summary, fleiss_kappa
 from apps.review.models import Decision, ItemState, ReviewItem
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from apps.traces.models import ReviewState, Turn
 from tests.factories.traces import TurnFactory
 from tests.review.conftest import make_reviewer
@@ -25,10 +27,10 @@ def _item(project, queue, **kwargs):
 
 
 def _vote(queue, reviewer, verdict, expected_item, **kwargs):
-    item = services.review_item_claim_next(queue=queue, reviewer=reviewer)
+    item = item_services.review_item_claim_next(queue=queue, reviewer=reviewer)
     assert item is not None and item.pk == expected_item.pk
     category = kwargs.pop("category", "hallucination" if verdict == "confirm" else "")
-    return services.review_item_decide(item=item, reviewer=reviewer, verdict=verdict, category=category, **kwargs)
+    return item_services.review_item_decide(item=item, reviewer=reviewer, verdict=verdict, category=category, **kwargs)
 
 
 def _state(item):
@@ -41,15 +43,15 @@ def _review_state(project, item):
 
 
 def test_an_item_returns_to_the_queue_until_n_distinct_reviewers_decided(project, queue, panel):
-    services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=3)
+    queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=3)
     ann, ben, cat = panel
     item = _item(project, queue)
     Turn.objects.for_project(project).filter(pk=item.turn_id).update(review_state=ReviewState.QUEUED)
 
     _vote(queue, ann, "confirm", item)
-    after_one = (_state(item), services.review_item_claim_next(queue=queue, reviewer=ann), _review_state(project, item))
+    after_one = (_state(item), item_services.review_item_claim_next(queue=queue, reviewer=ann), _review_state(project, item))
     _vote(queue, ben, "reject", item)
-    after_two = (_state(item), services.review_item_claim_next(queue=queue, reviewer=ben))
+    after_two = (_state(item), item_services.review_item_claim_next(queue=queue, reviewer=ben))
     _vote(queue, cat, "confirm", item)
 
     assert after_one == (ItemState.PENDING, None, ReviewState.QUEUED)
@@ -63,33 +65,33 @@ def test_an_item_returns_to_the_queue_until_n_distinct_reviewers_decided(project
 
 
 def test_a_reviewer_never_gets_an_item_they_decided_and_moves_on_to_the_next(project, queue, panel):
-    services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
+    queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
     ann, ben, _ = panel
     first, second = _item(project, queue, priority=9), _item(project, queue)
 
     _vote(queue, ann, "reject", first)
-    ann_next = services.review_item_claim_next(queue=queue, reviewer=ann)
-    ben_next = services.review_item_claim_next(queue=queue, reviewer=ben)
+    ann_next = item_services.review_item_claim_next(queue=queue, reviewer=ann)
+    ben_next = item_services.review_item_claim_next(queue=queue, reviewer=ben)
 
     assert (ann_next.pk, ben_next.pk) == (second.pk, first.pk)
 
 
 def test_only_one_reviewer_holds_a_multi_review_item_at_a_time(project, queue, panel):
-    services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=3)
+    queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=3)
     ann, ben, _ = panel
     item = _item(project, queue)
 
-    held = services.review_item_claim_next(queue=queue, reviewer=ann)
-    other = services.review_item_claim_next(queue=queue, reviewer=ben)
+    held = item_services.review_item_claim_next(queue=queue, reviewer=ann)
+    other = item_services.review_item_claim_next(queue=queue, reviewer=ben)
 
     assert (held.pk, other) == (item.pk, None)
     with pytest.raises(Conflict) as refused:
-        services.review_item_decide(item=item, reviewer=ben, verdict="reject")
+        item_services.review_item_decide(item=item, reviewer=ben, verdict="reject")
     assert refused.value.code == "not_claimed"
 
 
 def test_a_tie_escalates_to_the_second_level_with_the_tally(project, queue, second_level, panel):
-    services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
+    queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
     ann, ben, _ = panel
     item = _item(project, queue, priority=3)
 
@@ -104,7 +106,7 @@ def test_a_tie_escalates_to_the_second_level_with_the_tally(project, queue, seco
 
 
 def test_a_tie_without_a_second_level_waits_for_an_admin_who_assigns_a_tie_breaker(project, second_level, organization):
-    services.review_queue_update(queue=second_level, actor=SYSTEM, reviewers_per_item=2)
+    queue_services.review_queue_update(queue=second_level, actor=SYSTEM, reviewers_per_item=2)
     ann, ben, cat = (make_reviewer(organization, f"{n}@acme.test", second_level) for n in ("ann", "ben", "cat"))
     item = _item(project, second_level)
 
@@ -112,8 +114,8 @@ def test_a_tie_without_a_second_level_waits_for_an_admin_who_assigns_a_tie_break
     _vote(second_level, ben.user, "reject", item)
     disputed = _state(item)
     with pytest.raises(ValidationFailed) as refused:
-        services.review_item_assign(item=item, membership=ann, actor=SYSTEM)
-    services.review_item_assign(item=item, membership=cat, actor=SYSTEM)
+        item_services.review_item_assign(item=item, membership=ann, actor=SYSTEM)
+    item_services.review_item_assign(item=item, membership=cat, actor=SYSTEM)
     reopened = _state(item)
     _vote(second_level, cat.user, "reject", item)
 
@@ -123,7 +125,7 @@ def test_a_tie_without_a_second_level_waits_for_an_admin_who_assigns_a_tie_break
 
 
 def test_a_majority_escalation_carries_the_escalation_notes(project, queue, second_level, panel):
-    services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=3)
+    queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=3)
     ann, ben, cat = panel
     item = _item(project, queue)
 
@@ -145,7 +147,7 @@ def test_with_one_reviewer_per_item_a_decision_is_final_at_once(project, queue, 
 
 
 def test_blind_queues_hide_earlier_verdicts_until_the_outcome_is_final(project, queue, panel):
-    queue = services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=True)
+    queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=True)
     ann, ben, _ = panel
     item = _item(project, queue)
     _vote(queue, ann, "reject", item)
@@ -156,14 +158,14 @@ def test_blind_queues_hide_earlier_verdicts_until_the_outcome_is_final(project, 
     item.refresh_from_db()
 
     assert (while_open, selectors.review_decisions_visible(queue=queue, item=item)) == (False, True)
-    queue = services.review_queue_update(queue=queue, actor=SYSTEM, blind=False)
+    queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, blind=False)
     assert selectors.review_decisions_visible(queue=queue, item=_item(project, queue)) is True
 
 
 @pytest.mark.parametrize("bad", [0, 6])
 def test_reviewers_per_item_is_between_one_and_five(project, queue, bad):
     with pytest.raises(ValidationFailed) as refused:
-        services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=bad)
+        queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=bad)
 
     assert refused.value.field == "reviewers_per_item"
     queue.refresh_from_db()
@@ -203,7 +205,7 @@ def test_agreement_summary_on_labelled_examples(items, expected):
 
 
 def test_queue_agreement_counts_only_items_with_two_or_more_decisions(project, queue, second_level, panel):
-    services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
+    queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2)
     ann, ben, _ = panel
     agreed, split, single = _item(project, queue, priority=3), _item(project, queue, priority=2), _item(project, queue, priority=1)
     _vote(queue, ann, "confirm", agreed)

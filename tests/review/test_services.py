@@ -5,7 +5,10 @@ from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.governance.models import AuditAction, AuditEvent
-from apps.review import selectors, services, tasks
+from apps.governance.services import Actor
+from apps.review import selectors, tasks
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from apps.review.models import Decision, ItemState, ReviewItem
 from apps.traces.models import ReviewState, Turn
 from tests.factories.traces import SignalFactory, TurnFactory
@@ -24,8 +27,8 @@ def test_routing_puts_matching_turns_in_queues_once(project, queue):
     SignalFactory(turn=TurnFactory(project=project), kind="thumbs_up")
     ids = [flagged, detected]
 
-    first = services.review_route_turns(project=project, turn_ids=ids)
-    second = services.review_route_turns(project=project, turn_ids=ids)
+    first = item_services.review_route_turns(project=project, turn_ids=ids)
+    second = item_services.review_route_turns(project=project, turn_ids=ids)
 
     assert (first, second) == (2, 0)
     assert sorted(_items(project)) == sorted([("Thumbs-down", flagged, "pending"), ("Thumbs-down", detected, "pending")])
@@ -35,19 +38,19 @@ def test_routing_puts_matching_turns_in_queues_once(project, queue):
 def test_routing_ignores_turns_and_signals_of_other_projects(project, queue, other_project):
     foreign = SignalFactory(turn=TurnFactory(project=other_project), kind="thumbs_down").turn_id
 
-    created = services.review_route_turns(project=project, turn_ids=[foreign])
+    created = item_services.review_route_turns(project=project, turn_ids=[foreign])
 
     assert created == 0
     assert _items(project) == []
 
 
 def test_sampling_is_deterministic(project, queue, second_level):
-    services.review_queue_update(queue=queue, actor=services.Actor(user=None), routing={"signal_kinds": ["thumbs_down"], "sample_percent": 30})
+    queue_services.review_queue_update(queue=queue, actor=Actor(user=None), routing={"signal_kinds": ["thumbs_down"], "sample_percent": 30})
     turns = [SignalFactory(turn=TurnFactory(project=project)).turn_id for _ in range(60)]
 
-    services.review_route_turns(project=project, turn_ids=turns)
+    item_services.review_route_turns(project=project, turn_ids=turns)
     chosen = {t for _, t, _ in _items(project)}
-    services.review_route_turns(project=project, turn_ids=turns)
+    item_services.review_route_turns(project=project, turn_ids=turns)
 
     assert 5 < len(chosen) < 35
     assert {t for _, t, _ in _items(project)} == chosen
@@ -94,7 +97,7 @@ def test_claim_takes_highest_priority_then_oldest(project, queue, reviewer):
     old, young = _pending(project, queue, 2)
     urgent = _pending(project, queue, 1, priority=9)[0]
 
-    claims = [services.review_item_claim_next(queue=queue, reviewer=make_reviewer(project.organization, f"r{i}@acme.test", queue).user) for i in range(4)]
+    claims = [item_services.review_item_claim_next(queue=queue, reviewer=make_reviewer(project.organization, f"r{i}@acme.test", queue).user) for i in range(4)]
 
     assert [c.pk if c else None for c in claims] == [urgent.pk, old.pk, young.pk, None]
 
@@ -102,8 +105,8 @@ def test_claim_takes_highest_priority_then_oldest(project, queue, reviewer):
 def test_a_reviewer_gets_back_the_item_they_hold(project, queue, reviewer):
     _pending(project, queue, 2)
 
-    first = services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
-    again = services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    first = item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    again = item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
 
     assert again.pk == first.pk
 
@@ -111,16 +114,16 @@ def test_a_reviewer_gets_back_the_item_they_hold(project, queue, reviewer):
 def test_an_expired_lease_returns_the_item_to_the_queue(project, queue, reviewer):
     item = _pending(project, queue)[0]
     bob = make_reviewer(project.organization, "bob@acme.test", queue)
-    services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
-    assert services.review_item_claim_next(queue=queue, reviewer=bob.user) is None
+    item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    assert item_services.review_item_claim_next(queue=queue, reviewer=bob.user) is None
 
     ReviewItem.objects.for_project(project).filter(pk=item.pk).update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
-    taken = services.review_item_claim_next(queue=queue, reviewer=bob.user)
+    taken = item_services.review_item_claim_next(queue=queue, reviewer=bob.user)
 
     assert taken.pk == item.pk
     assert taken.claimed_by_id == bob.user_id
     with pytest.raises(Conflict):
-        services.review_item_decide(item=item, reviewer=reviewer.user, verdict="reject")
+        item_services.review_item_decide(item=item, reviewer=reviewer.user, verdict="reject")
     assert Decision.objects.for_project(project).count() == 0
 
 
@@ -128,19 +131,19 @@ def test_an_item_assigned_to_a_named_reviewer_goes_only_to_them(project, queue, 
     bob = make_reviewer(project.organization, "bob@acme.test", queue)
     item = _pending(project, queue, priority=9)[0]
     other = _pending(project, queue)[0]
-    services.review_item_assign(item=item, membership=bob, actor=services.Actor(user=None))
+    item_services.review_item_assign(item=item, membership=bob, actor=Actor(user=None))
 
-    alice_gets = services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
-    bob_gets = services.review_item_claim_next(queue=queue, reviewer=bob.user)
+    alice_gets = item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    bob_gets = item_services.review_item_claim_next(queue=queue, reviewer=bob.user)
 
     assert (alice_gets.pk, bob_gets.pk) == (other.pk, item.pk)
 
 
 def test_decisions_are_recorded_and_audited(project, queue, reviewer):
     item = _pending(project, queue)[0]
-    services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
 
-    decision = services.review_item_decide(
+    decision = item_services.review_item_decide(
         item=item, reviewer=reviewer.user, verdict="confirm", category="hallucination",
         correction="Refunds take 5 days.", notes="made up a policy",
     )
@@ -158,12 +161,12 @@ def test_decisions_are_recorded_and_audited(project, queue, reviewer):
 
 def test_confirm_needs_a_known_category(project, queue, reviewer):
     item = _pending(project, queue)[0]
-    services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
 
     with pytest.raises(ValidationFailed):
-        services.review_item_decide(item=item, reviewer=reviewer.user, verdict="confirm", category="")
+        item_services.review_item_decide(item=item, reviewer=reviewer.user, verdict="confirm", category="")
     with pytest.raises(ValidationFailed):
-        services.review_item_decide(item=item, reviewer=reviewer.user, verdict="confirm", category="nonsense")
+        item_services.review_item_decide(item=item, reviewer=reviewer.user, verdict="confirm", category="nonsense")
 
     item.refresh_from_db()
     assert item.state == ItemState.CLAIMED
@@ -172,9 +175,9 @@ def test_confirm_needs_a_known_category(project, queue, reviewer):
 
 def test_escalation_moves_the_item_to_the_second_level_with_the_note(project, queue, second_level, reviewer):
     item = _pending(project, queue)[0]
-    services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
 
-    services.review_item_decide(item=item, reviewer=reviewer.user, verdict="escalate", notes="legal question")
+    item_services.review_item_decide(item=item, reviewer=reviewer.user, verdict="escalate", notes="legal question")
 
     moved = ReviewItem.objects.for_project(project).get(queue=second_level)
     assert (moved.turn_id, moved.state, moved.note) == (item.turn_id, ItemState.PENDING, "legal question")
@@ -184,8 +187,8 @@ def test_escalation_moves_the_item_to_the_second_level_with_the_note(project, qu
 
 def test_progress_per_queue_and_reviewer(project, queue, reviewer):
     first, _second, _third = _pending(project, queue, 3)
-    services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
-    services.review_item_decide(item=first, reviewer=reviewer.user, verdict="reject")
+    item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    item_services.review_item_decide(item=first, reviewer=reviewer.user, verdict="reject")
 
     progress = selectors.review_queue_progress(project=project, queues=[queue])[queue.pk]
     per_reviewer = selectors.review_reviewer_progress(queue=queue)
@@ -197,7 +200,7 @@ def test_progress_per_queue_and_reviewer(project, queue, reviewer):
 
 def test_queue_names_are_unique_per_project(project, queue):
     with pytest.raises(ValidationFailed):
-        services.review_queue_create(project=project, actor=services.Actor(user=None), name="Thumbs-down")
+        queue_services.review_queue_create(project=project, actor=Actor(user=None), name="Thumbs-down")
 
 
 def test_review_demo_seeds_queues_decisions_an_assignment_and_double_reviews_once(project):

@@ -9,8 +9,10 @@ from apps.core.errors import ValidationFailed
 from apps.core.roles import Role
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import SYSTEM
-from apps.review import selectors, services
+from apps.review import selectors
 from apps.review.models import DEFAULT_CATEGORIES, Decision, ReviewItem
+from apps.review.services import items as item_services
+from apps.review.services import queues as queue_services
 from tests.conftest import client_for
 from tests.factories.traces import TurnFactory
 
@@ -25,12 +27,12 @@ def _names(project):
 
 def _decide(project, queue, reviewer, **kwargs):
     ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
-    item = services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
-    return item, lambda: services.review_item_decide(item=item, reviewer=reviewer.user, **kwargs)
+    item = item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
+    return item, lambda: item_services.review_item_decide(item=item, reviewer=reviewer.user, **kwargs)
 
 
 def test_a_new_project_has_the_default_taxonomy(project, other_project):
-    services.taxonomy_update(project=other_project, actor=SYSTEM, categories=[{"name": "elsewhere"}])
+    queue_services.taxonomy_update(project=other_project, actor=SYSTEM, categories=[{"name": "elsewhere"}])
 
     assert _names(project) == ["hallucination", "retrieval miss", "tool misuse", "policy", "tone", "other"]
     assert all(c["description"] for c in selectors.taxonomy_get(project=project))
@@ -40,8 +42,8 @@ def test_a_new_project_has_the_default_taxonomy(project, other_project):
 def test_editing_the_taxonomy_is_audited_once_and_a_same_value_save_is_not(project):
     categories = [{"name": "wrong answer", "description": "Factually wrong."}, {"name": "tone", "description": ""}]
 
-    services.taxonomy_update(project=project, actor=SYSTEM, categories=categories)
-    services.taxonomy_update(project=project, actor=SYSTEM, categories=categories)
+    queue_services.taxonomy_update(project=project, actor=SYSTEM, categories=categories)
+    queue_services.taxonomy_update(project=project, actor=SYSTEM, categories=categories)
 
     assert _names(project) == ["wrong answer", "tone"]
     event = AuditEvent.objects.for_org(project.organization).get(action=AuditAction.TAXONOMY_CHANGED)
@@ -62,7 +64,7 @@ def test_editing_the_taxonomy_is_audited_once_and_a_same_value_save_is_not(proje
 )
 def test_a_bad_taxonomy_is_refused_and_changes_nothing(project, categories, code):
     with pytest.raises(ValidationFailed) as refused:
-        services.taxonomy_update(project=project, actor=SYSTEM, categories=categories)
+        queue_services.taxonomy_update(project=project, actor=SYSTEM, categories=categories)
 
     assert (refused.value.code, refused.value.field) == (code, "categories")
     assert _names(project) == DEFAULT_CATEGORIES
@@ -70,12 +72,12 @@ def test_a_bad_taxonomy_is_refused_and_changes_nothing(project, categories, code
 
 
 def test_decisions_are_validated_against_the_project_taxonomy(project, queue, reviewer):
-    services.taxonomy_update(project=project, actor=SYSTEM, categories=[{"name": "billing error"}])
+    queue_services.taxonomy_update(project=project, actor=SYSTEM, categories=[{"name": "billing error"}])
     item, decide_old = _decide(project, queue, reviewer, verdict="confirm", category="hallucination")
 
     with pytest.raises(ValidationFailed) as refused:
         decide_old()
-    decision = services.review_item_decide(item=item, reviewer=reviewer.user, verdict="confirm", category="billing error")
+    decision = item_services.review_item_decide(item=item, reviewer=reviewer.user, verdict="confirm", category="billing error")
 
     assert (refused.value.code, refused.value.field) == ("unknown_category", "category")
     assert decision.category == "billing error"
@@ -85,7 +87,7 @@ def test_renaming_or_removing_a_category_never_rewrites_past_decisions(project, 
     _, decide = _decide(project, queue, reviewer, verdict="confirm", category="tone")
     decide()
 
-    services.taxonomy_update(project=project, actor=SYSTEM, categories=[{"name": "manner"}, {"name": "other"}])
+    queue_services.taxonomy_update(project=project, actor=SYSTEM, categories=[{"name": "manner"}, {"name": "other"}])
 
     assert list(Decision.objects.for_project(project).values_list("category", flat=True)) == ["tone"]
 

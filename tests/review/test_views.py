@@ -133,7 +133,7 @@ def test_admin_unassigns_a_reviewer_who_then_gets_404(project, queue, people, me
 def test_reviewing_a_queue_claims_decides_and_moves_on(project, queue, people):
     first = SignalFactory(turn=TurnFactory(project=project, input="Where is my refund?"), kind="thumbs_down").turn_id
     second = SignalFactory(turn=TurnFactory(project=project, input="Cancel my plan"), kind="thumbs_down").turn_id
-    from apps.review.services import review_route_turns
+    from apps.review.services.items import review_route_turns
     review_route_turns(project=project, turn_ids=[first, second])
     client = client_for(people["assigned reviewer"])
     url = _urls(project, queue)["review"]
@@ -162,7 +162,7 @@ def test_a_decision_on_an_item_not_held_is_refused(project, queue, people):
 
 def test_a_member_assigned_to_a_queue_still_needs_the_reviewer_role(project, queue, members):
     from apps.governance.services import SYSTEM
-    from apps.review.services import review_queue_assign
+    from apps.review.services.queues import review_queue_assign
 
     member = MembershipFactory(organization=project.organization, role=Role.MEMBER, user__email="m2@acme.test")
     review_queue_assign(queue=queue, membership=member, actor=SYSTEM)
@@ -173,13 +173,14 @@ def test_a_member_assigned_to_a_queue_still_needs_the_reviewer_role(project, que
 @pytest.mark.parametrize("blind", [True, False], ids=["blind", "open"])
 def test_the_review_page_hides_earlier_verdicts_in_a_blind_queue(project, queue, people, blind):
     from apps.governance.services import SYSTEM
-    from apps.review import services
+    from apps.review.services import items as item_services
+    from apps.review.services import queues as queue_services
 
-    queue = services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=blind)
+    queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=blind)
     item = ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
     first = people["assigned reviewer"]
-    services.review_item_claim_next(queue=queue, reviewer=first)
-    services.review_item_decide(item=item, reviewer=first, verdict="reject", notes="secret-note-y2")
+    item_services.review_item_claim_next(queue=queue, reviewer=first)
+    item_services.review_item_decide(item=item, reviewer=first, verdict="reject", notes="secret-note-y2")
 
     page = client_for(people["admin"]).get(_urls(project, queue)["review"])
 
