@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import msgspec
-from django.db import connection
 
 from apps.detection.config import DETECTORS, DetectorConfig, effective_config
+from apps.detection.db import prepared_value
 from apps.detection.detectors import CompiledRule, TurnData
 from apps.detection.models import DetectionRule, DetectorSettings
 
 SESSION_TURN_LIMIT = 500  # the newest turns of a very long session are the ones that matter
-HISTORY_LIMIT = 2000
+HISTORY_LIMIT = 2000  # at least; a batch may load 10 earlier turns per turn it examines
 
 
 def detector_settings_list(*, project) -> list[DetectorSettings]:
@@ -70,7 +71,7 @@ history AS (  -- the same end users' turns in other sessions, within the window 
       AND h.end_user_id IN (SELECT b.end_user_id FROM batch b WHERE b.end_user_id <> '')
       AND h.created_at >= span.first - make_interval(secs => r.seconds) AND h.created_at < span.last
       AND h.session_id NOT IN (SELECT session_id FROM named)
-    ORDER BY h.created_at DESC LIMIT %(history_limit)s
+    ORDER BY h.created_at DESC LIMIT greatest(%(history_limit)s, 10 * (SELECT count(*) FROM batch))
 )
 SELECT json_build_object(
     'settings', (SELECT json_agg(json_build_object('detector', detector, 'enabled', enabled, 'params', params)
@@ -98,6 +99,11 @@ SELECT json_build_object(
     )) FROM history h)
 )::text
 """
+
+
+# Without comments and runs of blanks the statement stays under psycopg's 4 KB limit for caching
+# its converted form.
+_LOAD = " ".join(re.sub(r"--[^\n]*", "", _LOAD).split())
 
 
 class _SettingsRow(msgspec.Struct):
@@ -150,16 +156,14 @@ def detection_batch_get(*, project, session_ids=(), turn_ids=()) -> DetectionBat
     document that msgspec decodes straight into ``TurnData``: no ORM instances, no per-row
     Python conversion.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_LOAD, {
+    loaded = _DECODE_LOADED(prepared_value(_LOAD, {
             "project": project.pk,
             "sessions": sorted({s for s in session_ids if s}),
             "turns": [str(t) for t in turn_ids],
             "per_session": SESSION_TURN_LIMIT,
             "history_limit": HISTORY_LIMIT,
-            "recurrence_window": DETECTORS["recurrence"][1]["window_seconds"],
-        })
-        loaded = _DECODE_LOADED(cursor.fetchone()[0])
+        "recurrence_window": DETECTORS["recurrence"][1]["window_seconds"],
+    }))
     config = _parsed("settings", loaded.settings, lambda text: effective_config(_DECODE_SETTINGS(text) if text else []))
     rules = _parsed("rules", loaded.rules, lambda text: _DECODE_RULES(text) if text else [])
     sessions: list[list[TurnData]] = []

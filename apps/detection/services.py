@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.core.errors import NotFound, ValidationFailed
 from apps.detection import selectors
 from apps.detection.config import DETECTORS, validate_params
+from apps.detection.db import prepared_value
 from apps.detection.detectors import run_detectors
 from apps.detection.models import DetectionRule, DetectorSettings
 from apps.detection.rules import RuleSyntaxError, parse
@@ -77,9 +78,9 @@ def _write(project, sessions, result, now) -> int:
         {"turn_id": d.turn_id, "kind": d.kind, "value": d.value, "dedupe_key": d.dedupe_key, "expires_at": expires.get(d.turn_id)}
         for d in result.detections
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_WRITE, {"project": project.pk, "now": now, "detections": _ENCODE(detections).decode(), "passes": _ENCODE(passes).decode()})
-        return cursor.fetchone()[0]
+    return prepared_value(_WRITE, {
+        "project": project.pk, "now": now, "detections": _ENCODE(detections).decode(), "passes": _ENCODE(passes).decode(),
+    })
 
 
 def _detect(*, project, session_ids=(), turn_ids=(), now=None) -> int:
@@ -97,7 +98,8 @@ def detect_session(*, project, session_id: str, now=None) -> int:
 
 
 def detect_sessions(*, project, session_ids, now=None) -> int:
-    """``detect_session`` for many sessions of one project in one pass (two round trips)."""
+    """``detect_session`` for many sessions of one project in one pass (two round trips); the
+    signals are the same as one pass per session."""
     return _detect(project=project, session_ids=session_ids, now=now)
 
 
@@ -106,17 +108,27 @@ def detect_turns(*, project, turn_ids, now=None) -> int:
     return _detect(project=project, turn_ids=turn_ids, now=now)
 
 
+ENQUEUE_SESSIONS_PER_TASK = 100
+
+
 def detection_enqueue(*, project_id, session_ids, turn_ids) -> None:
-    """Queue detection after ingestion: one task per session, one for turns without a session.
+    """Queue detection after ingestion: the batch's sessions in tasks of up to
+    ``ENQUEUE_SESSIONS_PER_TASK`` (each still examined as a whole session), one task for turns
+    without a session. A worker pass costs two round trips however many sessions it holds, so
+    one task per ingestion batch, not per session, is what keeps the worker's CPU per turn low.
 
     Called from ``transaction.on_commit``. A broker outage must not fail ingestion: the error is
     logged and the periodic sweep picks the turns up (they have no detection pass yet).
     """
-    from apps.detection.tasks import detect_session_task, detect_turns_task
+    from apps.detection.tasks import detect_sessions_task, detect_turns_task
 
     try:
-        for session_id in sorted(session_ids):
-            detect_session_task.apply_async(kwargs={"project_id": str(project_id), "session_id": session_id}, retry=False)
+        ordered = sorted(session_ids)
+        for start in range(0, len(ordered), ENQUEUE_SESSIONS_PER_TASK):
+            detect_sessions_task.apply_async(
+                kwargs={"project_id": str(project_id), "session_ids": ordered[start:start + ENQUEUE_SESSIONS_PER_TASK]},
+                retry=False,
+            )
         if turn_ids:
             detect_turns_task.apply_async(
                 kwargs={"project_id": str(project_id), "turn_ids": [str(t) for t in turn_ids]}, retry=False

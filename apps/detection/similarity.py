@@ -79,13 +79,13 @@ def _cosines(texts: list[tuple[dict, float]], left: list[int], right: list[int])
     count = len(texts)
     squared_idf = [(log((1 + count) / (1 + df)) + 1.0) ** 2 for df in range(count + 1)]
     keys = [frequencies.keys() for frequencies, _ in texts]
-    if count <= 8:  # a session's few texts: pairwise intersections
+    document_frequency: Counter = Counter()
+    for k in keys:
+        document_frequency.update(k)
+    if count <= 8:  # a session's few texts: the shared features by pairwise intersections
         common = set().union(*(keys[i] & keys[j] for i in range(count) for j in range(i + 1, count)))
-        shared = {feature: squared_idf[sum(feature in k for k in keys)] for feature in common}
-    else:  # a sweep batch: count every feature once
-        document_frequency: Counter = Counter()
-        for k in keys:
-            document_frequency.update(k)
+        shared = {feature: squared_idf[document_frequency[feature]] for feature in common}
+    else:
         shared = {feature: squared_idf[df] for feature, df in document_frequency.items() if df > 1}
     single = squared_idf[1]
     norms: dict[int, float] = {}
@@ -107,8 +107,10 @@ def _cosines(texts: list[tuple[dict, float]], left: list[int], right: list[int])
             cosines.append(0.0)
             continue
         fa, fb = texts[a][0], texts[b][0]
-        get = shared.get  # a pair of one text with itself: its features have df = 1
-        cosines.append(sum([fa[f] * fb[f] * get(f, single) for f in keys[a] & keys[b]]) / (na * nb))
+        if a == b:  # a text paired with itself: its features have df = 1
+            cosines.append(1.0)
+            continue
+        cosines.append(sum([fa[f] * fb[f] * shared[f] for f in keys[a] & keys[b]]) / (na * nb))
     return cosines
 
 

@@ -26,6 +26,16 @@ def detect_session_task(*, project_id: str, session_id: str) -> None:
         detect_session(project=project, session_id=session_id)
 
 
+@app.task(name="detection.detect_sessions", acks_late=True, ignore_result=True)
+def detect_sessions_task(*, project_id: str, session_ids: list[str]) -> None:
+    """Detect over the sessions one ingestion batch touched (the after-commit path). Safe twice."""
+    project = _project(project_id)
+    if project is not None:
+        from apps.detection.services import detect_sessions
+
+        detect_sessions(project=project, session_ids=session_ids)
+
+
 @app.task(name="detection.detect_turns", acks_late=True, ignore_result=True)
 def detect_turns_task(*, project_id: str, turn_ids: list[str]) -> None:
     """Detect over turns without a session (and anything named by id). Safe twice."""

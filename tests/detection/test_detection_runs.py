@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from apps.detection.models import DetectionPass, DetectorSettings
-from apps.detection.services import detect_session, detect_turns, detection_sweep
-from apps.detection.tasks import detect_session_task, detect_turns_task, sweep
+from apps.detection.services import detect_session, detect_sessions, detect_turns, detection_sweep
+from apps.detection.tasks import detect_session_task, detect_sessions_task, detect_turns_task, sweep
 from apps.traces.models import Signal
 from apps.traces.services.ingest import ingest_items
 from tests.factories.traces import SignalFactory, StepFactory, TurnFactory
@@ -159,11 +159,50 @@ def test_ingestion_enqueues_one_task_per_session_after_commit(project, django_ca
 
 def test_enqueue_survives_a_broker_outage(project, monkeypatch):
     from apps.detection import services
-    from apps.detection.tasks import detect_session_task
+    from apps.detection.tasks import detect_sessions_task
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(detect_session_task, "apply_async", refuse)
+    monkeypatch.setattr(detect_sessions_task, "apply_async", refuse)
 
     services.detection_enqueue(project_id=project.pk, session_ids={"a"}, turn_ids=set())  # no exception
+
+
+def test_enqueue_sends_the_batch_sessions_in_tasks_of_at_most_a_hundred(project, monkeypatch):
+    from apps.detection import services
+
+    sent = []
+    monkeypatch.setattr(detect_sessions_task, "apply_async", lambda **kwargs: sent.append(kwargs["kwargs"]))
+    sessions = {f"s{n:03d}" for n in range(150)}
+
+    services.detection_enqueue(project_id=project.pk, session_ids=sessions, turn_ids=set())
+
+    assert [len(task["session_ids"]) for task in sent] == [100, 50]
+    assert sorted(s for task in sent for s in task["session_ids"]) == sorted(sessions)
+
+
+def test_a_batch_of_sessions_stores_what_one_pass_per_session_stores(project, other_project):
+    # Given two sessions of one user (a recurrence across them) and another session
+    now = timezone.now()
+    start = now - dt.timedelta(hours=1)
+    make_session(project, start)
+    TurnFactory(project=project, session_id="s2", end_user_id="u1", created_at=start + dt.timedelta(minutes=20),
+                input="how do I reset my password", output="Open Settings and click Reset password.")
+    TurnFactory(project=project, session_id="s3", end_user_id="u2", created_at=start, input="talk to a human", output="Sure.")
+    for session_id in ("s1", "s2", "s3"):
+        detect_session(project=project, session_id=session_id, now=now)
+    one_by_one = detector_signals(project)
+    Signal.objects.for_project(project).filter(source="detector").delete()
+    DetectionPass.objects.for_project(project).delete()
+
+    # When the after-commit task examines them together, twice
+    created = detect_sessions(project=project, session_ids=["s1", "s2", "s3"], now=now)
+    for _ in range(2):
+        detect_sessions_task.apply(kwargs={"project_id": str(project.pk), "session_ids": ["s1", "s2", "s3"]})
+
+    # Then the same signals, once each; the recurrence between s1 and s2 is among them
+    assert detector_signals(project) == one_by_one
+    assert created == len(one_by_one)
+    assert "recurrence" in [kind for _, kind, _ in one_by_one]
+    assert detector_signals(other_project) == []
