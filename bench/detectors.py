@@ -110,9 +110,9 @@ def _rate(turns: int, cpu: float, wall: float) -> str:
 
 
 def bench_in_process(sessions_count: int, chunk: int) -> float:
+    from apps.detection import similarity
     from apps.detection.config import DetectorConfig
     from apps.detection.detectors import CompiledRule, run_detectors
-    from apps.detection import similarity
     from apps.detection.rules import parse
 
     sessions, now = synthetic_sessions(sessions_count)
@@ -357,6 +357,7 @@ _LEGACY_FIELDS = ("id", "session_id", "end_user_id", "created_at", "input", "out
 
 
 def _legacy_detect(project, session_ids, loose_ids, now) -> int:
+    import msgspec
     from django.db import connection, transaction
     from django.db.models import Q
 
@@ -364,7 +365,6 @@ def _legacy_detect(project, session_ids, loose_ids, now) -> int:
     from apps.detection.detectors import CompiledRule, run_detectors
     from apps.detection.models import DetectionRule, DetectorSettings
     from apps.traces.models import Signal, Step, Turn
-    import msgspec
 
     config = effective_config(list(DetectorSettings.objects.for_project(project).order_by("detector")))
     window = config.p("recurrence")["window_seconds"] if "recurrence" in config.enabled else 0

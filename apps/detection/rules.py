@@ -21,7 +21,8 @@ only read the fields listed above.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
@@ -356,7 +357,7 @@ def _compile_node(node: dict) -> Callable[[dict], Any]:
         return lambda context: not _truthy(arg(context))
     left, right = _compile_node(node["left"]), _compile_node(node["right"])
     if op in ("==", "!="):
-        literal = node["right"]["value"] if "value" in node["right"] else None
+        literal = node["right"].get("value")
         if isinstance(literal, str):  # the common `field == "text"`: equal only to that very string
             if op == "==":
                 return lambda context: type(found := left(context)) is str and found == literal

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 from math import log, sqrt
 from typing import Protocol
 
@@ -31,7 +32,7 @@ _TOKEN = re.compile(r"(?u)\b\w+\b")
 
 def word_features(text: str) -> list[str]:
     tokens = _TOKEN.findall(text.lower())
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
 def char_features(text: str) -> list[str]:

@@ -5,9 +5,14 @@ import uuid
 
 import pytest
 
-from apps.detection import detectors as d
-from apps.detection.config import DEFAULT_PUNT_PHRASES, DetectorConfig, effective_config, validate_params
 from apps.core.errors import ValidationFailed
+from apps.detection import detectors as d
+from apps.detection.config import (
+    DEFAULT_PUNT_PHRASES,
+    DetectorConfig,
+    effective_config,
+    validate_params,
+)
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -236,10 +241,10 @@ def test_similarity_features_are_scikit_learns_analyzers(text):
 
 def test_similarity_scores_are_scikit_learns_tfidf_cosines():
     import numpy as np
+    from rapidfuzz import fuzz
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from apps.detection.similarity import TfidfFuzzySimilarity
-    from rapidfuzz import fuzz
 
     pairs = [("How do I reset my password?", "how can I change my password"),
              ("Where is my order #1234?", "where is my order 1234, it has not arrived"),
