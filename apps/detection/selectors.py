@@ -64,12 +64,12 @@ recurrence AS (  -- an upper bound of the recurrence window (0 when off) to load
         ELSE %(recurrence_window)s END AS seconds
     FROM (SELECT 1) AS one LEFT JOIN settings s ON s.detector = 'recurrence'
 ),
-history AS (  -- the same end users' turns in other sessions, within the window before the batch
+history AS (  -- the same end users' turns in other sessions, within the window before one of their batch turns
     SELECT h.id, h.session_id, h.end_user_id, h.created_at, h.input
-    FROM traces_turn h, recurrence r, (SELECT min(created_at) AS first, max(created_at) AS last FROM batch) span
+    FROM traces_turn h, recurrence r
     WHERE r.seconds > 0 AND h.project_id = %(project)s
-      AND h.end_user_id IN (SELECT b.end_user_id FROM batch b WHERE b.end_user_id <> '')
-      AND h.created_at >= span.first - make_interval(secs => r.seconds) AND h.created_at < span.last
+      AND EXISTS (SELECT 1 FROM batch b WHERE b.end_user_id = h.end_user_id AND b.end_user_id <> ''
+                  AND h.created_at < b.created_at AND h.created_at >= b.created_at - make_interval(secs => r.seconds))
       AND h.session_id NOT IN (SELECT session_id FROM named)
     ORDER BY h.created_at DESC LIMIT greatest(%(history_limit)s, 10 * (SELECT count(*) FROM batch))
 )

@@ -15,12 +15,17 @@ from itertools import pairwise
 from math import log, sqrt
 from typing import Protocol
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
+from scipy import sparse
 
 
 class Similarity(Protocol):
     def pair_scores(self, pairs: list[tuple[str, str]]) -> list[float]:
         """Similarity in [0, 1] for each (a, b) pair, computed as one batch."""
+
+    # Optional: ``group_scores(groups)`` = ``[pair_scores(g) for g in groups]`` in one call;
+    # ``run_detectors`` uses it when a backend has it.
 
 
 # The features of scikit-learn's TF-IDF analyzers, as plain functions (tests/detection check they
@@ -35,121 +40,178 @@ def word_features(text: str) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
-def char_features(text: str) -> list[str]:
+def _word_char_features(word: str) -> list[str]:
+    padded = f" {word} "
+    size = len(padded)
     out: list[str] = []
-    for word in text.lower().split():
-        padded = f" {word} "
-        size = len(padded)
-        for n in (3, 4, 5):
-            if size <= n:
-                out.append(padded)
-                break
-            out += [padded[i:i + n] for i in range(size - n + 1)]
+    for n in (3, 4, 5):
+        if size <= n:
+            out.append(padded)
+            break
+        out += [padded[i:i + n] for i in range(size - n + 1)]
     return out
 
 
-_FEATURES: dict[str, tuple] = {}  # text → (word TFs, Σ TF², char TFs, Σ TF²); a per-process memo
+def char_features(text: str) -> list[str]:
+    out: list[str] = []
+    for word in text.lower().split():
+        out += _word_char_features(word)
+    return out
+
+
+_FEATURES: dict[str, tuple] = {}  # text → its analysed features (``_features``); a per-process memo
+_VOCABULARY: dict[str, int] = {}  # feature → column number, shared by both analyzers; cleared with the memo
+_WORD_COLUMNS: dict[str, list[int]] = {}  # a lowercased word → the columns of its char n-grams; cleared with the memo
 _FEATURES_MAX = 20_000
 
 
-def _sublinear(features: list[str]) -> tuple[dict, float]:
-    frequencies = {feature: 1.0 + log(tf) if tf > 1 else 1.0 for feature, tf in Counter(features).items()}
-    return frequencies, sum([tf * tf for tf in frequencies.values()])
+def _column_numbers(features) -> list[int]:
+    vocabulary = _VOCABULARY
+    for feature in set(features).difference(vocabulary):  # iterates these features, not the vocabulary
+        vocabulary[feature] = len(vocabulary)
+    return list(map(vocabulary.__getitem__, features))
+
+
+def _weighted(counts: Counter) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and sublinear term frequencies (1 + ln tf, as scikit-learn computes them)."""
+    columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    return columns, np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1.0
 
 
 def _features(text: str) -> tuple:
-    """Sublinear term frequencies (1 + ln tf) of ``text``'s word and character features and their
-    sums of squares, memoised: a session is re-examined whenever a turn lands and its earlier
-    questions come back each time."""
+    """(word columns, word TFs, char columns, char TFs) of ``text``, memoised: a session is
+    re-examined whenever a turn lands and its earlier questions come back each time. The char
+    n-grams are those of ``char_features``, gathered word by word from a memo of each word's
+    columns (words recur far more than texts). ``_start_batch`` clears the memos and the
+    vocabulary together, never in the middle of a batch (a column must mean one feature for the
+    whole batch)."""
     found = _FEATURES.get(text)
     if found is None:
-        if len(_FEATURES) >= _FEATURES_MAX:
-            _FEATURES.clear()
-        found = _FEATURES[text] = (*_sublinear(word_features(text)), *_sublinear(char_features(text)))
+        lowered = text.lower()
+        chars: list[int] = []
+        by_word = _WORD_COLUMNS
+        for word in lowered.split():
+            columns = by_word.get(word)
+            if columns is None:
+                columns = by_word[word] = _column_numbers(_word_char_features(word))
+            chars += columns
+        found = _FEATURES[text] = (*_weighted(Counter(_column_numbers(word_features(text)))), *_weighted(Counter(chars)))
     return found
 
 
-def _cosines(texts: list[tuple[dict, float]], left: list[int], right: list[int]) -> list[float]:
-    """Cosine of TF-IDF vectors ``left[i]``/``right[i]``: the sublinear TFs times scikit-learn's
-    smoothed IDF, ln((1 + n) / (1 + df)) + 1, fitted on the ``texts`` given (the batch).
+def _start_batch() -> None:
+    if len(_FEATURES) >= _FEATURES_MAX or len(_VOCABULARY) >= 50 * _FEATURES_MAX:
+        _FEATURES.clear()
+        _WORD_COLUMNS.clear()
+        _VOCABULARY.clear()
 
-    Only features in two or more texts need their own IDF; every other one has the df = 1 weight,
-    so a norm is that weight times the text's Σ TF² corrected for its shared features, and a dot
-    product runs over the two texts' common features. The per-feature work is set operations.
+
+def _cosines(rows: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray, sizes: np.ndarray,
+             left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosines of TF-IDF vectors of rows ``left[i]``/``right[i]``, every group at once.
+
+    ``rows`` are (columns, sublinear TFs) of each text of each group; ``groups[r]`` is row r's
+    group and ``sizes[g]`` the number of texts in group g. A row's weights are its TFs times
+    scikit-learn's smoothed IDF, ln((1 + n) / (1 + df)) + 1, fitted on its own group's texts
+    (n of them; df counts the group's texts holding the feature), then L2-normalised; a cosine is
+    then a sparse row-wise dot product. One vectorised pass per batch of groups instead of dict
+    arithmetic per group.
     """
-    count = len(texts)
-    squared_idf = [(log((1 + count) / (1 + df)) + 1.0) ** 2 for df in range(count + 1)]
-    keys = [frequencies.keys() for frequencies, _ in texts]
-    document_frequency: Counter = Counter()
-    for k in keys:
-        document_frequency.update(k)
-    if count <= 8:  # a session's few texts: the shared features by pairwise intersections
-        common = set().union(*(keys[i] & keys[j] for i in range(count) for j in range(i + 1, count)))
-        shared = {feature: squared_idf[document_frequency[feature]] for feature in common}
-    else:
-        shared = {feature: squared_idf[df] for feature, df in document_frequency.items() if df > 1}
-    single = squared_idf[1]
-    norms: dict[int, float] = {}
-
-    def norm(number: int) -> float:
-        found = norms.get(number)
-        if found is None:
-            frequencies, total = texts[number]
-            mine = keys[number] & shared.keys()
-            own = sum([frequencies[f] * frequencies[f] for f in mine])
-            weighted = sum([frequencies[f] * frequencies[f] * shared[f] for f in mine])
-            found = norms[number] = sqrt(max(0.0, single * (total - own) + weighted))
-        return found
-
-    cosines = []
-    for a, b in zip(left, right):
-        na, nb = norm(a), norm(b)
-        if not na or not nb:
-            cosines.append(0.0)
-            continue
-        fa, fb = texts[a][0], texts[b][0]
-        if a == b:  # a text paired with itself: its features have df = 1
-            cosines.append(1.0)
-            continue
-        cosines.append(sum([fa[f] * fb[f] * shared[f] for f in keys[a] & keys[b]]) / (na * nb))
+    count = len(rows)
+    lengths = np.fromiter((len(c) for c, _ in rows), dtype=np.int64, count=count)
+    pointers = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=pointers[1:])
+    if not pointers[-1]:
+        return np.zeros(len(left))
+    columns = np.concatenate([c for c, _ in rows])
+    frequencies = np.concatenate([f for _, f in rows])
+    row_of = np.repeat(np.arange(count), lengths)
+    group_of = groups[row_of]
+    width = int(columns.max()) + 1
+    _, inverse, counts = np.unique(group_of * width + columns, return_inverse=True, return_counts=True)
+    n = sizes[group_of]
+    weights = frequencies * (np.log((1.0 + n) / (1.0 + counts[inverse])) + 1.0)
+    norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=count))
+    weights /= norms[row_of]
+    matrix = sparse.csr_matrix((weights, columns, pointers), shape=(count, width))
+    cosines = np.asarray(matrix[left].multiply(matrix[right]).sum(axis=1)).ravel()
+    same = left == right  # a text paired with itself: exactly 1 (0 without features)
+    cosines[same] = (norms[left[same]] > 0).astype(np.float64)
     return cosines
 
 
 class TfidfFuzzySimilarity:
     """0.4 × word TF-IDF cosine + 0.35 × char TF-IDF cosine + 0.25 × rapidfuzz token-set ratio.
 
-    IDF is fitted on the texts of the batch itself (a whole session or a sweep chunk), which
+    IDF is fitted on the texts of one group of pairs (a session's candidates), which
     down-weights words every message shares ("how", "my") without any stored vocabulary.
-    rapidfuzz runs first on every pair (C++, microseconds); a pair it scores below
-    ``prefilter`` cannot reach a useful blend and skips the TF-IDF stage (its score is the
-    fuzzy part alone). Each distinct text is analysed once per process (``_features``); the
-    weighting and the cosines are plain dict arithmetic, which beats scipy's per-call overhead
-    on the few pairs of a session and keeps pace on a sweep's hundreds.
+    rapidfuzz runs first on every pair (C++, one call for the whole batch); a pair it scores
+    below ``prefilter`` cannot reach a useful blend and skips the TF-IDF stage (its score is the
+    fuzzy part alone, and its texts take no part in the IDF fit). Each distinct text is analysed
+    once per process (``_features``); the weighting and the cosines of every group run as one
+    vectorised numpy/scipy pass (``_cosines``).
     """
 
     def __init__(self, prefilter: float = 0.4):
         self.prefilter = prefilter
 
     def pair_scores(self, pairs: list[tuple[str, str]]) -> list[float]:
-        if not pairs:
-            return []
-        fuzzy = [fuzz.token_set_ratio(a, b, processor=str.lower) / 100.0 for a, b in pairs]
-        scores = [0.25 * value for value in fuzzy]
-        kept = [i for i, value in enumerate(fuzzy) if value >= self.prefilter]
-        if not kept:
-            return scores
-        index: dict[str, int] = {}
-        for i in kept:
-            for text in pairs[i]:
-                index.setdefault(text, len(index))
-        features = [_features(text) for text in index]
-        left = [index[pairs[i][0]] for i in kept]
-        right = [index[pairs[i][1]] for i in kept]
-        words = _cosines([(f[0], f[1]) for f in features], left, right)
-        chars = _cosines([(f[2], f[3]) for f in features], left, right)
-        for i, word, char in zip(kept, words, chars):
-            scores[i] += 0.4 * word + 0.35 * char
-        return [min(1.0, max(0.0, score)) for score in scores]
+        return self.group_scores([pairs])[0]
+
+    def group_scores(self, groups: list[list[tuple[str, str]]]) -> list[list[float]]:
+        """``pair_scores`` of each group, computed together: each group's IDF is fitted on that
+        group alone, so a group scores the same whatever else is in the call."""
+        _start_batch()
+        flat = [pair for group in groups for pair in group]
+        if not flat:
+            return [[] for _ in groups]
+        fuzzy = process.cpdist([a.lower() for a, _ in flat], [b.lower() for _, b in flat], scorer=fuzz.token_set_ratio,
+                               dtype=np.float64, workers=1).tolist()
+        scores = [0.25 * (value / 100.0) for value in fuzzy]
+        rows: list[str] = []
+        row_groups: list[int] = []
+        sizes: list[int] = []
+        left: list[int] = []
+        right: list[int] = []
+        kept: list[int] = []
+        position = 0
+        for group in groups:
+            index: dict[str, int] = {}
+            for a, b in group:
+                if fuzzy[position] / 100.0 >= self.prefilter:
+                    kept.append(position)
+                    for text in (a, b):
+                        if text not in index:
+                            index[text] = len(rows)
+                            rows.append(text)
+                            row_groups.append(len(sizes))
+                    left.append(index[a])
+                    right.append(index[b])
+                position += 1
+            if index:
+                sizes.append(len(index))
+        if kept:
+            # Word rows then char rows, the char rows in groups of their own (numbered after the
+            # word groups) so each analyzer's document frequencies are counted apart: one pass.
+            features = [_features(text) for text in rows]
+            count, group_count = len(rows), len(sizes)
+            row_groups_array = np.array(row_groups, dtype=np.int64)
+            left_array, right_array = np.array(left, dtype=np.int64), np.array(right, dtype=np.int64)
+            cosines = _cosines(
+                [(f[0], f[1]) for f in features] + [(f[2], f[3]) for f in features],
+                np.concatenate([row_groups_array, row_groups_array + group_count]),
+                np.array(sizes + sizes, dtype=np.int64),
+                np.concatenate([left_array, left_array + count]),
+                np.concatenate([right_array, right_array + count]),
+            ).tolist()
+            half = len(kept)
+            for i, word, char in zip(kept, cosines[:half], cosines[half:]):
+                scores[i] += 0.4 * word + 0.35 * char
+        out, position = [], 0
+        for group in groups:
+            out.append([min(1.0, max(0.0, score)) for score in scores[position:position + len(group)]])
+            position += len(group)
+        return out
 
 
 DEFAULT_SIMILARITY: Similarity = TfidfFuzzySimilarity()
