@@ -76,3 +76,22 @@ class DetectionPass(ProjectOwnedModel):
                 fields=["recheck_after"], name="detection_pass_recheck_idx", condition=models.Q(recheck_after__isnull=False)
             ),
         ]
+
+
+class SweepCursor(models.Model):
+    """How far the sweep's scan of ``traces_turn`` (ordered by ``received_at``, then ``id``) has
+    got: every turn before the cursor was seen by a pass or examined by the sweep.
+
+    Not project-owned: the scan runs over one index of every project's turns
+    (``traces_turn_received_idx``), so the position is one key for all of them; a per-project
+    position could not bound that scan (an idle project's old position would pin it to the
+    lookback). One row per scan (``name``); it only ever moves forward.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True)
+    received_at = models.DateTimeField()
+    turn_id = models.UUIDField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.received_at:%Y-%m-%d %H:%M:%S}"

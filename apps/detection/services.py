@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections import defaultdict
 
 import msgspec
@@ -22,7 +23,7 @@ from apps.detection import selectors
 from apps.detection.config import DETECTORS, validate_params
 from apps.detection.db import prepared_value
 from apps.detection.detectors import run_detectors
-from apps.detection.models import DetectionRule, DetectorSettings
+from apps.detection.models import DetectionRule, DetectorSettings, SweepCursor
 from apps.detection.rules import RuleSyntaxError, parse
 from apps.governance.models import AuditAction
 from apps.governance.services import Actor, audit_record
@@ -32,15 +33,35 @@ logger = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 SWEEP_LOOKBACK = dt.timedelta(days=7)
 SWEEP_GRACE = dt.timedelta(seconds=60)  # leave the just-ingested turns to their own task
-# Turns no pass has seen, oldest first, across projects: an ordered scan of
-# traces_turn_received_idx (received_at, covering project_id and id) with one probe of the pass
-# key per turn; bench/detectors.py prints the plan.
+# Ingestion stamps received_at before its transaction commits, and transactions commit out of
+# order: a turn can become visible after the sweep's cursor passed its received_at. Each run
+# re-reads this much before the cursor for such turns (a commit later than this, plus the
+# grace, is not caught).
+SWEEP_REREAD = dt.timedelta(minutes=10)
+SWEEP_CURSOR = "missed_turns"
+# Turns no pass has seen, in (received_at, id) order after the sweep cursor, across projects:
+# an ordered scan of traces_turn_received_idx (received_at, covering project_id and id) with one
+# probe of the pass key per turn; bench/detectors.py prints the plan.
 SWEEP_MISSED_SQL = """
-SELECT t.project_id, t.id FROM traces_turn t
-WHERE t.received_at >= %s AND t.received_at < %s
+SELECT t.project_id, t.id, t.received_at FROM traces_turn t
+WHERE t.received_at >= %(after)s AND (t.received_at, t.id) > (%(after)s, %(after_id)s) AND t.received_at < %(until)s
   AND NOT EXISTS (SELECT 1 FROM detection_detectionpass p WHERE p.project_id = t.project_id AND p.turn_id = t.id)
-ORDER BY t.received_at LIMIT %s
+ORDER BY t.received_at, t.id LIMIT %(limit)s
 """
+# The same for the re-read window just before the cursor (late commits).
+SWEEP_REREAD_SQL = """
+SELECT t.project_id, t.id FROM traces_turn t
+WHERE t.received_at >= %(since)s AND t.received_at <= %(after)s AND (t.received_at, t.id) <= (%(after)s, %(after_id)s)
+  AND NOT EXISTS (SELECT 1 FROM detection_detectionpass p WHERE p.project_id = t.project_id AND p.turn_id = t.id)
+ORDER BY t.received_at LIMIT %(limit)s
+"""
+# Moves the cursor forward only, so two overlapping sweeps cannot move it back.
+SWEEP_CURSOR_SQL = """
+INSERT INTO detection_sweepcursor (name, received_at, turn_id, updated_at) VALUES (%s, %s, %s, now())
+ON CONFLICT (name) DO UPDATE SET received_at = EXCLUDED.received_at, turn_id = EXCLUDED.turn_id, updated_at = now()
+WHERE (detection_sweepcursor.received_at, detection_sweepcursor.turn_id) < (EXCLUDED.received_at, EXCLUDED.turn_id)
+"""
+_FIRST_ID = uuid.UUID(int=0)
 
 
 _WRITE = """
@@ -140,32 +161,50 @@ def detection_enqueue(*, project_id, session_ids, turn_ids) -> None:
 def detection_sweep(*, limit: int = SWEEP_BATCH, now=None) -> int:
     """Run detection for turns no pass has seen (lost tasks) and passes whose recheck is due.
 
-    Bounded: at most ``limit`` turns of each kind per call, oldest first; turns younger than a
-    minute are left to their own task, turns older than the lookback are left alone. Returns
-    the number of turns examined.
+    Missed turns are looked for after the sweep cursor (``SweepCursor``), plus a re-read of the
+    ``SWEEP_REREAD`` before it for late commits, so a run reads only what arrived since the last
+    one instead of the whole lookback. Bounded: at most ``limit`` turns of each kind per call,
+    oldest first; turns younger than a minute are left to their own task, turns older than the
+    lookback are left alone. The cursor moves once the turns before it were examined (a run
+    that fails leaves it where it was). Returns the number of turns examined.
     """
     now = now or timezone.now()
-    with connection.cursor() as cursor:
+    oldest, until = now - SWEEP_LOOKBACK, now - SWEEP_GRACE
+    cursor = SweepCursor.objects.filter(name=SWEEP_CURSOR).values_list("received_at", "turn_id").first()
+    after, after_id = max(cursor, (oldest, _FIRST_ID)) if cursor else (oldest, _FIRST_ID)
+    window = {"after": after, "after_id": after_id, "until": until, "limit": limit,
+              "since": max(oldest, after - SWEEP_REREAD)}
+    with connection.cursor() as db:
         # Every project: the sweep is maintenance, not a tenant request.
-        cursor.execute(SWEEP_MISSED_SQL, [now - SWEEP_LOOKBACK, now - SWEEP_GRACE, limit])
-        missed = cursor.fetchall()
-        cursor.execute(
+        db.execute(SWEEP_MISSED_SQL, window)
+        missed = db.fetchall()
+        reread = []
+        if cursor:
+            db.execute(SWEEP_REREAD_SQL, window)
+            reread = db.fetchall()
+        db.execute(
             "SELECT project_id, turn_id FROM detection_detectionpass WHERE recheck_after <= %s ORDER BY recheck_after LIMIT %s",
             [now, limit],
         )
-        due = cursor.fetchall()
+        due = db.fetchall()
     by_project: dict = defaultdict(set)
-    for project_id, turn_id in missed + due:
+    for project_id, turn_id, *_ in missed + reread + due:
         by_project[project_id].add(turn_id)
-    if not by_project:
-        return 0
-    from apps.projects.models import Project
+    if by_project:
+        from apps.projects.models import Project
 
-    projects = Project.all_tenants.select_related("organization").in_bulk(list(by_project))  # unscoped: the sweep spans every project
-    for project_id, turn_ids in by_project.items():
-        project = projects.get(project_id)
-        if project is not None:
-            detect_turns(project=project, turn_ids=turn_ids, now=now)
+        projects = Project.all_tenants.select_related("organization").in_bulk(list(by_project))  # unscoped: the sweep spans every project
+        for project_id, turn_ids in by_project.items():
+            project = projects.get(project_id)
+            if project is not None:
+                detect_turns(project=project, turn_ids=turn_ids, now=now)
+    if len(missed) == limit:  # more to come: up to the last turn examined
+        position = (missed[-1][2], missed[-1][1])
+    else:  # everything before ``until`` was seen; never past the real clock (``now`` may be given)
+        position = (min(until, timezone.now() - SWEEP_GRACE), _FIRST_ID)
+    if position > (after, after_id):
+        with connection.cursor() as db:
+            db.execute(SWEEP_CURSOR_SQL, [SWEEP_CURSOR, *position])
     return sum(len(ids) for ids in by_project.values())
 
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from apps.detection.models import DetectionPass, DetectorSettings
+from apps.detection.models import DetectionPass, DetectorSettings, SweepCursor
 from apps.detection.services import detect_session, detect_sessions, detect_turns, detection_sweep
 from apps.detection.tasks import detect_session_task, detect_sessions_task, detect_turns_task, sweep
 from apps.traces.models import Signal
@@ -121,6 +121,47 @@ def test_sweep_after_a_broker_outage_catches_every_missed_turn_once(project, oth
     assert kinds == ["agent_punted", "escalation"]  # abandonment waits for its window
     assert [kind for _, kind, _ in detector_signals(other_project)] == ["escalation"]
     assert DetectionPass.objects.for_project(project).count() == 2
+
+
+def test_a_second_sweep_reads_only_what_arrived_after_the_first(project):
+    # Given turns the first sweep caught up on, which moved the sweep cursor
+    now = timezone.now()
+    old = TurnFactory(project=project, session_id="", output="Fine.", received_at=now - dt.timedelta(hours=2))
+    TurnFactory(project=project, session_id="", output="Fine.", received_at=now - dt.timedelta(hours=1))
+    assert detection_sweep(now=now) == 2
+    cursor = SweepCursor.objects.get()
+    assert now - dt.timedelta(seconds=61) <= cursor.received_at <= now
+
+    # When the next sweep runs with nothing new, then again after an old turn lost its pass, a
+    # turn committed late (received before the cursor, inside the re-read window) and a new turn
+    assert detection_sweep(now=now) == 0
+    DetectionPass.objects.for_project(project).filter(turn_id=old.pk).delete()
+    late = TurnFactory(project=project, session_id="", output="Fine.", received_at=cursor.received_at - dt.timedelta(minutes=3))
+    new = TurnFactory(project=project, session_id="", output="Fine.", received_at=now + dt.timedelta(seconds=30))
+    examined = detection_sweep(now=now + dt.timedelta(minutes=2))
+
+    # Then it examined the late and the new turn only: the scan starts at the cursor (less the
+    # re-read window), not at the lookback
+    assert examined == 2
+    assert set(DetectionPass.objects.for_project(project).values_list("turn_id", flat=True)) >= {late.pk, new.pk}
+    assert not DetectionPass.objects.for_project(project).filter(turn_id=old.pk).exists()
+    assert SweepCursor.objects.get().received_at >= cursor.received_at
+
+
+def test_the_sweep_cursor_stops_at_the_last_turn_of_a_full_batch(project):
+    # Given three missed turns and a batch of two
+    now = timezone.now()
+    turns = [TurnFactory(project=project, session_id="", output="Fine.", received_at=now - dt.timedelta(minutes=30 - i))
+             for i in range(3)]
+
+    # When the sweep runs three times
+    counts = [detection_sweep(limit=2, now=now) for _ in range(3)]
+
+    # Then the first run stopped its cursor at the second turn, the second examined the third,
+    # and the third found nothing
+    assert counts == [2, 1, 0]
+    assert DetectionPass.objects.for_project(project).count() == 3
+    assert SweepCursor.objects.get().received_at >= turns[2].received_at
 
 
 def test_sweep_task_twice_and_abandonment_recheck(project):
