@@ -125,17 +125,23 @@ OPEN_STATES = (ItemState.PENDING, ItemState.CLAIMED)
 
 
 class ReviewItem(ProjectOwnedModel):
+    """Claiming rewrites an item's row twice (claim, decision), and an update that changes an
+    indexed column writes a new entry into every index of the table: so this table keeps only
+    the indexes its queries use (no separate foreign-key indexes for project, claimer and
+    assignee; the unique key leads with ``(project, turn_id)`` and serves lookups by turn)."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, db_index=False)
     queue = models.ForeignKey(ReviewQueue, on_delete=models.CASCADE, related_name="items")
     turn_id = models.UUIDField()
     priority = models.IntegerField(default=0)
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.PENDING)
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
     )
     note = models.TextField(blank=True, default="", help_text="Why it was escalated here.")
     # User ids of everyone who decided this item, in order. The claim skips items holding the
@@ -148,7 +154,8 @@ class ReviewItem(ProjectOwnedModel):
 
     class Meta(ProjectOwnedModel.Meta):
         constraints = [
-            models.UniqueConstraint(fields=["project", "queue", "turn_id"], name="review_reviewitem_turn_uniq"),
+            # Also the index for "this turn's items" (project, turn_id prefix).
+            models.UniqueConstraint(fields=["project", "turn_id", "queue"], name="review_reviewitem_turn_uniq"),
             models.CheckConstraint(
                 condition=Q(state="claimed", claimed_by__isnull=False, lease_expires_at__isnull=False)
                 | ~Q(state="claimed"),
@@ -156,17 +163,17 @@ class ReviewItem(ProjectOwnedModel):
             ),
         ]
         indexes = [
-            # The claim scan: open items of one queue by priority then age (partial, stays small).
+            # The claim scan: open items of one queue by priority then age (partial, stays small;
+            # a queue belongs to one project, so the project is not repeated in every entry).
             models.Index(
-                fields=["project", "queue", "-priority", "created_at", "id"], name="review_reviewitem_claim_idx",
+                fields=["queue", "-priority", "created_at", "id"], name="review_reviewitem_claim_idx",
                 condition=Q(state__in=["pending", "claimed"]),
             ),
             # "The item I hold": one row per reviewer, found without scanning the queue.
             models.Index(
-                fields=["project", "queue", "claimed_by"], name="review_reviewitem_claimer_idx",
+                fields=["queue", "claimed_by"], name="review_reviewitem_claimer_idx",
                 condition=Q(state="claimed"),
             ),
-            models.Index(fields=["project", "turn_id"], name="review_reviewitem_turn_idx"),
         ]
 
 
