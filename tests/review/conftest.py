@@ -33,3 +33,17 @@ def make_reviewer(organization, email: str, queue=None):
 @pytest.fixture
 def reviewer(organization, queue):
     return make_reviewer(organization, "alice@acme.test", queue)
+
+
+@pytest.fixture
+def people(project, queue, members, outsider):
+    """Everyone a queue's permission matrix covers: memberships, or a user / None outside."""
+    return {
+        "anonymous": None,
+        "outsider": outsider,
+        "member": members[Role.MEMBER],
+        "unassigned reviewer": members[Role.REVIEWER],
+        "assigned reviewer": make_reviewer(project.organization, "assigned@acme.test", queue),
+        "admin": members[Role.ADMIN],
+        "owner": members[Role.OWNER],
+    }

@@ -4,7 +4,6 @@ their error codes, blind review, agreement in the list, and the taxonomy."""
 import pytest
 
 from apps.core.permissions import object_permission_user_ids
-from apps.core.roles import Role
 from apps.governance.models import AuditAction, AuditEvent
 from apps.governance.services import SYSTEM
 from apps.review.models import WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue
@@ -12,23 +11,8 @@ from apps.review.services import queues as queue_services
 from apps.traces.models import ReviewState, Turn
 from tests.conftest import client_for
 from tests.factories.traces import TurnFactory
-from tests.review.conftest import make_reviewer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(project, queue, members, outsider):
-    assigned = make_reviewer(project.organization, "assigned@acme.test", queue)
-    return {
-        "anonymous": None,
-        "outsider": outsider,
-        "member": members[Role.MEMBER],
-        "unassigned reviewer": members[Role.REVIEWER],
-        "assigned reviewer": assigned,
-        "admin": members[Role.ADMIN],
-        "owner": members[Role.OWNER],
-    }
 
 
 def _client(people, who):
