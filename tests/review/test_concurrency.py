@@ -16,28 +16,20 @@ THREADS = 16
 ITEMS = 120
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_claims_never_hand_out_an_item_twice(project, queue):
-    for _ in range(ITEMS):
-        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
-    reviewers = [make_reviewer(project.organization, f"r{i}@acme.test", queue).user for i in range(THREADS)]
-    claimed: list[tuple[int, int]] = []
+def _work_the_queue(queue, reviewers, on_claim) -> list[BaseException]:
+    """Every reviewer in its own thread (own connection), started together: claim, report the
+    claim through ``on_claim(item, user)``, decide "reject", until the queue is empty."""
     errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(THREADS)
+    start = threading.Barrier(len(reviewers))
 
     def work(user):
         try:
             start.wait()
-            while True:
-                item = item_services.review_item_claim_next(queue=queue, reviewer=user)
-                if item is None:
-                    return
-                with lock:
-                    claimed.append((item.pk, user.pk))
+            while (item := item_services.review_item_claim_next(queue=queue, reviewer=user)) is not None:
+                on_claim(item, user)
                 # Finish it so the next call claims a new item instead of returning the held one.
                 item_services.review_item_decide(item=item, reviewer=user, verdict="reject")
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:  # noqa: BLE001 - reported by the caller's assertion
             errors.append(error)
         finally:
             connection.close()
@@ -47,6 +39,22 @@ def test_concurrent_claims_never_hand_out_an_item_twice(project, queue):
         thread.start()
     for thread in threads:
         thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_never_hand_out_an_item_twice(project, queue):
+    for _ in range(ITEMS):
+        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+    reviewers = [make_reviewer(project.organization, f"r{i}@acme.test", queue).user for i in range(THREADS)]
+    claimed: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def on_claim(item, user):
+        with lock:
+            claimed.append((item.pk, user.pk))
+
+    errors = _work_the_queue(queue, reviewers, on_claim)
 
     assert errors == []
     assert len(claimed) == ITEMS
@@ -73,35 +81,18 @@ def test_concurrent_claims_with_several_reviewers_per_item(project, queue):
     held: dict[int, int] = {}
     double_holds: list[tuple[int, int, int]] = []
     claims: list[tuple[int, int]] = []
-    errors: list[BaseException] = []
     lock = threading.Lock()
-    start = threading.Barrier(THREADS)
 
-    def work(user):
-        try:
-            start.wait()
-            while True:
-                item = item_services.review_item_claim_next(queue=queue, reviewer=user)
-                if item is None:
-                    return
-                with lock:
-                    if item.pk in held:
-                        double_holds.append((item.pk, held[item.pk], user.pk))
-                    held[item.pk] = user.pk
-                    claims.append((item.pk, user.pk))
-                with lock:  # released before the decision commits: only then may someone else claim it
-                    held.pop(item.pk, None)
-                item_services.review_item_decide(item=item, reviewer=user, verdict="reject")
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
+    def on_claim(item, user):
+        with lock:
+            if item.pk in held:
+                double_holds.append((item.pk, held[item.pk], user.pk))
+            held[item.pk] = user.pk
+            claims.append((item.pk, user.pk))
+        with lock:  # released before the decision commits: only then may someone else claim it
+            held.pop(item.pk, None)
 
-    threads = [threading.Thread(target=work, args=(user,)) for user in reviewers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = _work_the_queue(queue, reviewers, on_claim)
 
     assert errors == []
     assert double_holds == []
