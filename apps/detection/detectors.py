@@ -24,13 +24,15 @@ from apps.detection.similarity import DEFAULT_SIMILARITY, Similarity
 USER_ACTION_SIGNALS = frozenset({"thumbs_up", "thumbs_down", "rating", "comment"})
 
 
-class TurnData(msgspec.Struct, gc=False):
+class TurnData(msgspec.Struct, array_like=True, gc=False):
     """One turn as the detectors see it. ``apps.detection.selectors`` decodes these straight from
     the database's JSON (msgspec honours the annotations: ``id`` a UUID, times aware datetimes).
 
     A msgspec Struct rather than a dataclass: decoding one is about three times cheaper, and a
     worker decodes hundreds per batch. ``gc=False``: a turn holds only JSON values, never a
     reference back to itself, so the cycle collector need not track the thousands of them.
+    ``array_like``: the database sends each turn as a JSON array of the fields in this order
+    (no key names: a smaller document to send and decode); trailing fields may be left out.
     """
 
     id: uuid.UUID
@@ -48,7 +50,6 @@ class TurnData(msgspec.Struct, gc=False):
     signals: dict = msgspec.field(default_factory=dict)  # kind → value, detector output excluded
     step_errors: list = msgspec.field(default_factory=list)  # names of steps that failed
     retrieval_attempted: bool = False  # a retrieval step exists
-    expires_at: dt.datetime | None = None  # the turn's retention; its detector signals expire with it
 
 
 @dataclass(slots=True, frozen=True)

@@ -43,14 +43,14 @@ WITH named AS (  -- the sessions asked for by name, and the sessions of the turn
 batch AS (  -- each named session's newest turns, and the asked-for turns without a session
     SELECT * FROM (
         SELECT t.id, t.session_id, t.end_user_id, t.created_at, t.input, t.output, t.model, t.prompt_version,
-               t.variant, t.metadata, t.retrieved, t.tool_calls, t.expires_at,
+               t.variant, t.metadata, t.retrieved, t.tool_calls,
                row_number() OVER (PARTITION BY t.session_id ORDER BY t.created_at DESC, t.id DESC) AS newest
         FROM traces_turn t
         WHERE t.project_id = %(project)s AND t.session_id IN (SELECT session_id FROM named)
     ) ranked WHERE ranked.newest <= %(per_session)s
     UNION ALL
     SELECT t.id, t.session_id, t.end_user_id, t.created_at, t.input, t.output, t.model, t.prompt_version,
-           t.variant, t.metadata, t.retrieved, t.tool_calls, t.expires_at, 1
+           t.variant, t.metadata, t.retrieved, t.tool_calls, 1
     FROM traces_turn t
     WHERE t.project_id = %(project)s AND t.id = ANY(%(turns)s::uuid[]) AND t.session_id = ''
 ),
@@ -64,39 +64,42 @@ recurrence AS (  -- an upper bound of the recurrence window (0 when off) to load
         ELSE %(recurrence_window)s END AS seconds
     FROM (SELECT 1) AS one LEFT JOIN settings s ON s.detector = 'recurrence'
 ),
-history AS (  -- the same end users' turns in other sessions, within the window before one of their batch turns
-    SELECT h.id, h.session_id, h.end_user_id, h.created_at, h.input
-    FROM traces_turn h, recurrence r
-    WHERE r.seconds > 0 AND h.project_id = %(project)s
-      AND EXISTS (SELECT 1 FROM batch b WHERE b.end_user_id = h.end_user_id AND b.end_user_id <> ''
-                  AND h.created_at < b.created_at AND h.created_at >= b.created_at - make_interval(secs => r.seconds))
-      AND h.session_id NOT IN (SELECT session_id FROM named)
-    ORDER BY h.created_at DESC LIMIT greatest(%(history_limit)s, 10 * (SELECT count(*) FROM batch))
+windows AS MATERIALIZED (  -- computed first, so both bounds below are index conditions
+    SELECT b.end_user_id, b.created_at, b.created_at - make_interval(secs => r.seconds) AS since
+    FROM batch b, recurrence r WHERE r.seconds > 0 AND b.end_user_id <> ''
+),
+history AS (  -- the same end users' turns in other sessions, within the window before one of their batch turns:
+    -- one probe of traces_turn_user_idx per batch turn
+    SELECT * FROM (
+        SELECT DISTINCT h.id, h.session_id, h.end_user_id, h.created_at, h.input
+        FROM windows b, LATERAL (
+            SELECT h.id, h.session_id, h.end_user_id, h.created_at, h.input FROM traces_turn h
+            WHERE h.project_id = %(project)s AND h.end_user_id = b.end_user_id
+              AND h.created_at < b.created_at AND h.created_at >= b.since
+              AND h.session_id NOT IN (SELECT session_id FROM named)
+        ) h
+    ) found
+    ORDER BY found.created_at DESC LIMIT greatest(%(history_limit)s, 10 * (SELECT count(*) FROM batch))
 )
 SELECT json_build_object(
     'settings', (SELECT json_agg(json_build_object('detector', detector, 'enabled', enabled, 'params', params)
                                  ORDER BY detector)::text FROM settings),
     'rules', (SELECT json_agg(json_build_object('id', r.id, 'signal_kind', r.signal_kind, 'ast', r.ast) ORDER BY r.name)::text
               FROM detection_detectionrule r WHERE r.project_id = %(project)s AND r.enabled),
-    'turns', (SELECT json_agg(json_build_object(
-        'id', b.id, 'session_id', b.session_id, 'end_user_id', b.end_user_id, 'created_at', b.created_at,
-        'question', b.input, 'answer', b.output, 'model', b.model, 'prompt_version', b.prompt_version,
-        'variant', b.variant, 'expires_at', b.expires_at,
-        'metadata', CASE WHEN jsonb_typeof(b.metadata) = 'object' THEN b.metadata ELSE '{}' END,
-        'retrieved', CASE WHEN jsonb_typeof(b.retrieved) = 'array' THEN b.retrieved ELSE '[]' END,
-        'tool_calls', CASE WHEN jsonb_typeof(b.tool_calls) = 'array' THEN b.tool_calls ELSE '[]' END,
-        'signals', COALESCE((  -- explicit signals, the latest of a kind winning; detector output excluded
+    'turns', (SELECT json_agg(json_build_array(  -- TurnData's fields in order (an array_like Struct)
+        b.id, b.session_id, b.end_user_id, b.created_at, b.input, b.output, b.model, b.prompt_version, b.variant,
+        CASE WHEN jsonb_typeof(b.metadata) = 'object' THEN b.metadata ELSE '{}' END,
+        CASE WHEN jsonb_typeof(b.retrieved) = 'array' THEN b.retrieved ELSE '[]' END,
+        CASE WHEN jsonb_typeof(b.tool_calls) = 'array' THEN b.tool_calls ELSE '[]' END,
+        COALESCE((  -- explicit signals, the latest of a kind winning; detector output excluded
             SELECT jsonb_object_agg(s.kind, s.value ORDER BY s.created_at) FROM traces_signal s
             WHERE s.project_id = %(project)s AND s.turn_id = b.id AND s.source <> 'detector'), '{}'),
-        'step_errors', COALESCE((
+        COALESCE((  -- the names of failed steps
             SELECT json_agg(COALESCE(NULLIF(st.name, ''), st.kind) ORDER BY st.started_at, st.span_id) FROM traces_step st
             WHERE st.project_id = %(project)s AND st.turn_id = b.id AND st.error <> ''), '[]'),
-        'retrieval_attempted', EXISTS (
-            SELECT 1 FROM traces_step st WHERE st.project_id = %(project)s AND st.turn_id = b.id AND st.kind = 'retrieval')
+        EXISTS (SELECT 1 FROM traces_step st WHERE st.project_id = %(project)s AND st.turn_id = b.id AND st.kind = 'retrieval')
     ) ORDER BY b.session_id = '', b.session_id, b.created_at, b.id) FROM batch b),
-    'history', (SELECT json_agg(json_build_object(
-        'id', h.id, 'session_id', h.session_id, 'end_user_id', h.end_user_id, 'created_at', h.created_at, 'question', h.input
-    )) FROM history h)
+    'history', (SELECT json_agg(json_build_array(h.id, h.session_id, h.end_user_id, h.created_at, h.input)) FROM history h)
 )::text
 """
 

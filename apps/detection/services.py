@@ -65,16 +65,18 @@ _FIRST_ID = uuid.UUID(int=0)
 
 
 _WRITE = """
-WITH stored AS (
+WITH stored AS (  -- a detector signal expires with its turn
     INSERT INTO traces_signal (project_id, turn_id, kind, value, source, dedupe_key, created_at, expires_at)
-    SELECT %(project)s, d.turn_id, d.kind, d.value, 'detector', d.dedupe_key, %(now)s, d.expires_at
-    FROM json_to_recordset(%(detections)s::json) AS d(turn_id uuid, kind text, value jsonb, dedupe_key text, expires_at timestamptz)
+    SELECT %(project)s, d.turn_id, d.kind, d.value, 'detector', d.dedupe_key, %(now)s, t.expires_at
+    FROM json_to_recordset(%(detections)s::json) AS d(turn_id uuid, kind text, value jsonb, dedupe_key text)
+    LEFT JOIN traces_turn t ON t.project_id = %(project)s AND t.id = d.turn_id
     ON CONFLICT (project_id, turn_id, kind, source, dedupe_key) DO NOTHING
     RETURNING 1
 ), passes AS (
     INSERT INTO detection_detectionpass (project_id, turn_id, detected_at, recheck_after)
-    SELECT %(project)s, p.turn_id, %(now)s, p.recheck_after
-    FROM json_to_recordset(%(passes)s::json) AS p(turn_id uuid, recheck_after timestamptz)
+    SELECT %(project)s, e.turn_id::uuid, %(now)s, r.recheck_after
+    FROM json_array_elements_text(%(turns)s::json) AS e(turn_id)
+    LEFT JOIN json_to_recordset(%(rechecks)s::json) AS r(turn_id uuid, recheck_after timestamptz) ON r.turn_id = e.turn_id::uuid
     ON CONFLICT (project_id, turn_id) DO UPDATE
         SET detected_at = EXCLUDED.detected_at, recheck_after = EXCLUDED.recheck_after
 )
@@ -87,20 +89,14 @@ def _write(project, sessions, result, now) -> int:
     """Store the detections and mark every examined turn; returns how many signals were new.
 
     One statement (two data-modifying CTEs), so it is atomic without a transaction block and
-    costs one round trip; the rows travel as one JSON parameter each.
+    costs one round trip; the rows travel as JSON parameters (msgspec encodes the ``Detection``
+    dataclasses and the turn ids directly; the database joins each signal to its turn's expiry).
     """
-    expires, passes = {}, []
-    recheck = result.recheck_after
-    for session in sessions:
-        for turn in session:
-            expires[turn.id] = turn.expires_at
-            passes.append({"turn_id": turn.id, "recheck_after": recheck.get(turn.id)})
-    detections = [
-        {"turn_id": d.turn_id, "kind": d.kind, "value": d.value, "dedupe_key": d.dedupe_key, "expires_at": expires.get(d.turn_id)}
-        for d in result.detections
-    ]
     return prepared_value(_WRITE, {
-        "project": project.pk, "now": now, "detections": _ENCODE(detections).decode(), "passes": _ENCODE(passes).decode(),
+        "project": project.pk, "now": now,
+        "detections": _ENCODE(result.detections).decode(),
+        "turns": _ENCODE([turn.id for session in sessions for turn in session]).decode(),
+        "rechecks": _ENCODE([{"turn_id": turn_id, "recheck_after": due} for turn_id, due in result.recheck_after.items()]).decode(),
     })
 
 
