@@ -1,7 +1,9 @@
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.models import ProjectOwnedModel
+from apps.traces.models import WAITING_HELP
 
 
 class FeedbackSource(models.TextChoices):
@@ -28,10 +30,12 @@ class Feedback(ProjectOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+    waiting = models.BooleanField(default=False, db_default=False, help_text=WAITING_HELP)
 
     class Meta(ProjectOwnedModel.Meta):
         indexes = [
             models.Index(fields=["project", "turn_id"], name="feedback_feedback_turn_idx"),
             models.Index(fields=["project", "-created_at"], name="feedback_feedback_created_idx"),
             models.Index(fields=["expires_at"], name="feedback_feedback_expires_idx"),
+            models.Index(fields=["project", "turn_id"], name="feedback_feedback_waiting_idx", condition=Q(waiting=True)),
         ]

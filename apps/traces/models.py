@@ -69,6 +69,13 @@ class Turn(ProjectOwnedModel):
         return f"turn {self.id}"
 
 
+# A child (step, signal, feedback) stored before its turn carries ``waiting``; storing the turn
+# clears it. It is a hint that keeps "waiting for their turn" a scan of a small partial index
+# instead of an anti-join over every child: readers still check that the turn is absent (a child
+# and its turn committed concurrently can leave a stale flag, which expiry clears).
+WAITING_HELP = "Stored before its turn arrived (a hint; the turn's absence is what counts)."
+
+
 class StepKind(models.TextChoices):
     LLM = "llm", "LLM call"
     TOOL = "tool", "Tool call"
@@ -92,12 +99,16 @@ class Step(ProjectOwnedModel):
     attributes = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+    waiting = models.BooleanField(default=False, db_default=False, help_text=WAITING_HELP)
 
     class Meta(ProjectOwnedModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["project", "turn_id", "span_id"], name="traces_step_span_uniq"),
         ]
-        indexes = [models.Index(fields=["expires_at"], name="traces_step_expires_idx")]
+        indexes = [
+            models.Index(fields=["expires_at"], name="traces_step_expires_idx"),
+            models.Index(fields=["project", "turn_id"], name="traces_step_waiting_idx", condition=Q(waiting=True)),
+        ]
 
     @property
     def duration_ms(self) -> float | None:
@@ -124,6 +135,7 @@ class Signal(ProjectOwnedModel):
     dedupe_key = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+    waiting = models.BooleanField(default=False, db_default=False, help_text=WAITING_HELP)
 
     class Meta(ProjectOwnedModel.Meta):
         constraints = [
@@ -134,6 +146,7 @@ class Signal(ProjectOwnedModel):
         indexes = [
             models.Index(fields=["project", "kind", "-created_at"], name="traces_signal_kind_idx"),
             models.Index(fields=["expires_at"], name="traces_signal_expires_idx"),
+            models.Index(fields=["project", "turn_id"], name="traces_signal_waiting_idx", condition=Q(waiting=True)),
         ]
 
     def __str__(self) -> str:

@@ -260,9 +260,10 @@ def turns_with_signal_count(*, project, kind: str) -> int:
 
 
 def _waiting(model, project):
-    """Rows of ``model`` whose turn has not arrived in this project (anti-join on the turn's pk)."""
+    """Rows of ``model`` whose turn has not arrived in this project: the flagged rows (a small
+    partial index), each checked against the turn table (a flag can be stale, never missing)."""
     turn_exists = Exists(Turn.objects.for_project(project).filter(pk=OuterRef("turn_id")))
-    return model.objects.for_project(project).filter(~turn_exists)
+    return model.objects.for_project(project).filter(waiting=True).filter(~turn_exists)
 
 
 def waiting_counts(*, project) -> dict:

@@ -32,6 +32,7 @@ class _TurnChildFactory(factory.django.DjangoModelFactory):
     turn = factory.SubFactory(TurnFactory)
     project = factory.LazyAttribute(lambda o: o.turn.project)
     turn_id = factory.LazyAttribute(lambda o: o.turn.pk)
+    waiting = factory.LazyAttribute(lambda o: o.turn is None)  # stored before its turn, as ingestion flags it
 
 
 class StepFactory(_TurnChildFactory):

@@ -33,3 +33,27 @@ def test_expired_waiting_children_are_deleted_and_everything_else_stays(project,
     for model in (Feedback, Signal, Step):
         assert sorted(model.objects.for_project(project).values_list("turn_id", flat=True)) == sorted([fresh_orphan, landed])
         assert list(model.objects.for_project(other_project).values_list("turn_id", flat=True)) == [orphan]
+
+
+def test_stale_waiting_flags_are_not_listed_and_the_task_clears_them(project):
+    """A child and its turn committed at the same moment can leave the child flagged: the
+    waiting page never lists it (the turn is checked), and the periodic task clears the flag."""
+    from apps.traces.selectors import waiting_counts
+
+    future = timezone.now() + dt.timedelta(days=1)
+    landed, orphan = uuid.uuid4(), uuid.uuid4()
+    Turn.objects.create(project=project, id=landed, input="q", expires_at=future)
+    _children(project, landed, future)
+    _children(project, orphan, future)
+    for model in (Feedback, Signal, Step):
+        model.objects.for_project(project).update(waiting=True)
+
+    assert waiting_counts(project=project) == {"feedback": 1, "signals": 1, "steps": 1}
+
+    expire_waiting.apply()
+    expire_waiting.apply()
+
+    for model in (Feedback, Signal, Step):
+        flags = dict(model.objects.for_project(project).values_list("turn_id", "waiting"))
+        assert flags == {landed: False, orphan: True}
+    assert waiting_counts(project=project) == {"feedback": 1, "signals": 1, "steps": 1}

@@ -169,3 +169,34 @@ def test_deflate_body_is_accepted_and_unknown_encodings_are_415(client, project)
     assert deflated.status_code == 201
     assert (brotli.status_code, brotli.json()["code"]) == (415, "unsupported_media_type")
     assert list(Turn.objects.for_project(project).values_list("input", flat=True)) == ["deflated"]
+
+
+def _waiting_flags(project, turn_id):
+    return {
+        "feedback": list(Feedback.objects.for_project(project).filter(turn_id=turn_id).values_list("waiting", flat=True)),
+        "signals": sorted(Signal.objects.for_project(project).filter(turn_id=turn_id).values_list("waiting", flat=True)),
+        "steps": list(Step.objects.for_project(project).filter(turn_id=turn_id).values_list("waiting", flat=True)),
+    }
+
+
+def test_children_before_their_turn_are_flagged_waiting_until_it_arrives(client, project):
+    early, on_time = str(uuid.uuid4()), str(uuid.uuid4())
+    post(client, "/api/v1/turns", {"id": on_time, "question": "here already"})
+    children = [
+        {"type": "feedback", "body": {"turn_id": turn, "id": str(uuid.uuid4()), "rating": "down"}} for turn in (early, on_time)
+    ] + [
+        {"type": "signal", "body": {"turn_id": turn, "kind": "escalation"}} for turn in (early, on_time)
+    ] + [
+        {"type": "step", "body": {"turn_id": turn, "id": "span-1", "kind": "llm"}} for turn in (early, on_time)
+    ]
+
+    statuses = [r["status"] for r in post(client, "/api/v1/ingest", {"batch": children}).json()["results"]]
+
+    assert statuses == [202, 201, 202, 201, 202, 201]
+    # the implied thumbs_down signal of the feedback waits with it
+    assert _waiting_flags(project, early) == {"feedback": [True], "signals": [True, True], "steps": [True]}
+    assert _waiting_flags(project, on_time) == {"feedback": [False], "signals": [False, False], "steps": [False]}
+
+    post(client, "/api/v1/turns", {"id": early, "question": "late"})
+
+    assert _waiting_flags(project, early) == {"feedback": [False], "signals": [False, False], "steps": [False]}

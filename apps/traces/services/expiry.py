@@ -2,7 +2,8 @@
 
 Such feedback, signals and steps are kept durably for the organization's retention period
 (their ``expires_at``), then deleted in bounded batches. Children of a turn that did arrive are
-left alone here: they live and die with their turn.
+left alone here: they live and die with their turn. The same pass clears ``waiting`` flags left
+stale by a child and its turn committed at the same moment (see apps.traces.models).
 """
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ from apps.feedback.models import Feedback
 from apps.traces.models import Signal, Step, Turn
 
 BATCH_SIZE = 5000
+
+
+def waiting_flags_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
+    """Clear the flag of waiting children whose turn is stored; bounded work per call, idempotent."""
+    cleared = {}
+    for model in (Feedback, Signal, Step):
+        turn_exists = Exists(
+            Turn.all_tenants.filter(project_id=OuterRef("project_id"), pk=OuterRef("turn_id"))  # unscoped: maintenance sweep over every project
+        )
+        ids = list(model.all_tenants.filter(waiting=True).filter(turn_exists).values_list("pk", flat=True)[:batch_size])  # unscoped: maintenance sweep over every project
+        cleared[model._meta.label_lower] = model.all_tenants.filter(pk__in=ids).update(waiting=False) if ids else 0  # unscoped: rows selected above
+    return cleared
 
 
 def waiting_expire(*, batch_size: int = BATCH_SIZE, max_batches: int = 20) -> dict[str, int]:

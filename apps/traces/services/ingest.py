@@ -215,19 +215,20 @@ def _write_turns(cursor, batch: Batch, now, expires_at) -> None:
             outcome.status = 409
 
 
-def _write_steps(cursor, batch: Batch, now, expires_at) -> None:
+def _write_steps(cursor, batch: Batch, now, expires_at, present: set) -> None:
     steps = [(turn_id, step, outcome) for turn_id, step, outcome in batch.steps if _accepted(batch, turn_id)]
     if not steps:
         return
     cursor.execute(
         """
         INSERT INTO traces_step (project_id, turn_id, span_id, parent_span_id, kind, name, started_at,
-            ended_at, input, output, error, attributes, received_at, expires_at)
+            ended_at, input, output, error, attributes, received_at, expires_at, waiting)
         SELECT %s, u.turn_id, u.span_id, u.parent_span_id, u.kind, u.name, u.started_at, u.ended_at,
-            u.input, u.output, u.error, u.attributes, %s, %s
+            u.input, u.output, u.error, u.attributes, %s, %s, u.waiting
         FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],
-                    %s::timestamptz[], {jsonb}, {jsonb}, %s::text[], {jsonb})
-            AS u(turn_id, span_id, parent_span_id, kind, name, started_at, ended_at, input, output, error, attributes)
+                    %s::timestamptz[], {jsonb}, {jsonb}, %s::text[], {jsonb}, %s::boolean[])
+            AS u(turn_id, span_id, parent_span_id, kind, name, started_at, ended_at, input, output, error, attributes,
+                 waiting)
         ON CONFLICT (project_id, turn_id, span_id) DO NOTHING
         RETURNING turn_id, span_id
         """.replace("{jsonb}", _JSONB_ARRAY),
@@ -244,6 +245,7 @@ def _write_steps(cursor, batch: Batch, now, expires_at) -> None:
             _json([s.output for _, s, _ in steps]),
             [s.error for _, s, _ in steps],
             _json([s.attributes for _, s, _ in steps]),
+            [t not in present for t, _, _ in steps],
         ],
     )
     inserted = set(cursor.fetchall())
@@ -258,16 +260,17 @@ def _accepted(batch: Batch, turn_id) -> bool:
     return pending is None or pending[1].status != 409
 
 
-def _write_signals(cursor, batch: Batch, now, expires_at) -> None:
+def _write_signals(cursor, batch: Batch, now, expires_at, present: set) -> None:
     signals = [s for s in batch.signals if _accepted(batch, s[0])]
     if not signals:
         return
     cursor.execute(
         """
-        INSERT INTO traces_signal (project_id, turn_id, kind, value, source, dedupe_key, created_at, expires_at)
-        SELECT %s, u.turn_id, u.kind, u.value::jsonb, u.source, u.dedupe_key, %s, %s
-        FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[])
-            AS u(turn_id, kind, value, source, dedupe_key)
+        INSERT INTO traces_signal (project_id, turn_id, kind, value, source, dedupe_key, created_at, expires_at,
+            waiting)
+        SELECT %s, u.turn_id, u.kind, u.value::jsonb, u.source, u.dedupe_key, %s, %s, u.waiting
+        FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[])
+            AS u(turn_id, kind, value, source, dedupe_key, waiting)
         ON CONFLICT (project_id, turn_id, kind, source, dedupe_key) DO NOTHING
         RETURNING turn_id, kind, source, dedupe_key
         """,
@@ -278,6 +281,7 @@ def _write_signals(cursor, batch: Batch, now, expires_at) -> None:
             [_json(s[2]) for s in signals],
             [s[3] for s in signals],
             [s[4] for s in signals],
+            [s[0] not in present for s in signals],
         ],
     )
     inserted = set(cursor.fetchall())
@@ -286,21 +290,23 @@ def _write_signals(cursor, batch: Batch, now, expires_at) -> None:
             outcome.status = 201 if (turn_id, kind, source, dedupe_key) in inserted else 200
 
 
-def _write_feedback(cursor, batch: Batch, now, expires_at) -> None:
+def _write_feedback(cursor, batch: Batch, now, expires_at, present: set) -> None:
     if not batch.feedback:
         return
     rows = list(batch.feedback.items())
     cursor.execute(
         """
         INSERT INTO feedback_feedback (id, project_id, turn_id, end_user_id, rating, comment, correction,
-            source, metadata, created_at, updated_at, expires_at)
+            source, metadata, created_at, updated_at, expires_at, waiting)
         SELECT u.id, %s, u.turn_id, u.end_user_id, u.rating, u.comment, u.correction, u.source,
-            u.metadata::jsonb, %s, %s, %s
-        FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-            AS u(id, turn_id, end_user_id, rating, comment, correction, source, metadata)
+            u.metadata::jsonb, %s, %s, %s, u.waiting
+        FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                    %s::boolean[])
+            AS u(id, turn_id, end_user_id, rating, comment, correction, source, metadata, waiting)
         ON CONFLICT (id) DO UPDATE SET
             rating = EXCLUDED.rating, comment = EXCLUDED.comment, correction = EXCLUDED.correction,
-            end_user_id = EXCLUDED.end_user_id, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
+            end_user_id = EXCLUDED.end_user_id, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at,
+            waiting = EXCLUDED.waiting
         WHERE feedback_feedback.project_id = EXCLUDED.project_id AND feedback_feedback.turn_id = EXCLUDED.turn_id
         RETURNING id, (xmax = 0) AS inserted
         """,
@@ -314,6 +320,7 @@ def _write_feedback(cursor, batch: Batch, now, expires_at) -> None:
             [f.correction for _, (f, _, _) in rows],
             [source for _, (_, source, _) in rows],
             [_json(f.metadata) for _, (f, _, _) in rows],
+            [f.turn_id not in present for _, (f, _, _) in rows],
         ],
     )
     written = dict(cursor.fetchall())
@@ -338,11 +345,16 @@ def _write_feedback(cursor, batch: Batch, now, expires_at) -> None:
             batch.signals.append((parsed.turn_id, kind, value, source, f"feedback:{feedback_id}", None))
 
 
-def _mark_waiting(cursor, batch: Batch) -> None:
-    """Children whose turn is not here yet are stored all the same and answered 202."""
-    turn_ids = {t for t, _, o in batch.steps if o} | {s[0] for s in batch.signals if s[5]}
+def _present_turns(cursor, batch: Batch) -> set:
+    """Of the turns this batch's children name, those stored (before or by this batch)."""
+    turn_ids = {t for t, _, _ in batch.steps} | {s[0] for s in batch.signals}
     turn_ids |= {f.turn_id for f, _, _ in batch.feedback.values()}
-    present = _existing_turns(cursor, batch.project.pk, turn_ids)
+    return _existing_turns(cursor, batch.project.pk, turn_ids)
+
+
+def _mark_waiting(batch: Batch, present: set) -> None:
+    """Children whose turn is not here yet are stored all the same (flagged ``waiting``) and
+    answered 202."""
     for turn_id, _, outcome in batch.steps:
         if outcome is not None and outcome.status in (200, 201) and turn_id not in present:
             outcome.status = 202
@@ -355,6 +367,24 @@ def _mark_waiting(cursor, batch: Batch) -> None:
             outcome.status = 202
 
 
+def _clear_waiting(cursor, batch: Batch) -> None:
+    """The turns this batch stored for the first time: their children that waited stop waiting."""
+    arrived = [turn_id for turn_id, (_, outcome) in batch.turns.items() if outcome.status == 201]
+    if not arrived:
+        return
+    cursor.execute(
+        """
+        WITH steps AS (
+            UPDATE traces_step SET waiting = false WHERE project_id = %(project)s AND waiting AND turn_id = ANY(%(ids)s)
+        ), signals AS (
+            UPDATE traces_signal SET waiting = false WHERE project_id = %(project)s AND waiting AND turn_id = ANY(%(ids)s)
+        )
+        UPDATE feedback_feedback SET waiting = false WHERE project_id = %(project)s AND waiting AND turn_id = ANY(%(ids)s)
+        """,
+        {"project": batch.project.pk, "ids": arrived},
+    )
+
+
 def write_batch(batch: Batch) -> list[Outcome]:
     """Write every accepted item in one transaction; the caller answers only after it commits."""
     if batch.turns or batch.steps or batch.signals or batch.feedback:
@@ -363,10 +393,12 @@ def write_batch(batch: Batch) -> list[Outcome]:
         expires_at = now + dt.timedelta(days=retention)
         with transaction.atomic(), connection.cursor() as cursor:
             _write_turns(cursor, batch, now, expires_at)
-            _write_feedback(cursor, batch, now, expires_at)
-            _write_signals(cursor, batch, now, expires_at)
-            _write_steps(cursor, batch, now, expires_at)
-            _mark_waiting(cursor, batch)
+            _clear_waiting(cursor, batch)
+            present = _present_turns(cursor, batch)
+            _write_feedback(cursor, batch, now, expires_at, present)
+            _write_signals(cursor, batch, now, expires_at, present)
+            _write_steps(cursor, batch, now, expires_at, present)
+            _mark_waiting(batch, present)
         _enqueue_detection(batch)
     return batch.outcomes
 
