@@ -13,7 +13,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from apps.core.body import read_body
 from apps.traces import otlp_codec
 from apps.traces.api import ERROR, IngestView
-from apps.traces.services.otlp import otlp_traces_ingest
+from apps.traces.services.otlp.ingest import otlp_traces_ingest
 
 _BINARY = {"type": "string", "format": "binary", "description": "A protobuf-encoded ExportTraceServiceRequest"}
 _BINARY_RESPONSE = {

@@ -1,18 +1,8 @@
-"""OTLP traces → turns, steps and signals (DESIGN.md "HTTP contract").
+"""OTLP span attributes → AgentLoop steps and turns (OpenInference and OpenTelemetry GenAI,
+current and deprecated names). Pure functions over decoded spans: no database access.
 
-- A trace's root span (no parent) becomes the turn ``uuid.UUID(bytes=trace_id)``; every other
-  span becomes a step of that turn (span id in hex). Children may arrive before their root
-  (``SimpleSpanProcessor`` exports each span as it ends): they are stored and wait for it.
-- Turn fields come from the root's attributes, OpenInference (https://github.com/Arize-ai/
-  openinference/blob/main/spec/semantic_conventions.md) and OpenTelemetry GenAI, current and
-  deprecated names (https://opentelemetry.io/docs/specs/semconv/gen-ai/). What the root lacks
-  (question, answer, history, model, session, user, token usage) is taken from its LLM children,
-  and its ``tool_calls`` and ``retrieved`` are collected from its tool and retrieval children:
-  those in the same request, and those stored earlier (one query per request, not per span).
-- ``agentloop.signal.<kind>`` attributes on any span become signals of the trace's turn.
-- OTLP clients cannot fix one item, so over-long text is truncated rather than rejected; the
-  structs are built directly (no second validation pass) and every limit of
-  apps/traces/schemas.py is applied here. Everything is written by one ``write_batch``.
+Over-long text is truncated rather than rejected (OTLP clients cannot fix one item), and every
+limit of apps/traces/schemas.py is applied while the structs are built.
 """
 
 from __future__ import annotations
@@ -20,20 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass, field
 
 import msgspec
 
-from apps.traces.models import Step
-from apps.traces.otlp_codec import STATUS_ERROR, DecodedSpans, SpanData
-from apps.traces.schemas import KIND_PATTERN, MAX_KEYS, MAX_LIST, MAX_SHORT, MAX_TEXT, SignalIn, StepIn, TurnIn
-from apps.traces.services.ingest import Batch, Outcome, add_parsed, write_batch
+from apps.traces.otlp_codec import STATUS_ERROR, SpanData
+from apps.traces.schemas import KIND_PATTERN, MAX_KEYS, MAX_LIST, MAX_SHORT, MAX_TEXT, StepIn, TurnIn
 
 SOURCE = "otlp"
 SIGNAL_PREFIX = "agentloop.signal."
 MAX_VARIANT = 100
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_KIND = re.compile(KIND_PATTERN)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+KIND_RE = re.compile(KIND_PATTERN)
 _OPENINFERENCE_KINDS = {"LLM": "llm", "TOOL": "tool", "RETRIEVER": "retrieval"}
 _GENAI_OPERATIONS = {"chat": "llm", "text_completion": "llm", "generate_content": "llm", "execute_tool": "tool"}
 # Indexed (flattened) attributes that describe one list each.
@@ -52,20 +39,10 @@ _MODEL_NAMES = ("llm.model_name", "gen_ai.request.model", "gen_ai.response.model
 _OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
 
 
-@dataclass
-class OtlpResult:
-    """What the OTLP response reports: spans refused and why (``partialSuccess``)."""
-
-    accepted: int = 0
-    rejected: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def error_message(self) -> str:
-        return "; ".join(self.errors)
 
 
-class _Child:
+
+class Child:
     """A non-root span as the turn summary needs it (from this request or already stored)."""
 
     __slots__ = ("span_id", "kind", "name", "started_at", "input", "output", "error", "attributes")
@@ -75,92 +52,13 @@ class _Child:
         self.input, self.output, self.error, self.attributes = input, output, error, attributes
 
 
-def otlp_traces_ingest(*, project, decoded: DecodedSpans) -> OtlpResult:
-    """Store one OTLP export; returns after the commit (the caller answers 200 only then)."""
-    result = OtlpResult(rejected=decoded.rejected, errors=list(decoded.errors))
-    batch = Batch(project=project, source_kind=SOURCE)
-    roots: dict[str, tuple[SpanData, dict]] = {}
-    children: dict[str, dict[str, _Child]] = {}
-    step_outcomes: list[tuple[str, Outcome]] = []
-    seen: set[tuple[str, str]] = set()
-
-    for span in decoded.spans:
-        key = (span.trace_id, span.span_id)
-        if key in seen:
-            continue  # the same span twice in one export
-        seen.add(key)
-        indexed = _indexed(span.attributes)
-        turn_id = uuid.UUID(span.trace_id)
-        for kind, value in indexed.get(SIGNAL_PREFIX, {}).items():
-            if _KIND.match(kind):
-                signal = SignalIn(turn_id=turn_id, kind=kind, value=value)
-                add_parsed(batch, signal, Outcome(0, "signal"), source=SOURCE)
-            else:
-                _note(result, f"Signal kind {kind!r} is invalid; it was skipped.")
-        if not span.parent_id and span.trace_id not in roots:
-            roots[span.trace_id] = (span, indexed)
-            continue
-        step = _step(span, turn_id, indexed)
-        outcome = Outcome(0, "step")
-        add_parsed(batch, step, outcome, source=SOURCE)
-        step_outcomes.append((span.trace_id, outcome))
-        children.setdefault(span.trace_id, {})[step.id] = _Child(
-            step.id, step.kind, step.name, step.started_at, step.input, step.output, step.error, step.attributes
-        )
-
-    stored = _stored_children(project, list(roots), children)
-    turn_outcomes = {}
-    for trace_id, (span, indexed) in roots.items():
-        family = list(stored.get(trace_id, ())) + list(children.get(trace_id, {}).values())
-        family.sort(key=lambda child: (child.started_at or _EPOCH, child.span_id))
-        outcome = Outcome(0, "turn")
-        add_parsed(batch, _turn(span, indexed, family), outcome, source=SOURCE)
-        turn_outcomes[trace_id] = outcome
-
-    write_batch(batch)
-
-    # A turn refused as an id conflict (the trace id is another project's turn) takes the
-    # children of this export with it; write_batch leaves their status at 0.
-    refused = [o for o in turn_outcomes.values() if o.status >= 400]
-    refused += [o for _, o in step_outcomes if o.status == 0 or o.status >= 400]
-    if refused:
-        result.rejected += len(refused)
-        _note(result, "A trace id is already used by another project; its spans were not stored.")
-    result.accepted = len(decoded.spans) - (result.rejected - decoded.rejected)
-    return result
-
-
-def _note(result: OtlpResult, message: str) -> None:
-    if message not in result.errors:
-        result.errors.append(message)
-
-
-def _stored_children(project, trace_ids: list[str], current: dict[str, dict[str, _Child]]) -> dict[str, list[_Child]]:
-    """Children of this request's roots that earlier requests stored (one query)."""
-    if not trace_ids:
-        return {}
-    rows = (
-        Step.objects.for_project(project)
-        .filter(turn_id__in=[uuid.UUID(trace_id) for trace_id in trace_ids])
-        .values_list("turn_id", "span_id", "kind", "name", "started_at", "input", "output", "error", "attributes")
-    )
-    stored: dict[str, list[_Child]] = {}
-    for turn_id, span_id, kind, name, started_at, input, output, error, attributes in rows:
-        trace_id = turn_id.hex
-        if span_id not in current.get(trace_id, {}):
-            child = _Child(span_id, kind, name, started_at, input, output, error, attributes)
-            stored.setdefault(trace_id, []).append(child)
-    return stored
-
-
-# --- spans → steps ----------------------------------------------------------------------------
 
 
 def _time(nanoseconds: int) -> dt.datetime | None:
-    return _EPOCH + dt.timedelta(microseconds=nanoseconds // 1000) if nanoseconds > 0 else None
+    return EPOCH + dt.timedelta(microseconds=nanoseconds // 1000) if nanoseconds > 0 else None
 
 
-def _indexed(attributes: dict) -> dict[str, dict]:
+def indexed_attributes(attributes: dict) -> dict[str, dict]:
     """Attributes under the list prefixes, grouped: ``{prefix: {rest of the key: value}}``."""
     groups: dict[str, dict] = {}
     for key, value in attributes.items():
@@ -386,7 +284,7 @@ def _step_attributes(attributes: dict, indexed: dict) -> dict:
     return kept
 
 
-def _step(span: SpanData, turn_id: uuid.UUID, indexed: dict) -> StepIn:
+def span_step(span: SpanData, turn_id: uuid.UUID, indexed: dict) -> StepIn:
     attributes = span.attributes
     kind = _kind(attributes)
     return StepIn(
@@ -469,7 +367,7 @@ def _first(attributes: dict, names: tuple[str, ...]):
     return None
 
 
-def _from_family(attributes: dict, family: list[_Child], names: tuple[str, ...]):
+def _from_family(attributes: dict, family: list[Child], names: tuple[str, ...]):
     """The root's attribute, else the first child's (LLM children first)."""
     value = _first(attributes, names)
     if value is not None:
@@ -481,7 +379,7 @@ def _from_family(attributes: dict, family: list[_Child], names: tuple[str, ...])
     return None
 
 
-def _usage(attributes: dict, llm_children: list[_Child], names: tuple[str, ...]) -> int | None:
+def _usage(attributes: dict, llm_children: list[Child], names: tuple[str, ...]) -> int | None:
     value = _first(attributes, names)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return int(value)
@@ -490,7 +388,7 @@ def _usage(attributes: dict, llm_children: list[_Child], names: tuple[str, ...])
     return sum(counts) if counts else None
 
 
-def _turn(span: SpanData, indexed: dict, family: list[_Child]) -> TurnIn:
+def root_turn(span: SpanData, indexed: dict, family: list[Child]) -> TurnIn:
     attributes = span.attributes
     kind = _kind(attributes)
     root_input = _span_input(kind, attributes, indexed, span.events)
@@ -525,7 +423,7 @@ def _turn(span: SpanData, indexed: dict, family: list[_Child]) -> TurnIn:
     )
 
 
-def _turn_metadata(span: SpanData, attributes: dict, family: list[_Child], llm_children: list[_Child]) -> dict:
+def _turn_metadata(span: SpanData, attributes: dict, family: list[Child], llm_children: list[Child]) -> dict:
     metadata = {}
     service = span.resource.get("service.name")
     if service is not None:
@@ -558,7 +456,7 @@ def _turn_metadata(span: SpanData, attributes: dict, family: list[_Child], llm_c
     return metadata
 
 
-def _retrieved(family: list[_Child]) -> list:
+def _retrieved(family: list[Child]) -> list:
     documents = []
     for child in family:
         if child.kind == "retrieval" and isinstance(child.output, list):
@@ -566,7 +464,7 @@ def _retrieved(family: list[_Child]) -> list:
     return documents[:MAX_LIST]
 
 
-def _tool_calls(family: list[_Child]) -> list:
+def _tool_calls(family: list[Child]) -> list:
     calls = []
     for child in family:
         if child.kind != "tool":
@@ -578,3 +476,4 @@ def _tool_calls(family: list[_Child]) -> list:
             call["error"] = child.error
         calls.append(call)
     return calls[:MAX_LIST]
+
