@@ -13,6 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 
 import msgspec
 
@@ -253,6 +254,10 @@ def rephrase_candidates(session: list[TurnData], window_seconds: int) -> list[tu
     return pairs
 
 
+_CREATED_AT = attrgetter("created_at")
+_NO_GAP = dt.timedelta(0)
+
+
 def history_by_user(history) -> dict[str, list[TurnData]]:
     """Earlier turns grouped by end user, newest first (built once per batch)."""
     by_user: dict[str, list[TurnData]] = {}
@@ -260,7 +265,7 @@ def history_by_user(history) -> dict[str, list[TurnData]]:
         if h.end_user_id and h.created_at is not None and h.question.strip():
             by_user.setdefault(h.end_user_id, []).append(h)
     for turns in by_user.values():
-        turns.sort(key=lambda h: h.created_at, reverse=True)
+        turns.sort(key=_CREATED_AT, reverse=True)
     return by_user
 
 
@@ -281,7 +286,7 @@ def recurrence_candidates(session: list[TurnData], history, window_seconds: int,
         chosen = 0
         for h in earlier_turns:  # newest first
             gap = turn.created_at - h.created_at
-            if gap <= dt.timedelta(0) or h.session_id == turn.session_id:
+            if gap <= _NO_GAP or h.session_id == turn.session_id:
                 continue
             if gap > window:
                 break

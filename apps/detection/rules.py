@@ -374,6 +374,18 @@ def _compile_node(node: dict) -> Callable[[dict], Any]:
     if op == "contains":
         return lambda context: _contains(left(context), right(context))
     holds = _ORDERS[op]
+    literal = node["right"].get("value")
+    if type(literal) in (int, float):  # the common `field < 0.2`: numbers compared in place, the rest as _order does
+
+        def ordered_number(context) -> bool:
+            found = left(context)
+            kind = type(found)
+            if kind is float or kind is int:
+                return holds((found > literal) - (found < literal))
+            order = _order(found, literal)
+            return False if order is None else holds(order)
+
+        return ordered_number
 
     def ordered(context) -> bool:
         order = _order(left(context), right(context))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from itertools import pairwise
-from math import log, sqrt
 from typing import Protocol
 
 import numpy as np

@@ -109,7 +109,7 @@ def test_the_narrowed_history_load_finds_every_recurrence_a_full_history_finds(p
     # of each other, before and after, same and other sessions
     DetectorSettings.all_tenants.create(project=project, detector="random_sample", enabled=False)
     rng = random.Random(1)
-    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=8)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=8)
     questions = ["How do I reset my password?", "how can I change my password", "Where is my order 42?",
                  "where is my order 42, it has not arrived", "Which plans include SSO?", "refund for the annual plan please"]
     turns = []
@@ -128,7 +128,7 @@ def test_the_narrowed_history_load_finds_every_recurrence_a_full_history_finds(p
                         question=t.input, answer=t.output) for t in turns]
     sessions = [sorted((t for t in as_data if t.session_id == s), key=lambda t: (t.created_at, t.id)) for s in examined]
     everything_else = [t for t in as_data if t.session_id not in examined]
-    expected = run_detectors(sessions, DetectorConfig(enabled=frozenset({"recurrence"})), now=dt.datetime.now(dt.timezone.utc),
+    expected = run_detectors(sessions, DetectorConfig(enabled=frozenset({"recurrence"})), now=dt.datetime.now(dt.UTC),
                              history=everything_else)
     stored = Signal.objects.for_project(project).filter(source="detector", kind="recurrence")
     assert sorted((s.turn_id, s.value["previous_turn_id"]) for s in stored) == sorted(
