@@ -107,7 +107,12 @@ def review_recent_signal_turns(*, project, since, limit: int) -> list:
     return list(dict.fromkeys(recent))
 
 
+# Two statements sent as one simple query: PostgreSQL runs them as one implicit transaction (or
+# inside the caller's), so the claim is one round trip and SET LOCAL covers exactly this claim.
+# A lease is soft state: if a crash loses the commit the item is simply pending again, so the
+# claim need not wait for the WAL flush (the decision, which matters, does).
 _CLAIM_SQL = """
+SET LOCAL synchronous_commit TO OFF;
 WITH held AS (
     SELECT id FROM review_reviewitem
     WHERE project_id = %(project)s AND queue_id = %(queue)s AND state = 'claimed'
@@ -140,17 +145,16 @@ def review_item_claim_next(*, queue: ReviewQueue, reviewer) -> ReviewItem | None
     """Lease the highest-priority, oldest claimable item to ``reviewer`` (None when the queue is empty).
 
     Claimable: pending, or claimed with an expired lease; unassigned or assigned to this reviewer;
-    not already decided by this reviewer (N reviewers per item). A reviewer who already holds a live lease in this queue gets that item back. One statement,
-    one round trip: the held-item check, the skip-locked pick and the lease.
+    not already decided by this reviewer (N reviewers per item). A reviewer who already holds a
+    live lease in this queue gets that item back. One statement, one round trip: the held-item
+    check, the skip-locked pick and the lease.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        # A lease is soft state: if a crash loses this commit the item is simply pending again,
-        # so the claim need not wait for the WAL flush (the decision, which matters, does).
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with connection.cursor() as cursor:  # Django's client-side-binding cursor: several statements per execute
         cursor.execute(
             _CLAIM_SQL,
             {"project": queue.project_id, "queue": queue.pk, "reviewer": reviewer.pk, "lease": queue.lease_seconds},
         )
+        cursor.nextset()  # past the SET to the claim's rows
         row = cursor.fetchone()
         columns = [column.name for column in cursor.description]
     if row is None:
