@@ -165,6 +165,8 @@ def _setup_django() -> None:
 
 
 def _ingest(project, sessions) -> int:
+    from django.db import connection
+
     from apps.detection import services
     from apps.traces.services.ingest import ingest_items
 
@@ -193,6 +195,10 @@ def _ingest(project, sessions) -> int:
             ingest_items(project=project, items=items[i:i + 500])
     finally:
         services.detection_enqueue = enqueue
+    with connection.cursor() as cursor:
+        # What autovacuum does after a bulk load: without statistics for the new project the
+        # planner may scan the project's turns instead of probing the session and user indexes.
+        cursor.execute("ANALYZE traces_turn")
     return len(items)
 
 

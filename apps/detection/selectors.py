@@ -40,17 +40,17 @@ WITH named AS (  -- the sessions asked for by name, and the sessions of the turn
     SELECT t.session_id FROM traces_turn t
     WHERE t.project_id = %(project)s AND t.id = ANY(%(turns)s::uuid[]) AND t.session_id <> ''
 ),
-batch AS (  -- each named session's newest turns, and the asked-for turns without a session
-    SELECT * FROM (
+batch AS (  -- each named session's newest turns (one probe of traces_turn_session_idx each), and the asked-for turns without a session
+    SELECT t.* FROM named n, LATERAL (
         SELECT t.id, t.session_id, t.end_user_id, t.created_at, t.input, t.output, t.model, t.prompt_version,
-               t.variant, t.metadata, t.retrieved, t.tool_calls,
-               row_number() OVER (PARTITION BY t.session_id ORDER BY t.created_at DESC, t.id DESC) AS newest
+               t.variant, t.metadata, t.retrieved, t.tool_calls
         FROM traces_turn t
-        WHERE t.project_id = %(project)s AND t.session_id IN (SELECT session_id FROM named)
-    ) ranked WHERE ranked.newest <= %(per_session)s
+        WHERE t.project_id = %(project)s AND t.session_id = n.session_id
+        ORDER BY t.created_at DESC, t.id DESC LIMIT %(per_session)s
+    ) t
     UNION ALL
     SELECT t.id, t.session_id, t.end_user_id, t.created_at, t.input, t.output, t.model, t.prompt_version,
-           t.variant, t.metadata, t.retrieved, t.tool_calls, 1
+           t.variant, t.metadata, t.retrieved, t.tool_calls
     FROM traces_turn t
     WHERE t.project_id = %(project)s AND t.id = ANY(%(turns)s::uuid[]) AND t.session_id = ''
 ),
@@ -77,6 +77,7 @@ history AS (  -- the same end users' turns in other sessions, within the window 
             WHERE h.project_id = %(project)s AND h.end_user_id = b.end_user_id
               AND h.created_at < b.created_at AND h.created_at >= b.since
               AND h.session_id NOT IN (SELECT session_id FROM named)
+            OFFSET 0  -- planned per window (never flattened), so its bounds stay index conditions on any statistics
         ) h
     ) found
     ORDER BY found.created_at DESC LIMIT greatest(%(history_limit)s, 10 * (SELECT count(*) FROM batch))
