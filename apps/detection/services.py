@@ -23,6 +23,7 @@ from apps.detection import selectors
 from apps.detection.config import DETECTORS, validate_params
 from apps.detection.db import prepared_value
 from apps.detection.detectors import run_detectors
+from apps.detection.embedding import similarity_backend
 from apps.detection.models import DetectionRule, DetectorSettings, SweepCursor
 from apps.detection.rules import RuleSyntaxError, parse
 from apps.governance.models import AuditAction
@@ -105,7 +106,9 @@ def _detect(*, project, session_ids=(), turn_ids=(), now=None) -> int:
     batch = selectors.detection_batch_get(project=project, session_ids=session_ids, turn_ids=turn_ids)
     if not batch.sessions:
         return 0
-    result = run_detectors(batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules)
+    result = run_detectors(
+        batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules, similarity=similarity_backend(),
+    )
     return _write(project, batch.sessions, result, now)
 
 

@@ -235,3 +235,7 @@ FEEDBACK_LINK_TTL_SECONDS = env.int("AGENTLOOP_FEEDBACK_LINK_TTL_SECONDS", defau
 INGEST_RATE_LIMIT_PER_SECOND = env.int("AGENTLOOP_INGEST_RATE_LIMIT_PER_SECOND", default=1000)
 WIDGET_RATE_LIMIT_PER_LINK = env.int("AGENTLOOP_WIDGET_RATE_LIMIT_PER_LINK", default=10)
 WIDGET_RATE_LIMIT_PER_IP = env.int("AGENTLOOP_WIDGET_RATE_LIMIT_PER_IP", default=60)
+
+# Detectors: an optional similarity backend for rephrase and recurrence (dotted path of a factory,
+# e.g. "apps.detection.embedding.sentence_transformers_backend"); empty = the offline default.
+SIMILARITY_BACKEND = env("AGENTLOOP_SIMILARITY_BACKEND", default="")
