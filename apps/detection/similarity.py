@@ -9,9 +9,10 @@ to implement ``pair_scores``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import Protocol
 
 import numpy as np
@@ -98,9 +99,66 @@ def _features(text: str) -> tuple:
     return found
 
 
+_PLAIN: dict[str, tuple] = {}  # text → ``_plain_features``; cleared with the memos
+
+
+def _plain_features(text: str) -> tuple:
+    """``_features`` as plain Python for the small-call path: for words then chars, a dict of
+    column → sublinear TF and the sum of the squared TFs."""
+    found = _PLAIN.get(text)
+    if found is None:
+        word_columns, word_tfs, char_columns, char_tfs = _features(text)
+        words, chars = dict(zip(word_columns.tolist(), word_tfs.tolist())), dict(zip(char_columns.tolist(), char_tfs.tolist()))
+        found = _PLAIN[text] = ((words, sum(t * t for t in words.values())), (chars, sum(t * t for t in chars.values())))
+    return found
+
+
+def _plain_cosines(rows: list[tuple[dict, float]], left: list[int], right: list[int]) -> list[float]:
+    """``_cosines`` of one group in plain Python, for a call with a few pairs (one session),
+    where numpy's and scipy's set-up costs more than the arithmetic.
+
+    The same weights: TF × smoothed IDF fitted on the group's texts (``rows``: each text's
+    column → TF dict and sum of squared TFs), L2-normalised. A column held by one text only has
+    the same IDF (df = 1) in every row, so a row's norm is that IDF² × its squared TFs plus a
+    correction for its columns shared with other texts; a dot product runs over the shared
+    columns of the pair only. Equal to the batched path to about 1e-15 (tests/detection).
+    """
+    count = len(rows)
+    log = math.log
+    if count == 2:
+        shared = dict.fromkeys(rows[0][0].keys() & rows[1][0].keys(), 2)
+    else:
+        shared = {column: df for column, df in Counter(chain.from_iterable(tfs for tfs, _ in rows)).items() if df > 1}
+    single = log((1.0 + count) / 2.0) + 1.0
+    single *= single
+    squared_idf = {column: (log((1.0 + count) / (1.0 + df)) + 1.0) ** 2 for column, df in shared.items()}
+    norms = []
+    for tfs, squares in rows:
+        total = single * squares
+        for column in tfs.keys() & squared_idf.keys():
+            tf = tfs[column]
+            total += tf * tf * (squared_idf[column] - single)
+        norms.append(math.sqrt(total) if total > 0 else 0.0)
+    out = []
+    for i, j in zip(left, right):
+        if i == j:
+            out.append(1.0 if norms[i] > 0 else 0.0)
+        elif not norms[i] or not norms[j]:
+            out.append(0.0)
+        else:
+            a, b = rows[i][0], rows[j][0]
+            dot = sum(a[column] * b[column] * squared_idf[column] for column in a.keys() & b.keys())
+            out.append(dot / (norms[i] * norms[j]))
+    return out
+
+
+SMALL_CALL_ROWS = 24  # at most this many texts to weigh: the plain-Python path
+
+
 def _start_batch() -> None:
     if len(_FEATURES) >= _FEATURES_MAX or len(_VOCABULARY) >= 50 * _FEATURES_MAX:
         _FEATURES.clear()
+        _PLAIN.clear()
         _WORD_COLUMNS.clear()
         _VOCABULARY.clear()
 
@@ -189,7 +247,24 @@ class TfidfFuzzySimilarity:
                 position += 1
             if index:
                 sizes.append(len(index))
-        if kept:
+        if kept and len(rows) <= SMALL_CALL_ROWS:
+            plain = [_plain_features(text) for text in rows]
+            # Each group's texts are its own rows: the IDF of a group is fitted on them alone.
+            starts = [0]
+            for size in sizes:
+                starts.append(starts[-1] + size)
+            pair = 0
+            for start, end in pairwise(starts):
+                group_left, group_right = [], []
+                while pair < len(kept) and left[pair] < end:
+                    group_left.append(left[pair] - start)
+                    group_right.append(right[pair] - start)
+                    pair += 1
+                words = _plain_cosines([p[0] for p in plain[start:end]], group_left, group_right)
+                chars = _plain_cosines([p[1] for p in plain[start:end]], group_left, group_right)
+                for i, word, char in zip(kept[pair - len(group_left):pair], words, chars):
+                    scores[i] += 0.4 * word + 0.35 * char
+        elif kept:
             # Word rows then char rows, the char rows in groups of their own (numbered after the
             # word groups) so each analyzer's document frequencies are counted apart: one pass.
             features = [_features(text) for text in rows]

@@ -136,3 +136,21 @@ def test_the_narrowed_history_load_finds_every_recurrence_a_full_history_finds(p
     )
     assert len(expected.detections) > 3
 
+
+
+def test_the_small_call_path_scores_as_the_batched_path(monkeypatch):
+    # Given the bench's realistic groups, each small enough for the plain-Python path
+    groups = bench_groups()
+    small = [g for g in groups if len({t for pair in g for t in pair}) <= similarity.SMALL_CALL_ROWS]
+    assert len(small) > 100
+
+    # When each is scored alone (plain Python), and all of them in one numpy/scipy pass
+    alone = [similarity.DEFAULT_SIMILARITY.pair_scores(g) for g in small]
+    monkeypatch.setattr(similarity, "SMALL_CALL_ROWS", 0)
+    together = similarity.DEFAULT_SIMILARITY.group_scores(small)
+    one_by_one_batched = [similarity.DEFAULT_SIMILARITY.pair_scores(g) for g in small]
+
+    # Then the scores agree to 1e-9
+    for got, want, want_alone in zip(alone, together, one_by_one_batched):
+        assert np.allclose(got, want, rtol=0, atol=1e-9)
+        assert np.allclose(got, want_alone, rtol=0, atol=1e-9)
