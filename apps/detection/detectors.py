@@ -306,16 +306,38 @@ class Result:
     recheck_after: dict  # turn id → when a windowed decision (abandonment) must be looked at again
 
 
-_RULES: dict[bytes, object] = {}  # encoded AST → compiled predicate (apps.detection.rules.compile_rule)
+_RULES: dict[bytes, object] = {}  # encoded AST → compiled predicate over a turn (apps.detection.rules.compile_rule)
+
+
+def _metadata(turn: TurnData) -> dict:
+    return turn.metadata if isinstance(turn.metadata, dict) else {}
+
+
+# A rule's field names → the turn's values, as ``rule_context`` names them.
+_TURN_FIELDS = {
+    "model": attrgetter("model"), "prompt_version": attrgetter("prompt_version"), "variant": attrgetter("variant"),
+    "user_id": attrgetter("end_user_id"), "session_id": attrgetter("session_id"), "question": attrgetter("question"),
+    "answer": attrgetter("answer"), "metadata": _metadata, "signals": attrgetter("signals"),
+}
+
+
+def _no_field(turn: TurnData) -> None:
+    return None
+
+
+def _turn_field(name: str):
+    return _TURN_FIELDS.get(name, _no_field)
 
 
 def _compiled_rule(ast: dict):
+    """The rule as a predicate over a ``TurnData``: equal to ``matches(ast, rule_context(turn))``
+    without building the context dict for every turn."""
     key = msgspec.json.encode(ast)
     found = _RULES.get(key)
     if found is None:
         if len(_RULES) >= 1024:
             _RULES.clear()
-        found = _RULES[key] = compile_rule(ast)
+        found = _RULES[key] = compile_rule(ast, _turn_field)
     return found
 
 
@@ -355,6 +377,7 @@ def run_detectors(
     abandon = config.p("abandonment") if "abandonment" in on else None
     abandon_window = dt.timedelta(seconds=abandon["window_seconds"]) if abandon is not None else None
     checks = [(rule, _compiled_rule(rule.ast)) for rule in rules]
+    sample_on, sample_cutoff, blake2b = percentage > 0, percentage * 10_000, hashlib.blake2b
     for session in sessions:
         last = session[-1] if session else None
         for turn in session:
@@ -365,13 +388,21 @@ def run_detectors(
                 add(Detection(turn_id, "agent_punted", punted, "agent_punted"))
             if escalation_on and (found := escalation(turn)):
                 add(Detection(turn_id, "escalation", found, "escalation"))
-            if confidence_threshold is not None and (found := low_confidence(turn, confidence_threshold)):
+            if confidence_threshold is not None and (
+                # the usual turn: no reported signal, a float confidence in the metadata at or above
+                # the threshold (``low_confidence`` is None); anything else the full way
+                (signals := turn.signals) and "confidence" in signals
+                or type(reported := (turn.metadata.get("confidence") if type(turn.metadata) is dict else None)) is not float
+                or not reported >= confidence_threshold
+            ) and (found := low_confidence(turn, confidence_threshold)):
                 add(Detection(turn_id, "low_confidence", found, "low_confidence"))
             if gap_min_score is not None and (found := knowledge_gap(turn, gap_min_score)):
                 add(Detection(turn_id, "knowledge_gap", found, "knowledge_gap"))
             if tool_on and (turn.step_errors or turn.tool_calls) and (found := tool_error(turn)):
                 add(Detection(turn_id, "tool_error", found, "tool_error"))
-            if percentage and sampled(turn_id, percentage):
+            if sample_on and int.from_bytes(blake2b(
+                turn_id.bytes if isinstance(turn_id, uuid.UUID) else str(turn_id).encode(), digest_size=8
+            ).digest(), "big") % 1_000_000 < sample_cutoff:  # ``sampled``, inline
                 add(Detection(turn_id, "random_sample", {"percentage": percentage}, "random_sample"))
             if abandon is not None and turn is last:  # only a session's last turn can be abandoned
                 found = abandonment(turn, is_last=True, now=now, window_seconds=abandon["window_seconds"], punted=bool(punted))
@@ -382,9 +413,8 @@ def run_detectors(
                     if due > now:
                         recheck[turn_id] = due
             if checks:
-                context = rule_context(turn)
                 for rule, holds in checks:
-                    if holds(context):
+                    if holds(turn):
                         add(Detection(turn_id, rule.signal_kind, {"rule_id": str(rule.id)}, f"rule:{rule.id}"))
 
     rephrase_window = config.p("rephrase")["window_seconds"] if "rephrase" in on else None

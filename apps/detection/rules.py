@@ -322,14 +322,41 @@ def matches(ast: dict, context: dict) -> bool:
 _ORDERS = {"<": lambda o: o < 0, "<=": lambda o: o <= 0, ">": lambda o: o > 0, ">=": lambda o: o >= 0}
 
 
-def _compile_node(node: dict) -> Callable[[dict], Any]:
-    """The closure equivalent of ``evaluate(node, ·)``: same values, same totality."""
+def _compile_node(node: dict, fields=None) -> Callable[[dict], Any]:
+    """The closure equivalent of ``evaluate(node, ·)``: same values, same totality.
+
+    ``fields``, when given, maps a path's first name to a function returning that value of the
+    evaluated object (``context.get(name)`` otherwise): the detectors evaluate rules on a turn
+    directly instead of building a context dict per turn.
+    """
     if "value" in node:
         value = node["value"]
         return lambda context: value
     if "field" in node:
         path = node["field"]
         head, rest = path[0], path[1:]
+        if fields is not None:
+            get = fields(head)
+            if not rest:
+                return get
+            if len(rest) == 1:
+                only = rest[0]
+
+                def field_of(context):
+                    value = get(context)
+                    return value.get(only) if isinstance(value, dict) else None
+
+                return field_of
+
+            def lookup(context):
+                value = get(context)
+                for key in rest:
+                    if not isinstance(value, dict):
+                        return None
+                    value = value.get(key)
+                return value
+
+            return lookup
         if not rest:
             return lambda context: context.get(head)
         if len(rest) == 1:
@@ -343,7 +370,7 @@ def _compile_node(node: dict) -> Callable[[dict], Any]:
         return lambda context: _lookup(path, context)
     op = node["op"]
     if op in ("and", "or"):
-        args = [_compile_node(arg) for arg in node["args"]]
+        args = [_compile_node(arg, fields) for arg in node["args"]]
         if len(args) == 2:  # the usual shape, without a generator per evaluation
             first, second = args
             if op == "and":
@@ -353,9 +380,9 @@ def _compile_node(node: dict) -> Callable[[dict], Any]:
             return lambda context: all(_truthy(arg(context)) for arg in args)
         return lambda context: any(_truthy(arg(context)) for arg in args)
     if op == "not":
-        arg = _compile_node(node["arg"])
+        arg = _compile_node(node["arg"], fields)
         return lambda context: not _truthy(arg(context))
-    left, right = _compile_node(node["left"]), _compile_node(node["right"])
+    left, right = _compile_node(node["left"], fields), _compile_node(node["right"], fields)
     if op in ("==", "!="):
         literal = node["right"].get("value")
         if isinstance(literal, str):  # the common `field == "text"`: equal only to that very string
@@ -394,10 +421,11 @@ def _compile_node(node: dict) -> Callable[[dict], Any]:
     return ordered
 
 
-def compile_rule(ast: dict) -> Callable[[dict], bool]:
+def compile_rule(ast: dict, fields=None) -> Callable[[dict], bool]:
     """A predicate over a rule context equal to ``matches(ast, context)``, without re-walking the
-    AST for every turn (detectors cache it per stored AST)."""
-    run = _compile_node(ast)
+    AST for every turn (detectors cache it per stored AST). With ``fields`` (see
+    ``_compile_node``) it takes the object those functions read instead of a context dict."""
+    run = _compile_node(ast, fields)
     if "op" in ast:  # operators already answer True or False
         return run
     return lambda context: bool(run(context))

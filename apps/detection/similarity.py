@@ -222,9 +222,10 @@ class TfidfFuzzySimilarity:
         flat = [pair for group in groups for pair in group]
         if not flat:
             return [[] for _ in groups]
-        fuzzy = process.cpdist([a.lower() for a, _ in flat], [b.lower() for _, b in flat], scorer=fuzz.token_set_ratio,
-                               dtype=np.float64, workers=1).tolist()
-        scores = [0.25 * (value / 100.0) for value in fuzzy]
+        fuzzy_array = process.cpdist([a.lower() for a, _ in flat], [b.lower() for _, b in flat], scorer=fuzz.token_set_ratio,
+                                     dtype=np.float64, workers=1)
+        fuzzy = fuzzy_array.tolist()
+        scores = None
         rows: list[str] = []
         row_groups: list[int] = []
         sizes: list[int] = []
@@ -247,6 +248,8 @@ class TfidfFuzzySimilarity:
                 position += 1
             if index:
                 sizes.append(len(index))
+        if not kept or len(rows) <= SMALL_CALL_ROWS:
+            scores = [0.25 * (value / 100.0) for value in fuzzy]
         if kept and len(rows) <= SMALL_CALL_ROWS:
             plain = [_plain_features(text) for text in rows]
             # Each group's texts are its own rows: the IDF of a group is fitted on them alone.
@@ -277,13 +280,17 @@ class TfidfFuzzySimilarity:
                 np.array(sizes + sizes, dtype=np.int64),
                 np.concatenate([left_array, left_array + count]),
                 np.concatenate([right_array, right_array + count]),
-            ).tolist()
+            )
+            # The same float operations as the plain path's, element-wise, then clamped.
             half = len(kept)
-            for i, word, char in zip(kept, cosines[:half], cosines[half:]):
-                scores[i] += 0.4 * word + 0.35 * char
+            blended = 0.25 * (fuzzy_array / 100.0)
+            blended[np.array(kept, dtype=np.int64)] += 0.4 * cosines[:half] + 0.35 * cosines[half:]
+            clamped = np.clip(blended, 0.0, 1.0).tolist()
+        if scores is not None:  # the plain path, or nothing kept
+            clamped = [min(1.0, max(0.0, score)) for score in scores]
         out, position = [], 0
         for group in groups:
-            out.append([min(1.0, max(0.0, score)) for score in scores[position:position + len(group)]])
+            out.append(clamped[position:position + len(group)])
             position += len(group)
         return out
 
