@@ -128,3 +128,25 @@ def test_a_compiled_rule_agrees_with_the_evaluator(text, context):
     ast = parse(text)
 
     assert compile_rule(ast)(context) is matches(ast, context)
+
+
+@pytest.mark.parametrize("text", [
+    'metadata.plan == "enterprise" and signals.thumbs_down', "metadata.plan == 'free' or signals.rating <= 2",
+    "not signals.thumbs_down", 'prompt_version == "v12" and metadata.confidence < 0.2', 'question contains "refund"',
+    'user_id == "u1"', 'session_id != "s"', "metadata.region.code == \"eu\"", 'answer contains "sorry"',
+])
+def test_a_rule_compiled_for_turns_agrees_with_the_evaluator_on_the_turns_context(text):
+    import uuid
+
+    from apps.detection.detectors import TurnData, _compiled_rule, rule_context
+
+    ast = parse(text)
+    turns = [
+        TurnData(id=uuid.uuid4(), session_id="s", end_user_id="u1", question="a refund please", answer="sorry", prompt_version="v12",
+                 metadata={"plan": "enterprise", "confidence": 0.1, "region": {"code": "eu"}}, signals={"thumbs_down": True, "rating": 1}),
+        TurnData(id=uuid.uuid4(), metadata={"plan": "free", "region": "eu"}, signals={"rating": "2"}),
+        TurnData(id=uuid.uuid4(), metadata=[], signals={}),  # a metadata that is not an object: as {}
+    ]
+
+    for turn in turns:
+        assert _compiled_rule(ast)(turn) is matches(ast, rule_context(turn))
