@@ -325,8 +325,36 @@ def _no_field(turn: TurnData) -> None:
     return None
 
 
-def _turn_field(name: str):
-    return _TURN_FIELDS.get(name, _no_field)
+_TURN_OBJECTS = {"metadata": attrgetter("metadata"), "signals": attrgetter("signals")}  # the fields a path can go into
+
+
+def _turn_field(path: list[str]):
+    """A function of a turn returning ``_lookup(path, rule_context(turn))``, in one call."""
+    head, rest = path[0], path[1:]
+    if not rest:
+        return _TURN_FIELDS.get(head, _no_field)
+    # Into a field: only a dict has keys (a metadata that is not a dict is {}: no key either).
+    container = _TURN_OBJECTS.get(head)
+    if container is None:
+        return _no_field
+    if len(rest) == 1:
+        key = rest[0]
+
+        def one(turn: TurnData):
+            value = container(turn)
+            return value.get(key) if isinstance(value, dict) else None
+
+        return one
+
+    def deep(turn: TurnData):
+        value = container(turn)
+        for key in rest:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    return deep
 
 
 def _compiled_rule(ast: dict):

@@ -325,9 +325,9 @@ _ORDERS = {"<": lambda o: o < 0, "<=": lambda o: o <= 0, ">": lambda o: o > 0, "
 def _compile_node(node: dict, fields=None) -> Callable[[dict], Any]:
     """The closure equivalent of ``evaluate(node, ·)``: same values, same totality.
 
-    ``fields``, when given, maps a path's first name to a function returning that value of the
-    evaluated object (``context.get(name)`` otherwise): the detectors evaluate rules on a turn
-    directly instead of building a context dict per turn.
+    ``fields``, when given, maps a field's path to a function returning its value in the
+    evaluated object (what ``_lookup(path, context)`` returns otherwise): the detectors evaluate
+    rules on a turn directly instead of building a context dict per turn.
     """
     if "value" in node:
         value = node["value"]
@@ -336,27 +336,7 @@ def _compile_node(node: dict, fields=None) -> Callable[[dict], Any]:
         path = node["field"]
         head, rest = path[0], path[1:]
         if fields is not None:
-            get = fields(head)
-            if not rest:
-                return get
-            if len(rest) == 1:
-                only = rest[0]
-
-                def field_of(context):
-                    value = get(context)
-                    return value.get(only) if isinstance(value, dict) else None
-
-                return field_of
-
-            def lookup(context):
-                value = get(context)
-                for key in rest:
-                    if not isinstance(value, dict):
-                        return None
-                    value = value.get(key)
-                return value
-
-            return lookup
+            return fields(path)
         if not rest:
             return lambda context: context.get(head)
         if len(rest) == 1:
