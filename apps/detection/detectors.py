@@ -406,6 +406,7 @@ def run_detectors(
     abandon_window = dt.timedelta(seconds=abandon["window_seconds"]) if abandon is not None else None
     checks = [(rule, _compiled_rule(rule.ast)) for rule in rules]
     sample_on, sample_cutoff, blake2b = percentage > 0, percentage * 10_000, hashlib.blake2b
+    escalation_search = _ESCALATION.search
     for session in sessions:
         last = session[-1] if session else None
         for turn in session:
@@ -414,7 +415,10 @@ def run_detectors(
             punted = {"phrase": match.group(0).lower()} if match else None
             if punted and punt_on:
                 add(Detection(turn_id, "agent_punted", punted, "agent_punted"))
-            if escalation_on and (found := escalation(turn)):
+            if escalation_on and (
+                # ``escalation`` only for a turn that reports the signal or asks (the usual turn does neither)
+                "escalation" in turn.signals or escalation_search(turn.question)
+            ) and (found := escalation(turn)):
                 add(Detection(turn_id, "escalation", found, "escalation"))
             if confidence_threshold is not None and (
                 # the usual turn: no reported signal, a float confidence in the metadata at or above
@@ -426,7 +430,10 @@ def run_detectors(
                 add(Detection(turn_id, "low_confidence", found, "low_confidence"))
             if gap_min_score is not None and (found := knowledge_gap(turn, gap_min_score)):
                 add(Detection(turn_id, "knowledge_gap", found, "knowledge_gap"))
-            if tool_on and (turn.step_errors or turn.tool_calls) and (found := tool_error(turn)):
+            if tool_on and (turn.step_errors or (calls := turn.tool_calls) and not (
+                # the usual turn: one tool call without an error or a status, which ``tool_error`` passes
+                len(calls) == 1 and type(call := calls[0]) is dict and not call.get("error") and call.get("status") is None
+            )) and (found := tool_error(turn)):
                 add(Detection(turn_id, "tool_error", found, "tool_error"))
             if sample_on and int.from_bytes(blake2b(
                 turn_id.bytes if isinstance(turn_id, uuid.UUID) else str(turn_id).encode(), digest_size=8
