@@ -13,6 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from operator import attrgetter
 
 import msgspec
@@ -243,7 +244,7 @@ def rephrase_candidates(session: list[TurnData], window_seconds: int) -> list[tu
     """(turn, next turn) pairs of one session (sorted by time) that could be a rephrase."""
     window = dt.timedelta(seconds=window_seconds)
     pairs = []
-    for current, following in zip(session, session[1:]):
+    for current, following in pairwise(session):
         if current.created_at is None or following.created_at is None:
             continue
         if following.created_at - current.created_at > window:
