@@ -72,14 +72,14 @@ def _column_numbers(features) -> list[int]:
     return list(map(vocabulary.__getitem__, features))
 
 
-def _weighted(counts: Counter) -> tuple[list[int], list[int]]:
-    """Columns and raw term counts; the sublinear TF (1 + ln tf, as scikit-learn computes it)
-    is taken for a whole batch at once (``_cosines``) or in ``_plain_features``."""
-    return list(counts.keys()), list(counts.values())
+def _weighted(counts: Counter) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and sublinear term frequencies (1 + ln tf, as scikit-learn computes them)."""
+    columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    return columns, np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1.0
 
 
 def _features(text: str) -> tuple:
-    """(word columns, word term counts, char columns, char term counts) of ``text``, memoised: a session is
+    """(word columns, word TFs, char columns, char TFs) of ``text``, memoised: a session is
     re-examined whenever a turn lands and its earlier questions come back each time. The char
     n-grams are those of ``char_features``, gathered word by word from a memo of each word's
     columns (words recur far more than texts). ``_start_batch`` clears the memos and the
@@ -108,9 +108,7 @@ def _plain_features(text: str) -> tuple:
     found = _PLAIN.get(text)
     if found is None:
         word_columns, word_tfs, char_columns, char_tfs = _features(text)
-        log = math.log
-        words = {column: log(tf) + 1.0 for column, tf in zip(word_columns, word_tfs)}
-        chars = {column: log(tf) + 1.0 for column, tf in zip(char_columns, char_tfs)}
+        words, chars = dict(zip(word_columns.tolist(), word_tfs.tolist())), dict(zip(char_columns.tolist(), char_tfs.tolist()))
         found = _PLAIN[text] = ((words, sum(t * t for t in words.values())), (chars, sum(t * t for t in chars.values())))
     return found
 
@@ -169,7 +167,7 @@ def _cosines(rows: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray, size
              left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Cosines of TF-IDF vectors of rows ``left[i]``/``right[i]``, every group at once.
 
-    ``rows`` are (columns, term counts) of each text (the sublinear TFs, 1 + ln tf, taken here for all at once) of each group; ``groups[r]`` is row r's
+    ``rows`` are (columns, sublinear TFs) of each text of each group; ``groups[r]`` is row r's
     group and ``sizes[g]`` the number of texts in group g. A row's weights are its TFs times
     scikit-learn's smoothed IDF, ln((1 + n) / (1 + df)) + 1, fitted on its own group's texts
     (n of them; df counts the group's texts holding the feature), then L2-normalised; a cosine is
@@ -182,9 +180,8 @@ def _cosines(rows: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray, size
     np.cumsum(lengths, out=pointers[1:])
     if not pointers[-1]:
         return np.zeros(len(left))
-    total = int(pointers[-1])
-    columns = np.fromiter(chain.from_iterable(c for c, _ in rows), dtype=np.int64, count=total)
-    frequencies = np.log(np.fromiter(chain.from_iterable(f for _, f in rows), dtype=np.float64, count=total)) + 1.0
+    columns = np.concatenate([c for c, _ in rows])
+    frequencies = np.concatenate([f for _, f in rows])
     row_of = np.repeat(np.arange(count), lengths)
     group_of = groups[row_of]
     width = int(columns.max()) + 1
