@@ -32,14 +32,16 @@ requests for a human and returning users (recurrence history), plus two customer
    first run (no cursor: it reads the 7-day lookback; EXPLAIN ANALYZE of that query, which must
    use ``traces_turn_received_idx``) and the next run, which reads only from its cursor.
 
-One run (2-core VM shared with other work; CPU figures vary by about ±20% between runs), worker
-CPU turns/s on 9,130 turns in 2,000 sessions: ``detect_sessions`` (after-commit batches of ≤100
-sessions) 17,996 first run / 18,608 re-run, its task body 15,977, ``detection_sweep`` 10,416,
-``detect_session`` per session 2,373; the detectors alone 39,132 in 250-session chunks, 13,048
-one session per call. The previous code in the same sitting: ``detect_sessions`` 5,961,
-the sweep 5,222. The 20,000 target is not met on the realistic path (about 10% short). With
-636,520 turns in the table and nothing to do, a sweep without a cursor took 208 ms, the next
-one 34 ms.
+One run (2-core VM shared with other work and loaded during this run; CPU figures vary by about
+±20% between runs), worker CPU turns/s on 9,130 turns in 2,000 sessions: ``detect_sessions``
+(after-commit batches of ≤100 sessions) 12,741 first run / 17,708 re-run, its task body 13,552,
+``detection_sweep`` 9,229, ``detect_session`` per session 3,239; the detectors alone 26,224 in
+250-session chunks, 16,743 one session per call; the baselines 373 (per session) and 2,384
+(chunks). Before the small-call similarity path and the per-turn trimming, in the same sitting
+(baselines 444 and 3,497): ``detect_sessions`` 16,697 / 14,099, ``detect_session`` 2,328, the
+detectors alone 24,008 / 6,784. The 20,000 target is not met on the realistic path. With
+1,682,600 turns in the table (earlier runs' filler included) and nothing to do, a sweep without
+a cursor took 1,017 ms, the next one 175 ms.
 """
 
 from __future__ import annotations
