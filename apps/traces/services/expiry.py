@@ -15,15 +15,20 @@ from apps.feedback.models import Feedback
 from apps.traces.models import Signal, Step, Turn
 
 BATCH_SIZE = 5000
+CHILDREN = (Feedback, Signal, Step)
+
+
+def _turn_exists() -> Exists:
+    """The child row's turn is stored (in the child's own project)."""
+    return Exists(
+        Turn.all_tenants.filter(project_id=OuterRef("project_id"), pk=OuterRef("turn_id"))  # unscoped: maintenance sweep over every project
+    )
 
 
 def waiting_flags_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
     """Clear the flag of waiting children whose turn is stored; bounded work per call, idempotent."""
-    cleared = {}
-    for model in (Feedback, Signal, Step):
-        turn_exists = Exists(
-            Turn.all_tenants.filter(project_id=OuterRef("project_id"), pk=OuterRef("turn_id"))  # unscoped: maintenance sweep over every project
-        )
+    cleared, turn_exists = {}, _turn_exists()
+    for model in CHILDREN:
         ids = list(model.all_tenants.filter(waiting=True).filter(turn_exists).values_list("pk", flat=True)[:batch_size])  # unscoped: maintenance sweep over every project
         cleared[model._meta.label_lower] = model.all_tenants.filter(pk__in=ids).update(waiting=False) if ids else 0  # unscoped: rows selected above
     return cleared
@@ -32,11 +37,8 @@ def waiting_flags_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
 def waiting_expire(*, batch_size: int = BATCH_SIZE, max_batches: int = 20) -> dict[str, int]:
     """Delete expired waiting children across all projects; bounded work per call, idempotent."""
     now = timezone.now()
-    deleted = {}
-    for model in (Feedback, Signal, Step):
-        turn_exists = Exists(
-            Turn.all_tenants.filter(project_id=OuterRef("project_id"), pk=OuterRef("turn_id"))  # unscoped: maintenance sweep over every project
-        )
+    deleted, turn_exists = {}, _turn_exists()
+    for model in CHILDREN:
         total = 0
         for _ in range(max_batches):
             expired = model.all_tenants.filter(expires_at__lt=now).filter(~turn_exists)  # unscoped: maintenance sweep over every project
