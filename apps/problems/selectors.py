@@ -34,7 +34,7 @@ def problem_list(*, project, status: str = "unresolved", include_empty: bool = F
 
 def problem_get(*, project, problem_id) -> Problem:
     """One problem of this project (merged ones included); 404 for another project's or none."""
-    problem = Problem.objects.for_project(project).filter(pk=problem_id).first()
+    problem = problem_get_by_id(project=project, problem_id=problem_id)
     if problem is None:
         raise Http404("No such problem.")
     return problem
