@@ -18,6 +18,7 @@ import msgspec
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.collector import collector_paused
 from apps.core.errors import NotFound, ValidationFailed
 from apps.detection import selectors
 from apps.detection.config import DETECTORS, validate_params
@@ -102,14 +103,19 @@ def _write(project, sessions, result, now) -> int:
 
 
 def _detect(*, project, session_ids=(), turn_ids=(), now=None) -> int:
+    """One pass: load, detect, write. The cyclic collector is paused meanwhile: a pass allocates
+    a few containers per turn (decoded metadata, documents, tool calls) that live until it ends
+    and form no cycles, and the collections they would trigger over the worker's heap cost a
+    large share of the pass's CPU (bench/detectors.py)."""
     now = now or timezone.now()
-    batch = selectors.detection_batch_get(project=project, session_ids=session_ids, turn_ids=turn_ids)
-    if not batch.sessions:
-        return 0
-    result = run_detectors(
-        batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules, similarity=similarity_backend(),
-    )
-    return _write(project, batch.sessions, result, now)
+    with collector_paused():
+        batch = selectors.detection_batch_get(project=project, session_ids=session_ids, turn_ids=turn_ids)
+        if not batch.sessions:
+            return 0
+        result = run_detectors(
+            batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules, similarity=similarity_backend(),
+        )
+        return _write(project, batch.sessions, result, now)
 
 
 def detect_session(*, project, session_id: str, now=None) -> int:

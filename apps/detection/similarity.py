@@ -152,6 +152,19 @@ def _plain_cosines(rows: list[tuple[dict, float]], left: list[int], right: list[
     return out
 
 
+_FUZZY = {}
+
+
+def _fuzzy_ratios(pairs):
+    memo = _FUZZY
+    new = [pair for pair in dict.fromkeys(pairs) if pair not in memo]
+    if new:
+        ratios = process.cpdist([a.lower() for a, _ in new], [b.lower() for _, b in new], scorer=fuzz.token_set_ratio,
+                                dtype=np.float64, workers=1)
+        memo.update(zip(new, ratios.tolist()))
+    return [memo[pair] for pair in pairs]
+
+
 SMALL_CALL_ROWS = 24  # at most this many texts to weigh: the plain-Python path
 
 
@@ -185,9 +198,17 @@ def _cosines(rows: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray, size
     row_of = np.repeat(np.arange(count), lengths)
     group_of = groups[row_of]
     width = int(columns.max()) + 1
-    _, inverse, counts = np.unique(group_of * width + columns, return_inverse=True, return_counts=True)
+    keys = group_of * width + columns
+    if len(sizes) * width < 2**31:
+        keys = keys.astype(np.int32)
+    order = np.argsort(keys)
+    ordered = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    runs = np.diff(np.append(starts, len(ordered)))
+    df = np.empty(len(ordered), dtype=np.float64)
+    df[order] = np.repeat(runs, runs)
     n = sizes[group_of]
-    weights = frequencies * (np.log((1.0 + n) / (1.0 + counts[inverse])) + 1.0)
+    weights = frequencies * (np.log((1.0 + n) / (1.0 + df)) + 1.0)
     norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=count))
     weights /= norms[row_of]
     matrix = sparse.csr_matrix((weights, columns, pointers), shape=(count, width))
@@ -222,9 +243,8 @@ class TfidfFuzzySimilarity:
         flat = [pair for group in groups for pair in group]
         if not flat:
             return [[] for _ in groups]
-        fuzzy_array = process.cpdist([a.lower() for a, _ in flat], [b.lower() for _, b in flat], scorer=fuzz.token_set_ratio,
-                                     dtype=np.float64, workers=1)
-        fuzzy = fuzzy_array.tolist()
+        fuzzy = _fuzzy_ratios(flat)
+        fuzzy_array = np.array(fuzzy, dtype=np.float64)
         scores = None
         rows: list[str] = []
         row_groups: list[int] = []

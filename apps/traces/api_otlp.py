@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 
 from apps.core.body import read_body
+from apps.core.collector import collector_paused
 from apps.traces import otlp_codec
 from apps.traces.api import ERROR, IngestView
 from apps.traces.services.otlp.ingest import otlp_traces_ingest
@@ -73,7 +74,7 @@ class OtlpTracesView(IngestView):
     def post(self, request):
         media = otlp_codec.media_type(request)
         body = read_body(request)
-        with otlp_codec.collector_paused():
+        with collector_paused():
             result = otlp_traces_ingest(project=self.project, decoded=otlp_codec.decode(body, media))
         body = otlp_codec.encode_response(media, rejected=result.rejected, error_message=result.error_message)
         return HttpResponse(body, content_type=media, status=200)

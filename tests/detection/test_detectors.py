@@ -76,6 +76,35 @@ def test_escalation_labelled_questions(question, fires):
     assert (d.escalation(t) is not None) is fires
 
 
+@pytest.mark.parametrize("question", [
+    "TALK TO A HUMAN", "Speak with your SUPERVİSOR", "connect me to ſupport", "I NEED A REPRESENTATİVE",
+    "escalate thıs", "put me through to someone from billing", "get me a manager!", "Customer Service now",
+    "transfer me to an operator", "chat with a live agent",
+])
+def test_the_escalation_prefilter_passes_every_question_the_regex_matches(question):
+    # Given questions the regex matches, in any case, with the letters re.IGNORECASE equates
+    assert d._ESCALATION.search(question)
+
+    # Then the cheap prefilter never rules one out
+    assert d.may_escalate(question)
+
+
+def test_the_escalation_prefilter_agrees_with_the_regex_on_generated_questions():
+    # Given many questions built from the regex's own words and others, in mixed case
+    import random
+
+    rng = random.Random(4)
+    words = ["talk", "to", "a", "human", "speak", "with", "your", "manager", "escalate", "this", "real", "person",
+             "customer", "service", "now", "i", "want", "need", "get", "me", "support", "please", "the", "order", "refund"]
+    for _ in range(3000):
+        question = " ".join(rng.choice(words) for _ in range(rng.randint(1, 7)))
+        question = "".join(c.upper() if rng.random() < 0.3 else c for c in question)
+
+        # Then the prefilter passes every question the regex matches
+        if d._ESCALATION.search(question):
+            assert d.may_escalate(question), question
+
+
 def test_escalation_from_a_reported_signal():
     assert d.escalation(turn("Fine.", signals={"escalation": True})) == {"reason": "signal"}
     assert d.escalation(turn("Fine.", signals={"escalation": False})) is None
@@ -92,6 +121,33 @@ def test_escalation_from_a_reported_signal():
 ])
 def test_agent_punted_labelled_answers(answer, fires):
     assert (d.agent_punted(answer, DEFAULT_PUNT_PHRASES) is not None) is fires
+
+
+@pytest.mark.parametrize("phrases", [
+    tuple(DEFAULT_PUNT_PHRASES),
+    ("je ne sais pas", "weiß nicht", "ΔΕΝ ΞΈΡΩ", "no sé", "ask a human"),
+    ("it's", "ok", "x"),  # a phrase too short for a needle: no prefilter
+])
+def test_the_punt_prefilter_finds_exactly_what_the_pattern_finds(phrases):
+    # Given answers built from the phrases and other words, in mixed case, with the letters
+    # re.IGNORECASE also equates (ı, İ, ſ, the Kelvin sign) and both apostrophes
+    import random
+
+    rng = random.Random(9)
+    words = [*phrases, "sorry", "please", "the", "order", "SUPPORT", "don’t", "KNOW", "İ", "ı", "ſure", "\u212a", "help"]
+    pattern = d._phrase_pattern(phrases)
+    search = d.phrase_search(phrases)
+    hits = 0
+    swaps = {"i": "ıİI", "s": "ſS", "k": "\u212aK", "'": "’"}
+    for _ in range(3000):
+        answer = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+        answer = "".join(rng.choice(swaps.get(c, c.upper())) if rng.random() < 0.3 else c for c in answer)
+
+        # Then the prefiltered search finds the same phrase as the pattern, or nothing as it does
+        expected, found = pattern.search(answer), search(answer)
+        assert (found and found.group(0)) == (expected and expected.group(0)), answer
+        hits += expected is not None
+    assert hits > 100
 
 
 def test_agent_punted_uses_the_project_phrase_list():
