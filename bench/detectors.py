@@ -144,7 +144,7 @@ def bench_in_process(sessions_count: int, chunk: int) -> float:
         for previous, current in zip(chunks, chunks[1:])
     ]
     run_detectors(chunks[0], config, now=now, rules=rules)  # warm caches (regexes, rules)
-    similarity._FEATURES.clear(); similarity._PLAIN.clear()  # each timed pass analyses its texts afresh
+    similarity.clear_memos()  # each timed pass analyses its texts afresh, as a new worker process
     print(f"1. in-process, {turns:,} turns in {len(sessions):,} sessions (no database)")
     wall, cpu = time.perf_counter(), time.process_time()
     found = sum(len(run_detectors(c, config, now=now, rules=rules, history=h).detections) for c, h in zip(chunks, histories))
@@ -152,7 +152,7 @@ def bench_in_process(sessions_count: int, chunk: int) -> float:
     print(f"   chunks of {chunk} sessions with history:  {_rate(turns, cpu, wall)}; {found:,} detections")
     chunked = turns / cpu
     single = sessions[:2000]
-    similarity._FEATURES.clear(); similarity._PLAIN.clear()
+    similarity.clear_memos()
     single_turns = sum(len(s) for s in single)
     wall, cpu = time.perf_counter(), time.process_time()
     for session in single:
@@ -288,7 +288,7 @@ def bench_database(sessions_count: int, in_process_rate: float, filler_turns: in
     reference, figures = None, {}
     for label, work in paths:
         _reset(project)
-        similarity._FEATURES.clear(); similarity._PLAIN.clear()  # a first run analyses every text afresh
+        similarity.clear_memos()  # a first run analyses every text afresh, as a new worker process
         cpu, wall, _ = _timed(work)
         rerun_cpu, rerun_wall, _ = _timed(work)
         stored = _stored(project)

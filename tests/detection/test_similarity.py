@@ -77,7 +77,7 @@ def test_batched_groups_score_as_scikit_learn_fitted_on_each_group_alone():
     assert sum(len(g) for g in groups) > 500
 
     # When every group is scored in one call, and each group on its own
-    similarity._FEATURES.clear()
+    similarity.clear_memos()
     together = similarity.DEFAULT_SIMILARITY.group_scores(groups)
     alone = [similarity.DEFAULT_SIMILARITY.pair_scores(g) for g in groups]
 
@@ -137,20 +137,19 @@ def test_the_narrowed_history_load_finds_every_recurrence_a_full_history_finds(p
     assert len(expected.detections) > 3
 
 
+def test_a_long_sessions_group_scores_as_scikit_learn_and_leaves_the_scratch_zeroed():
+    # Given one group of 300 pairs over 200 distinct texts (a long session in a sweep), after a
+    # fresh start, so the kernel's scratch arrays must grow with the vocabulary
+    rng = random.Random(2)
+    words = ["refund", "order", "password", "reset", "invoice", "plan", "annual", "where", "is", "my", "how", "do", "i"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 9))) + f" {n}" for n in range(200)]
+    group = [(rng.choice(texts), rng.choice(texts)) for _ in range(300)]
+    similarity.clear_memos()
 
-def test_the_small_call_path_scores_as_the_batched_path(monkeypatch):
-    # Given the bench's realistic groups, each small enough for the plain-Python path
-    groups = bench_groups()
-    small = [g for g in groups if len({t for pair in g for t in pair}) <= similarity.SMALL_CALL_ROWS]
-    assert len(small) > 100
+    # When it is scored
+    got = similarity.DEFAULT_SIMILARITY.group_scores([group])[0]
 
-    # When each is scored alone (plain Python), and all of them in one numpy/scipy pass
-    alone = [similarity.DEFAULT_SIMILARITY.pair_scores(g) for g in small]
-    monkeypatch.setattr(similarity, "SMALL_CALL_ROWS", 0)
-    together = similarity.DEFAULT_SIMILARITY.group_scores(small)
-    one_by_one_batched = [similarity.DEFAULT_SIMILARITY.pair_scores(g) for g in small]
-
-    # Then the scores agree to 1e-9
-    for got, want, want_alone in zip(alone, together, one_by_one_batched):
-        assert np.allclose(got, want, rtol=0, atol=1e-9)
-        assert np.allclose(got, want_alone, rtol=0, atol=1e-9)
+    # Then every pair scores as scikit-learn fitted on the group, and the scratch is all zero again
+    assert np.allclose(got, scikit_learn_scores(group), rtol=0, atol=1e-9)
+    assert not similarity._SCRATCH.counts.any() and not similarity._SCRATCH.dense.any()
+    assert len(similarity._SCRATCH.counts) >= len(similarity._VOCABULARY)
