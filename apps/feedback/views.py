@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -12,10 +10,10 @@ from django.views import View
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
+from apps.core.body import decode_json
 from apps.core.errors import ServiceError
 from apps.core.http import client_ip
 from apps.core.ratelimit import RateLimited, enforce
-from apps.core.text import InvalidText, clean_json
 from apps.feedback.forms import WidgetForm
 from apps.feedback.services import LinkError, link_verify, widget_feedback_current, widget_feedback_submit
 
@@ -83,9 +81,9 @@ class FeedbackWidgetView(View):
         data = request.POST
         if request.content_type == "application/json":
             try:
-                data = clean_json(json.loads(request.body or b"{}"))
-            except (ValueError, InvalidText) as exc:
-                return self._error(request, ServiceError(f"Malformed JSON: {exc}", code="malformed_json"), status=400)
+                data = decode_json(request.body or b"{}")
+            except ServiceError as error:
+                return self._error(request, error, status=400)
             if not isinstance(data, dict):
                 return self._error(request, ServiceError("Send a JSON object.", code="malformed_json"), status=400)
         form = WidgetForm(data)

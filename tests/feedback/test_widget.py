@@ -87,6 +87,30 @@ def test_json_post_for_the_browser_sdk(key, project):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("body", "code"), [
+    (b'{"rating": "down"', "malformed_json"),
+    (b'{"rating": "down", "comment": "\\ud800"}', "invalid_unicode"),  # a lone surrogate
+    (b'["down"]', "malformed_json"),
+])
+def test_a_bad_json_post_gets_a_stable_code_and_stores_nothing(key, project, body, code):
+    response = Client().post(f"/f/{_token(key)}", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert Feedback.objects.for_project(project).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_a_json_post_is_dropped(key, project):
+    body = json.dumps({"rating": "down", "comment": "bad\u0000 answer"})
+
+    response = Client().post(f"/f/{_token(key)}", data=body, content_type="application/json")
+
+    assert response.status_code == 200
+    assert Feedback.objects.for_project(project).get().comment == "bad answer"
+
+
+@pytest.mark.django_db
 def test_empty_submission_is_a_readable_error_and_stores_nothing(key, project):
     response = Client().post(f"/f/{_token(key)}", {"rating": "", "comment": ""})
 
