@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -25,3 +25,12 @@ app.conf.beat_schedule = {
 def _heartbeat_at_start(sender=None, **kwargs) -> None:
     """Interval schedules first fire one interval after beat starts; /healthz should not wait."""
     sender.app.send_task("core.heartbeat")
+
+
+@worker_init.connect
+def _warm_detection(**kwargs) -> None:
+    """Load the similarity kernel (numba and its cached machine code, about a second) once in
+    the parent worker process, so no child pays for it on its first detection task."""
+    from apps.detection.similarity import warm_up
+
+    warm_up()

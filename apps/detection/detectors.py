@@ -54,9 +54,10 @@ class TurnData(msgspec.Struct, array_like=True, gc=False):
     retrieval_attempted: bool = False  # a retrieval step exists
 
 
-@dataclass(slots=True, frozen=True)
-class Detection:
-    turn_id: object
+class Detection(msgspec.Struct, frozen=True, gc=False):
+    """One signal to store (a Struct: built thousands of times per pass, and encoded as is)."""
+
+    turn_id: uuid.UUID
     kind: str
     value: dict
     dedupe_key: str
@@ -98,7 +99,13 @@ _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 def _folded(text: str) -> str:
     """``text`` lowercased so that an ASCII needle ``re.IGNORECASE`` would find in it is a plain
     substring: the prefilters below test needles with ``in`` (C speed) before running a regex."""
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    # ``str.lower`` turns İ into i + U+0307 and keeps ı and ſ: translate only a text holding one.
+    if "\u0307" in lowered or "\u0131" in lowered or "\u017f" in lowered:
+        return text.translate(_FOLD).lower()
+    return lowered
 
 
 def may_escalate(question: str) -> bool:

@@ -140,6 +140,12 @@ def _cosines(columns, lengths, row_text, sizes, left, right) -> np.ndarray:
     return _KERNEL(columns, lengths, row_text, sizes, left, right, _SCRATCH.counts, _SCRATCH.dense)
 
 
+def warm_up() -> None:
+    """Import and load the compiled kernel now (a worker calls this at start)."""
+    one = np.zeros(1, dtype=np.int64)
+    _cosines(one, np.ones(1, dtype=np.int64), one, np.ones(1, dtype=np.int64), one, one)
+
+
 class TfidfFuzzySimilarity:
     """0.4 × word TF-IDF cosine + 0.35 × char TF-IDF cosine + 0.25 × rapidfuzz token-set ratio.
 

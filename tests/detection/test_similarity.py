@@ -153,3 +153,16 @@ def test_a_long_sessions_group_scores_as_scikit_learn_and_leaves_the_scratch_zer
     assert np.allclose(got, scikit_learn_scores(group), rtol=0, atol=1e-9)
     assert not similarity._SCRATCH.counts.any() and not similarity._SCRATCH.dense.any()
     assert len(similarity._SCRATCH.counts) >= len(similarity._VOCABULARY)
+
+
+def test_warm_up_loads_the_kernel_and_leaves_the_scratch_zeroed(monkeypatch):
+    # Given a process that has not loaded the compiled kernel yet
+    monkeypatch.setattr(similarity, "_KERNEL", None)
+
+    # When a worker warms it up at start
+    similarity.warm_up()
+
+    # Then the kernel is loaded, its scratch is clean, and pairs score as before
+    assert similarity._KERNEL is not None
+    assert not similarity._SCRATCH.counts.any() and not similarity._SCRATCH.dense.any()
+    assert similarity.DEFAULT_SIMILARITY.pair_scores([("How do I reset my password?", "How do I reset my password?")]) == [1.0]
