@@ -103,19 +103,24 @@ def _write(project, sessions, result, now) -> int:
 
 
 def _detect(*, project, session_ids=(), turn_ids=(), now=None) -> int:
-    """One pass: load, detect, write. The cyclic collector is paused meanwhile: a pass allocates
-    a few containers per turn (decoded metadata, documents, tool calls) that live until it ends
-    and form no cycles, and the collections they would trigger over the worker's heap cost a
-    large share of the pass's CPU (bench/detectors.py)."""
-    now = now or timezone.now()
+    """One pass (``_pass``) with the cyclic garbage collector paused: a pass allocates a few
+    containers per turn (decoded metadata, documents, tool calls) that live until it ends and
+    form no cycles, and the collections they would trigger over the worker's heap cost a large
+    share of the pass's CPU (bench/detectors.py). ``_pass`` returns, freeing all of them, before
+    the collector resumes: resuming while they are still alive would only defer those collections."""
     with collector_paused():
-        batch = selectors.detection_batch_get(project=project, session_ids=session_ids, turn_ids=turn_ids)
-        if not batch.sessions:
-            return 0
-        result = run_detectors(
-            batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules, similarity=similarity_backend(),
-        )
-        return _write(project, batch.sessions, result, now)
+        return _pass(project=project, session_ids=session_ids, turn_ids=turn_ids, now=now or timezone.now())
+
+
+def _pass(*, project, session_ids, turn_ids, now) -> int:
+    """Load, detect, write: two round trips."""
+    batch = selectors.detection_batch_get(project=project, session_ids=session_ids, turn_ids=turn_ids)
+    if not batch.sessions:
+        return 0
+    result = run_detectors(
+        batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules, similarity=similarity_backend(),
+    )
+    return _write(project, batch.sessions, result, now)
 
 
 def detect_session(*, project, session_id: str, now=None) -> int:
