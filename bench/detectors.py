@@ -32,16 +32,17 @@ requests for a human and returning users (recurrence history), plus two customer
    first run (no cursor: it reads the 7-day lookback; EXPLAIN ANALYZE of that query, which must
    use ``traces_turn_received_idx``) and the next run, which reads only from its cursor.
 
-One run (2-core VM shared with other work and loaded during this run; CPU figures vary by about
-±20% between runs), worker CPU turns/s on 9,130 turns in 2,000 sessions: ``detect_sessions``
-(after-commit batches of ≤100 sessions) 12,741 first run / 17,708 re-run, its task body 13,552,
-``detection_sweep`` 9,229, ``detect_session`` per session 3,239; the detectors alone 26,224 in
-250-session chunks, 16,743 one session per call; the baselines 373 (per session) and 2,384
-(chunks). Before the small-call similarity path and the per-turn trimming, in the same sitting
-(baselines 444 and 3,497): ``detect_sessions`` 16,697 / 14,099, ``detect_session`` 2,328, the
-detectors alone 24,008 / 6,784. The 20,000 target is not met on the realistic path. With
-1,682,600 turns in the table (earlier runs' filler included) and nothing to do, a sweep without
-a cursor took 1,017 ms, the next one 175 ms.
+One run on the quiet 2-core VM (PostgreSQL on the same cores; CPU figures move by about ±20%
+between runs on this shared machine), worker CPU turns/s on 9,130 turns in 2,000 sessions:
+``detect_sessions`` (after-commit batches of ≤100 sessions) 32,528 first run / 51,381 re-run,
+its task body 33,740, ``detection_sweep`` 28,216, ``detect_session`` per session 8,962; the
+detectors alone 82,995 in 250-session chunks, 39,354 one session per call; the baselines 932
+(per session) and 5,669 (chunks). The previous code in the same sitting: ``detect_sessions``
+23,125 / 29,873, the sweep 18,072, the detectors alone 50,251 / 30,250 (baselines 873 and
+5,498). On a busier machine earlier the same day (chunked baseline 4,075–4,337), three runs of
+this code: ``detect_sessions`` 22,939–24,666 first run. The 20,000 target is met on the
+realistic path. With 309,130 turns in the table and nothing to do, a sweep without a cursor
+took 91–118 ms, the next one 14–17 ms.
 """
 
 from __future__ import annotations
