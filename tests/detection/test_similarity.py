@@ -1,7 +1,7 @@
 """The batched similarity backend and the narrowed history load change no score and drop no pair.
 
 ``TfidfFuzzySimilarity.group_scores`` scores every session's pairs of a detector pass in one
-vectorised call; each group must score exactly as scikit-learn's TF-IDF fitted on that group
+compiled-kernel call; each group must score exactly as scikit-learn's TF-IDF fitted on that group
 alone (plus rapidfuzz), and as ``pair_scores`` on the group by itself. The loader sends only the
 history inside the recurrence window before each batch turn of the same end user; a pass must
 find the recurrences a pass over the whole of every other session finds.
