@@ -6,6 +6,7 @@ from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.core.models import OrganizationOwnedModel, ProjectOwnedModel
+from apps.core.sealing import seal, unseal
 
 ACCESS_PERMISSION = "projects.access_project"
 
@@ -51,7 +52,7 @@ class ApiKey(ProjectOwnedModel):
     secret_hash = models.CharField(max_length=64)
     secret_hint = models.CharField(max_length=8, help_text="First characters of the secret, for recognition.")
     signing_key = models.BinaryField(
-        max_length=32, help_text="HMAC key derived from the secret; verifies signed feedback links."
+        max_length=64, help_text="HMAC key derived from the secret, sealed (apps.core.sealing); signs feedback links."
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -71,6 +72,15 @@ class ApiKey(ProjectOwnedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @staticmethod
+    def sealed_signing_key(key_id: str, signing_key: bytes) -> bytes:
+        """``signing_key`` as stored: sealed at rest, bound to its key id."""
+        return seal(signing_key, context=f"api-key-signing:{key_id}")
+
+    def link_signing_key(self) -> bytes:
+        """The feedback-link HMAC key, unsealed; raises ``apps.core.sealing.Unsealable``."""
+        return unseal(self.signing_key, context=f"api-key-signing:{self.key_id}")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"

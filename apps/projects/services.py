@@ -127,7 +127,7 @@ def api_key_create(*, project: Project, name: str, actor: Actor) -> tuple[ApiKey
     secret = secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
         project=project, key_id=key_id, name=name, secret_hash=sha256_hex(secret),
-        secret_hint=secret[:4], created_by=actor.user, signing_key=derive_signing_key(f"{KEY_PREFIX}{key_id}_{secret}"),
+        secret_hint=secret[:4], created_by=actor.user, signing_key=ApiKey.sealed_signing_key(key_id, derive_signing_key(f"{KEY_PREFIX}{key_id}_{secret}")),
     )
     audit_record(
         organization=project.organization, actor=actor, action=AuditAction.API_KEY_CREATED,

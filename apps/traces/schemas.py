@@ -97,7 +97,7 @@ class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class TurnCreatedOut(msgspec.Struct):
     id: uuid.UUID
-    feedback_url: str
+    feedback_url: str | None  # None only when the key's signing key cannot be unsealed (see README)
 
 
 class ItemResult(msgspec.Struct, omit_defaults=True):

@@ -55,7 +55,7 @@ def test_widget_in_an_iframe_records_and_updates_feedback(page, live_server, pro
 
 def test_widget_keyboard_only_and_expired_link_page(page, live_server, project):
     api_key, _ = api_key_with_secret(project=project)
-    claims = {"signing_key": bytes(api_key.signing_key), "key_id": api_key.key_id, "project_id": str(project.pk),
+    claims = {"signing_key": api_key.link_signing_key(), "key_id": api_key.key_id, "project_id": str(project.pk),
               "turn_id": str(uuid.uuid4()), "user_id": "kbd"}
 
     page.goto(f"/f/{make_token(exp=int(time.time()) + 600, **claims)}")

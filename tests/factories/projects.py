@@ -29,7 +29,9 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     secret = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
     secret_hash = factory.LazyAttribute(lambda o: sha256_hex(o.secret))
     secret_hint = factory.LazyAttribute(lambda o: o.secret[:4])
-    signing_key = factory.LazyAttribute(lambda o: derive_signing_key(f"al_sk_{o.key_id}_{o.secret}"))
+    signing_key = factory.LazyAttribute(
+        lambda o: ApiKey.sealed_signing_key(o.key_id, derive_signing_key(f"al_sk_{o.key_id}_{o.secret}"))
+    )
 
 
 def api_key_with_secret(**kwargs) -> tuple[ApiKey, str]:

@@ -37,7 +37,7 @@ def key(project):
 def _token(key, *, turn_id=None, user_id="user-1", exp=None):
     api_key, _ = key
     return make_token(
-        signing_key=bytes(api_key.signing_key), exp=exp or int(time.time()) + 3600, key_id=api_key.key_id,
+        signing_key=api_key.link_signing_key(), exp=exp or int(time.time()) + 3600, key_id=api_key.key_id,
         project_id=str(api_key.project_id), turn_id=str(turn_id or uuid.uuid4()), user_id=user_id,
     )
 
@@ -149,7 +149,7 @@ def test_tampered_signature_expired_link_and_revoked_key_each_get_their_page(key
 def test_a_link_signed_with_another_projects_key_is_invalid(key, other_project):
     other_key, _ = api_key_with_secret(project=other_project)
     forged = make_token(
-        signing_key=bytes(other_key.signing_key), exp=int(time.time()) + 60, key_id=key[0].key_id,
+        signing_key=other_key.link_signing_key(), exp=int(time.time()) + 60, key_id=key[0].key_id,
         project_id=str(key[0].project_id), turn_id=str(uuid.uuid4()),
     )
 

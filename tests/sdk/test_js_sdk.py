@@ -47,7 +47,7 @@ def test_js_sdk_against_a_live_server(live_server, project):
     assert (feedback.rating, feedback.comment, feedback.correction) == ("down", "live feedback comment", "live correction")
     claims, payload, signature = read_claims(output["feedback_url"].rsplit("/f/", 1)[1])
     assert (claims.turn_id, claims.user_id) == (str(first.pk), "live-user")
-    assert signature_matches(payload, signature, bytes(api_key.signing_key))
+    assert signature_matches(payload, signature, api_key.link_signing_key())
     assert output["feedback_url"].startswith(f"{live_server.url}/f/")
     page = urllib.request.urlopen(output["feedback_url"], timeout=10)
     assert page.status == 200

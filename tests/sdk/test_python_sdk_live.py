@@ -185,7 +185,7 @@ def test_python_sdk_against_a_live_server(live_server, project, sdk_client):
         str(project.pk),
         api_key.key_id,
     )
-    assert signature_matches(payload, signature, bytes(api_key.signing_key))
+    assert signature_matches(payload, signature, api_key.link_signing_key())
     with urllib.request.urlopen(url, timeout=10) as page:
         assert page.status == 200
 
