@@ -8,8 +8,10 @@ import json
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Q
 from django.http import Http404
 
+from apps.core.pagination import decode_position, encode_position
 from apps.problems.causes import BASELINE_DAYS, SIGNAL_LABELS, Counts
 from apps.problems.flags import TurnFlags, turn_flags
 from apps.problems.models import UNRESOLVED_STATUSES, ClusteringState, Problem, ProblemStatus, ProblemTurn
@@ -76,16 +78,24 @@ class MemberRow:
         return self.membership.turn_id
 
 
-def problem_members(*, problem: Problem, limit: int = 200) -> list[MemberRow]:
-    """The newest ``limit`` memberships with their turns (a turn past retention is None)."""
-    memberships = list(
-        ProblemTurn.objects.for_project(problem.project_id).filter(problem=problem)
-        .order_by("-turn_created_at", "turn_id")[:limit]
-    )
-    turns = Turn.objects.for_project(problem.project_id).filter(pk__in=[m.turn_id for m in memberships]).only(
+def problem_members(*, problem: Problem, limit: int = 200, after: str = "") -> tuple[list[MemberRow], str | None]:
+    """A page of ``limit`` memberships, newest turn first, with their turns (a turn past
+    retention is None), and the cursor of the next (older) page or None. ``after`` is a cursor
+    from an earlier page (``apps.core.pagination``; one it did not make starts from the newest)."""
+    memberships = ProblemTurn.objects.for_project(problem.project_id).filter(problem=problem)
+    position = decode_position(after) if after else None
+    if position:
+        created, turn_id = position
+        memberships = memberships.filter(turn_created_at__lte=created).filter(
+            Q(turn_created_at__lt=created) | Q(turn_created_at=created, turn_id__gt=turn_id)
+        )
+    page = list(memberships.order_by("-turn_created_at", "turn_id")[:limit + 1])
+    next_cursor = encode_position(page[limit - 1].turn_created_at, page[limit - 1].turn_id) if len(page) > limit else None
+    page = page[:limit]
+    turns = Turn.objects.for_project(problem.project_id).filter(pk__in=[m.turn_id for m in page]).only(
         "id", "input", "output", "end_user_id", "session_id", "created_at", "prompt_version", "model"
     ).in_bulk()
-    return [MemberRow(membership=m, turn=turns.get(m.turn_id)) for m in memberships]
+    return [MemberRow(membership=m, turn=turns.get(m.turn_id)) for m in page], next_cursor
 
 
 def problem_turn_ids(*, problem: Problem, limit: int = 1000) -> list:

@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from apps.core.errors import ServiceError
+from apps.core.pagination import decode_position
 from apps.core.roles import Role, role_at_least
 from apps.core.views import ProjectViewMixin
 from apps.governance.services import Actor
@@ -75,14 +76,19 @@ class ProblemDetailView(ProjectViewMixin, TemplateView):
             survivor = selectors.problem_surviving(problem=self.problem)
             messages.info(request, f"Problem #{self.problem.pk} was merged into this one.")
             return redirect("problem_detail", org=org, project=project, problem=survivor.pk)
-        return self.render_to_response(self.get_context_data())
+        after = request.GET.get("after", "")
+        if after and decode_position(after) is None:
+            context = self.get_context_data(error="This page link is not valid; showing the newest turns.")
+            return self.render_to_response(context, status=400)
+        return self.render_to_response(self.get_context_data(after=after))
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, *, after: str = "", **kwargs):
         context = super().get_context_data(**kwargs)
         problem = self.problem
+        members, next_cursor = selectors.problem_members(problem=problem, limit=MEMBERS_SHOWN, after=after)
         context.update(
-            tab="problems", problem=problem, members=selectors.problem_members(problem=problem, limit=MEMBERS_SHOWN),
-            members_shown=MEMBERS_SHOWN, merge_targets=selectors.problem_merge_targets(project=self.project, problem=problem),
+            tab="problems", problem=problem, members=members, members_shown=MEMBERS_SHOWN, older=next_cursor,
+            paged=bool(after), merge_targets=selectors.problem_merge_targets(project=self.project, problem=problem),
             statuses=[(s, STATUS_LABELS[s]) for s in SETTABLE_STATUSES], formula=FORMULA,
             findings=(problem.evidence or {}).get("findings", []),
             can_edit=role_at_least(self.membership.role, Role.REVIEWER) and not problem.is_merged,

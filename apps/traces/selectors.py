@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -13,6 +11,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from apps.core.pagination import decode_position, encode_position
 from apps.feedback.models import Feedback
 from apps.traces.models import Signal, Step, Turn
 
@@ -127,23 +126,10 @@ def turn_list(*, project, filters: TurnFilters):
     return turns.order_by("-created_at", "-id")
 
 
-def encode_cursor(turn: Turn) -> str:
-    raw = json.dumps([turn.created_at.isoformat(), str(turn.pk)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID] | None:
-    try:
-        created, turn_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return dt.datetime.fromisoformat(created), uuid.UUID(turn_id)
-    except (ValueError, TypeError):
-        return None
-
-
 def turn_page(*, project, filters: TurnFilters, after: str = "", size: int = 50) -> tuple[list[Turn], str | None]:
     """Keyset pagination (newest first): stable and index-backed on millions of turns."""
     turns = turn_list(project=project, filters=filters)
-    position = decode_cursor(after) if after else None
+    position = decode_position(after) if after else None
     if position:
         created, turn_id = position
         # ``created_at <= cursor`` is implied by the OR; it is spelled out because PostgreSQL can
@@ -153,7 +139,7 @@ def turn_page(*, project, filters: TurnFilters, after: str = "", size: int = 50)
             Q(created_at__lt=created) | Q(created_at=created, pk__lt=turn_id)
         )
     rows = list(turns[: size + 1])
-    next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
+    next_cursor = encode_position(rows[size - 1].created_at, rows[size - 1].pk) if len(rows) > size else None
     return rows[:size], next_cursor
 
 

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from apps.core.pagination import decode_position
 from apps.core.roles import Role
 from apps.core.views import ProjectViewMixin
 from apps.traces import selectors
@@ -93,7 +94,7 @@ class TurnFilterForm(forms.Form):
 
     def clean_after(self):
         after = self.cleaned_data["after"]
-        if after and selectors.decode_cursor(after) is None:
+        if after and decode_position(after) is None:
             raise forms.ValidationError("This page link is not valid; start again from the newest turns.")
         return after
 

@@ -112,6 +112,53 @@ def test_the_problem_page_lists_its_turns_with_links_to_the_replay(project, prob
     assert 'name="turn_ids"' in body
 
 
+def test_the_problem_page_pages_through_every_turn_and_splits_from_an_older_page(project, members, login, monkeypatch):
+    # Given a problem of five turns, shown two a page
+    import re
+
+    from apps.problems import views
+
+    monkeypatch.setattr(views, "MEMBERS_SHOWN", 2)
+    for text in ["refund annual plan please", "refund my annual plan", "annual plan refund", "refund the annual plan",
+                 "I want a refund on my annual plan"]:
+        flagged_turn(project, text, kinds=["escalation"])
+    run(project)
+    problem = Problem.objects.for_project(project).get()
+    assert problem.turn_count == 5
+    members_at = ProblemTurn.objects.for_project(project).filter(problem=problem)
+    members_at.filter(turn_id__in=list(members_at.values_list("turn_id", flat=True)[:3])).update(
+        turn_created_at=members_at.first().turn_created_at
+    )  # three turns at one instant: the page boundary falls inside the tie
+    client = login(members[Role.REVIEWER].user)
+    url = f"/orgs/acme/projects/{project.pk}/problems/{problem.pk}/"
+
+    # When the reviewer follows "Older turns" to the end
+    seen, pages, link = [], [], url
+    while link:
+        body = client.get(link).content.decode()
+        page = re.findall(r'name="turn_ids" value="([0-9a-f-]+)"', body)
+        pages.append(len(page))
+        seen += page
+        older = re.search(r'href="\?after=([^"]+)" data-testid="older-members"', body)
+        link = f"{url}?after={older.group(1)}" if older else None
+
+    # Then every turn showed once, newest first, two a page
+    expected = ProblemTurn.objects.for_project(project).filter(problem=problem).order_by("-turn_created_at", "turn_id")
+    assert seen == [str(t) for t in expected.values_list("turn_id", flat=True)]
+    assert pages == [2, 2, 1]
+
+    # And a turn of the last page splits off
+    split = client.post(url, {"action": "split", "turn_ids": [seen[-1]], "title": "Oldest"})
+    assert split.status_code == 302
+    assert Problem.objects.for_project(project).get(title="Oldest").turn_count == 1
+
+    # And a page link it did not make is a readable error that shows the newest turns
+    bad = client.get(f"{url}?after=not-a-cursor")
+    assert bad.status_code == 400
+    assert "This page link is not valid" in bad.content.decode()
+    assert len(re.findall(r'name="turn_ids"', bad.content.decode())) == 2
+
+
 def test_a_member_sees_no_reviewer_controls(project, problems, members, login):
     response = login(members[Role.MEMBER].user).get(f"/orgs/acme/projects/{project.pk}/problems/{problems[0].pk}/")
 
