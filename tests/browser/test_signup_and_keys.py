@@ -50,7 +50,6 @@ def test_signup_create_project_and_api_key_then_revoke_it(page: Page, live_serve
     expect(page.get_by_role("heading", level=1)).to_have_text("Checkout agent")
     page.get_by_role("navigation", name="Project").get_by_role("link", name="API keys").click()
     expect(page).to_have_url(re.compile(rf"/orgs/{org_slug}/projects/[0-9a-f-]{{36}}/keys/$"))
-    keys_url = page.url
     expect(page.get_by_text("No keys yet.")).to_be_visible()
 
     # and create a key

@@ -14,7 +14,6 @@ from apps.governance.models import AuditEvent
 from apps.organizations.models import Invitation, Membership
 from tests.factories.organizations import InvitationFactory, MembershipFactory
 from tests.organizations.matrix import (
-    ANONYMOUS,
     OUTSIDER,
     assert_api_refused,
     assert_html_refused,

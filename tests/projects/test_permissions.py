@@ -13,8 +13,6 @@ from apps.core.roles import Role
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.factories.projects import ApiKeyFactory
 from tests.organizations.matrix import (
-    ANONYMOUS,
-    OUTSIDER,
     assert_api_refused,
     assert_html_refused,
     audit_count,
