@@ -13,14 +13,23 @@ from apps.feedback.signing import make_url
 logger = logging.getLogger(__name__)
 
 
-def feedback_url_for(*, api_key, turn_id, user_id: str = "", ttl_seconds: int | None = None) -> str | None:
-    """A signed feedback URL for the turn; None (logged) if the key's signing key does not unseal
-    (``DJANGO_SECRET_KEY`` changed without ``DJANGO_SECRET_KEY_FALLBACKS``; the SDKs sign locally)."""
-    ttl = settings.FEEDBACK_LINK_TTL_SECONDS if ttl_seconds is None else ttl_seconds
+def link_signing_key(api_key) -> bytes | None:
+    """The key's feedback-link signing key, or None (logged) when it does not unseal:
+    ``DJANGO_SECRET_KEY`` changed without ``DJANGO_SECRET_KEY_FALLBACKS``. Then no link of that
+    key verifies and the server issues none (the SDKs sign locally)."""
     try:
-        signing_key = api_key.link_signing_key()
+        return api_key.link_signing_key()
     except Unsealable:
-        logger.error("no feedback URL for API key %s: its signing key does not unseal", api_key.key_id)
+        logger.error("feedback links of API key %s cannot be signed or verified: its signing key does not unseal "
+                     "(DJANGO_SECRET_KEY changed without DJANGO_SECRET_KEY_FALLBACKS?)", api_key.key_id)
+        return None
+
+
+def feedback_url_for(*, api_key, turn_id, user_id: str = "", ttl_seconds: int | None = None) -> str | None:
+    """A signed feedback URL for the turn; None if the key's signing key does not unseal."""
+    ttl = settings.FEEDBACK_LINK_TTL_SECONDS if ttl_seconds is None else ttl_seconds
+    signing_key = link_signing_key(api_key)
+    if signing_key is None:
         return None
     return make_url(
         host=settings.SITE_URL,

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 
 from apps.core.errors import ServiceError
-from apps.core.sealing import Unsealable
+from apps.feedback.links import link_signing_key
 from apps.feedback.signing import Claims, InvalidLink, read_claims, signature_matches
 from apps.projects.models import ApiKey
 from apps.traces.schemas import FeedbackIn
 from apps.traces.services.ingest import Batch, Outcome, add_parsed, write_batch
-
-logger = logging.getLogger(__name__)
 
 WIDGET_NAMESPACE = uuid.UUID("6f1d5c7e-3b0a-4f55-9a53-2d1c9e0b7a10")
 
 
 class LinkError(ServiceError):
     """A link that cannot be used; ``code`` picks the page shown."""
-
-
-def _link_signature_valid(api_key: ApiKey, payload: str, signature: str) -> bool:
-    """The signature checked with the key's signing key; False if that key does not unseal."""
-    try:
-        signing_key = api_key.link_signing_key()
-    except Unsealable:
-        logger.error("feedback links of API key %s cannot be verified: its signing key does not unseal "
-                     "(DJANGO_SECRET_KEY changed without DJANGO_SECRET_KEY_FALLBACKS?)", api_key.key_id)
-        return False
-    return signature_matches(payload, signature, signing_key)
 
 
 def link_verify(token: str) -> tuple[ApiKey, Claims]:
@@ -45,8 +31,9 @@ def link_verify(token: str) -> tuple[ApiKey, Claims]:
         .filter(key_id=claims.key_id)
         .first()
     )
-    if api_key is None or str(api_key.project_id) != claims.project_id or not _link_signature_valid(
-        api_key, payload, signature
+    signing_key = link_signing_key(api_key) if api_key is not None else None
+    if signing_key is None or str(api_key.project_id) != claims.project_id or not signature_matches(
+        payload, signature, signing_key
     ):
         raise LinkError("This feedback link is not valid.", code="link_invalid_signature")
     if api_key.revoked_at is not None:

@@ -103,3 +103,24 @@ def test_the_migration_seals_raw_keys_once(project):
     api_key.refresh_from_db()
     assert len(bytes(api_key.signing_key)) == 61
     assert api_key.link_signing_key() == derive_signing_key(secret)
+
+
+@pytest.mark.django_db
+def test_a_key_that_no_longer_unseals_still_ingests_and_returns_no_feedback_url(project, settings):
+    # Given a key sealed under a secret key that was then replaced with no fallback
+    from rest_framework.test import APIClient
+
+    from apps.traces.models import Turn
+
+    api_key, secret = api_key_with_secret(project=project)
+    settings.SECRET_KEY = "a-new-secret-key-" + "y" * 40
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    # When the agent logs a turn
+    response = client.post("/api/v1/turns", {"question": "Hi", "agent_response": "Hello"}, format="json")
+
+    # Then the turn is stored and the response says there is no server-signed link
+    assert response.status_code == 201
+    assert response.json()["feedback_url"] is None
+    assert Turn.objects.for_project(project).filter(pk=response.json()["id"]).exists()
