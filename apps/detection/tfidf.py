@@ -1,6 +1,6 @@
 """The TF-IDF cosine kernel of the default similarity backend, compiled by numba.
 
-Imported on first use (``similarity._kernel``): numba costs a third of a second to import and a
+Imported on first use (``similarity._cosines``): numba costs a third of a second to import and a
 second or two to compile on a machine's first call (``cache=True`` keeps the machine code in
 ``__pycache__`` for every later process), and neither should land on every Django start.
 

@@ -11,6 +11,11 @@ from apps.core.sealing import seal, unseal
 ACCESS_PERMISSION = "projects.access_project"
 
 
+def _signing_context(key_id: str) -> str:
+    """What a sealed link signing key is bound to (migration projects.0002 spells it too)."""
+    return f"api-key-signing:{key_id}"
+
+
 class Project(OrganizationOwnedModel):
     """An agent (or environment) whose turns are captured. Restricted projects are visible only
     to org admins and to members granted ``projects.access_project`` on them."""
@@ -76,11 +81,11 @@ class ApiKey(ProjectOwnedModel):
     @staticmethod
     def sealed_signing_key(key_id: str, signing_key: bytes) -> bytes:
         """``signing_key`` as stored: sealed at rest, bound to its key id."""
-        return seal(signing_key, context=f"api-key-signing:{key_id}")
+        return seal(signing_key, context=_signing_context(key_id))
 
     def link_signing_key(self) -> bytes:
         """The feedback-link HMAC key, unsealed; raises ``apps.core.sealing.Unsealable``."""
-        return unseal(self.signing_key, context=f"api-key-signing:{self.key_id}")
+        return unseal(self.signing_key, context=_signing_context(self.key_id))
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
