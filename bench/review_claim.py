@@ -96,7 +96,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
 
     from apps.core.roles import Role
-    from apps.governance.services import SYSTEM
+    from apps.core.audit import SYSTEM
     from apps.organizations.models import Membership, Organization
     from apps.projects.models import Project
     from apps.review.services import queues as queue_services

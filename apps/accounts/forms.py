@@ -4,7 +4,7 @@ from django.db import transaction
 
 from apps.core.errors import ServiceError
 from apps.core.http import client_ip
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations.services import invitation_check_open, invitation_lookup
 
 

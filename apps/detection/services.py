@@ -27,8 +27,7 @@ from apps.detection.detectors import run_detectors
 from apps.detection.embedding import similarity_backend
 from apps.detection.models import DetectionRule, DetectorSettings, SweepCursor
 from apps.detection.rules import RuleSyntaxError, parse
-from apps.governance.models import AuditAction
-from apps.governance.services import Actor, audit_record
+from apps.core.audit import Actor, AuditAction, audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from apps.core.roles import Role
 from apps.core.views import ProjectViewMixin
 from apps.detection import selectors, services
 from apps.detection.config import DETECTORS, effective_config
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 
 HELP = {
     "rephrase": "The next user message in the same session asks the same thing in other words.",

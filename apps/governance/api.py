@@ -3,7 +3,8 @@ from rest_framework import mixins, serializers
 
 from apps.core.api import OrganizationScopedViewSet
 from apps.core.roles import Role
-from apps.governance.models import AuditAction, AuditEvent
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
 from apps.governance.selectors import audit_event_list
 
 

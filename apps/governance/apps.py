@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class GovernanceConfig(AppConfig):
     name = "apps.governance"
     label = "governance"
+
+    def ready(self):
+        from apps.core import audit, hooks
+        from apps.governance.services import audit_record
+
+        hooks.register(audit.AUDIT_HOOK, audit_record)

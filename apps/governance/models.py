@@ -1,39 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from apps.core.audit import AuditAction
 from apps.core.models import OrganizationOwnedModel
-
-
-class AuditAction(models.TextChoices):
-    ORGANIZATION_CREATED = "organization.created", "Organization created"
-    ORGANIZATION_RENAMED = "organization.renamed", "Organization renamed"
-    RETENTION_CHANGED = "retention.changed", "Retention changed"
-    MEMBER_INVITED = "member.invited", "Member invited"
-    INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
-    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
-    MEMBER_ROLE_CHANGED = "member.role_changed", "Role changed"
-    MEMBER_REMOVED = "member.removed", "Member removed"
-    PROJECT_CREATED = "project.created", "Project created"
-    PROJECT_RENAMED = "project.renamed", "Project renamed"
-    PROJECT_DELETED = "project.deleted", "Project deleted"
-    PROJECT_ACCESS_CHANGED = "project.access_changed", "Project access changed"
-    API_KEY_CREATED = "api_key.created", "API key created"
-    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
-    DETECTOR_CHANGED = "detector.changed", "Detector settings changed"
-    RULE_CREATED = "rule.created", "Detection rule created"
-    RULE_DELETED = "rule.deleted", "Detection rule deleted"
-    QUEUE_CREATED = "queue.created", "Review queue created"
-    QUEUE_UPDATED = "queue.updated", "Review queue updated"
-    QUEUE_DELETED = "queue.deleted", "Review queue deleted"
-    QUEUE_ASSIGNED = "queue.assigned", "Reviewer assigned to a queue"
-    QUEUE_UNASSIGNED = "queue.unassigned", "Reviewer removed from a queue"
-    REVIEW_DECIDED = "review.decided", "Review decision"
-    REVIEW_ASSIGNED = "review.assigned", "Review item assigned"
-    TAXONOMY_CHANGED = "taxonomy.changed", "Failure taxonomy changed"
-    PROBLEM_UPDATED = "problem.updated", "Problem updated"
-    PROBLEM_CAUSE_REVIEWED = "problem.cause_reviewed", "Proposed cause reviewed"
-    PROBLEM_MERGED = "problem.merged", "Problems merged"
-    PROBLEM_SPLIT = "problem.split", "Problem split"
 
 
 class AuditEvent(OrganizationOwnedModel):

@@ -1,25 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from apps.governance.models import AuditAction, AuditEvent
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did it and from where; every admin service takes one and records it in the audit log."""
-
-    user: object | None
-    ip_address: str | None = None
-
-    @classmethod
-    def from_request(cls, request) -> Actor:
-        from apps.core.http import client_ip
-
-        return cls(user=request.user if request.user.is_authenticated else None, ip_address=client_ip(request))
-
-
-SYSTEM = Actor(user=None)
+from apps.core.audit import Actor, AuditAction
+from apps.governance.models import AuditEvent
 
 
 def audit_record(
@@ -33,7 +15,7 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
-    """Append one audit row. Call inside the service's transaction so it commits with the change."""
+    """Store one audit row (registered as the ``audit.record`` hook; services call apps.core.audit)."""
     user = actor.user
     return AuditEvent.objects.create(
         organization=organization,

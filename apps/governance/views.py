@@ -4,7 +4,7 @@ from django.views.generic import TemplateView
 
 from apps.core.roles import Role
 from apps.core.views import OrganizationViewMixin
-from apps.governance.models import AuditAction
+from apps.core.audit import AuditAction
 from apps.governance.selectors import audit_actor_choices, audit_event_list
 
 

@@ -4,7 +4,7 @@ from rest_framework.response import Response
 
 from apps.core.api import OrganizationScopedViewSet
 from apps.core.roles import Role
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations import selectors, services
 from apps.organizations.models import Invitation, Membership
 from apps.organizations.serializers import (

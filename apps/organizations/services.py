@@ -13,8 +13,7 @@ from django.utils.text import slugify
 from apps.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from apps.core.roles import Role, role_at_least
 from apps.core.text import required_name, sha256_hex
-from apps.governance.models import AuditAction
-from apps.governance.services import Actor, audit_record
+from apps.core.audit import Actor, AuditAction, audit_record
 from apps.organizations.models import (
     RETENTION_DAYS_MAX,
     RETENTION_DAYS_MIN,

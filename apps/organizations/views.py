@@ -10,7 +10,7 @@ from django.views.generic.base import TemplateResponseMixin
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
 from apps.core.views import OrganizationViewMixin, service_error_to_form
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations import selectors, services
 from apps.organizations.forms import InvitationForm, OrganizationForm, OrganizationSettingsForm, RoleForm
 from apps.projects.forms import ProjectForm

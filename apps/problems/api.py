@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from apps.core.api import ProjectScopedViewSet
 from apps.core.errors import ValidationFailed
 from apps.core.roles import Role
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.problems import selectors
 from apps.problems.models import Problem
 from apps.problems.selectors import STATUS_FILTERS

@@ -15,7 +15,7 @@ from apps.core.errors import ServiceError
 from apps.core.pagination import decode_position
 from apps.core.roles import Role, role_at_least
 from apps.core.views import ProjectViewMixin
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.problems import selectors
 from apps.problems.flags import SEVERITY_LABELS
 from apps.problems.models import SETTABLE_STATUSES, ProblemStatus

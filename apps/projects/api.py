@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from apps.core.api import OrganizationScopedViewSet, ProjectScopedViewSet, StrictJSONParser
 from apps.core.roles import Role
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.projects import selectors, services
 from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
 from apps.projects.models import ApiKey

@@ -12,8 +12,7 @@ from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
 from apps.core.text import required_name, sha256_hex
 from apps.feedback.signing import derive_signing_key
-from apps.governance.models import AuditAction
-from apps.governance.services import Actor, audit_record
+from apps.core.audit import Actor, AuditAction, audit_record
 from apps.organizations.models import Membership, Organization
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 

@@ -17,7 +17,7 @@ from apps.core.views import (
     ProjectViewMixin,
     service_error_to_form,
 )
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations.selectors import membership_list
 from apps.organizations.views import OrganizationDetailView
 from apps.projects import selectors, services

@@ -16,7 +16,7 @@ from apps.core.api import ProjectScopedViewSet
 from apps.core.errors import ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.roles import Role
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations.selectors import membership_get, membership_list
 from apps.review import selectors
 from apps.review.models import ReviewQueue

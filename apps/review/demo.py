@@ -10,7 +10,7 @@ and the assignment are made only while there are none.
 from __future__ import annotations
 
 from apps.core.permissions import object_permission_user_ids
-from apps.governance.services import SYSTEM
+from apps.core.audit import SYSTEM
 from apps.review.models import WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue
 from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services

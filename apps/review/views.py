@@ -18,7 +18,7 @@ from apps.core.errors import ServiceError
 from apps.core.permissions import object_permission_user_ids
 from apps.core.roles import Role
 from apps.core.views import ProjectViewMixin, service_error_to_form
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations.selectors import membership_list
 from apps.review import selectors
 from apps.review.forms import AssignForm, DecisionForm, QueueForm, TaxonomyForm

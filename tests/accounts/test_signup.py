@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from apps.accounts.models import User
-from apps.governance.models import AuditAction, AuditEvent
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
 from apps.organizations.models import Membership, Organization
 from tests.factories.accounts import PASSWORD, UserFactory
 

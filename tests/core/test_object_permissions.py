@@ -3,7 +3,7 @@ import pytest
 from apps.core.errors import ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_has, object_permission_revoke
 from apps.core.roles import Role
-from apps.governance.services import SYSTEM
+from apps.core.audit import SYSTEM
 from apps.organizations.services import membership_remove
 from apps.projects.models import ACCESS_PERMISSION, ProjectUserObjectPermission
 from apps.projects.selectors import project_list_visible

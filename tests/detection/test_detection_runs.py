@@ -85,7 +85,7 @@ def test_task_for_a_deleted_project_is_a_no_op(project):
 
 def test_disabled_detectors_and_rules(project, owner):
     from apps.detection.services import detection_rule_create, detector_settings_update
-    from apps.governance.services import Actor
+    from apps.core.audit import Actor
 
     actor = Actor(user=owner)
     detector_settings_update(project=project, detector="agent_punted", enabled=False, params={}, actor=actor)

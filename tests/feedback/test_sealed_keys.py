@@ -8,7 +8,7 @@ from django.test import Client
 
 from apps.core.sealing import Unsealable, seal, unseal
 from apps.feedback.signing import derive_signing_key, make_token
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.projects.models import ApiKey
 from apps.projects.services import api_key_create
 from apps.feedback.models import Feedback

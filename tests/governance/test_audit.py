@@ -8,8 +8,10 @@ from django.db import DatabaseError, connection, transaction
 from apps.core.roles import Role
 from apps.detection.models import DetectionRule
 from apps.detection.services import detection_rule_create
-from apps.governance.models import AuditAction, AuditEvent
-from apps.governance.services import Actor, audit_record
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
+from apps.core.audit import Actor
+from apps.governance.services import audit_record
 from apps.organizations.models import Invitation
 from apps.projects.models import ApiKey, Project
 from apps.review.models import DEFAULT_TAXONOMY, ReviewItem, ReviewQueue

@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.core.roles import Role
-from apps.governance.models import AuditAction, AuditEvent
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
 from apps.organizations.models import Invitation, Membership, Organization
 from tests.factories.accounts import PASSWORD, UserFactory
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory

@@ -7,8 +7,9 @@ import pytest
 from apps.core.errors import Conflict, Forbidden
 from apps.core.permissions import object_permission_grant
 from apps.core.roles import Role
-from apps.governance.models import AuditAction, AuditEvent
-from apps.governance.services import Actor
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
+from apps.core.audit import Actor
 from apps.organizations import services
 from apps.organizations.models import Membership
 from apps.projects.models import ACCESS_PERMISSION, ProjectUserObjectPermission

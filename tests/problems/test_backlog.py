@@ -6,7 +6,7 @@ import pytest
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.governance.models import AuditEvent
-from apps.governance.services import SYSTEM
+from apps.core.audit import SYSTEM
 from apps.problems.models import CauseState, Problem, ProblemStatus, ProblemTurn
 from apps.problems.services import backlog
 from tests.factories.traces import TurnFactory

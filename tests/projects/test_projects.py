@@ -7,7 +7,7 @@ import pytest
 from apps.core.errors import Conflict
 from apps.core.roles import Role
 from apps.governance.models import AuditEvent
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.projects import services
 from apps.projects.models import Project
 from tests.factories.projects import ProjectFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.core.roles import Role
-from apps.governance.services import SYSTEM
+from apps.core.audit import SYSTEM
 from apps.review.services import queues as queue_services
 from tests.factories.organizations import MembershipFactory
 

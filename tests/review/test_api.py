@@ -4,8 +4,9 @@ their error codes, blind review, agreement in the list, and the taxonomy."""
 import pytest
 
 from apps.core.permissions import object_permission_user_ids
-from apps.governance.models import AuditAction, AuditEvent
-from apps.governance.services import SYSTEM
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
+from apps.core.audit import SYSTEM
 from apps.review.models import WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue
 from apps.review.services import queues as queue_services
 from apps.traces.models import ReviewState, Turn

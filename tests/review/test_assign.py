@@ -5,8 +5,9 @@ from django.urls import reverse
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.roles import Role
-from apps.governance.models import AuditAction, AuditEvent
-from apps.governance.services import SYSTEM
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
+from apps.core.audit import SYSTEM
 from apps.review.models import ItemState, ReviewItem
 from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services

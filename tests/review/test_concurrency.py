@@ -71,7 +71,7 @@ PER_ITEM = 3
 def test_concurrent_claims_with_several_reviewers_per_item(project, queue):
     """Three reviewers per item: each item is held by one reviewer at a time, decided by three
     distinct reviewers, and nobody decides the same item twice."""
-    from apps.governance.services import SYSTEM
+    from apps.core.audit import SYSTEM
     from apps.review.models import Decision
 
     queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=PER_ITEM)

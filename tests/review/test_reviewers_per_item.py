@@ -3,7 +3,7 @@
 import pytest
 
 from apps.core.errors import Conflict, ValidationFailed
-from apps.governance.services import SYSTEM
+from apps.core.audit import SYSTEM
 from apps.review import selectors
 from apps.review.agreement import agreement_summary, fleiss_kappa
 from apps.review.models import Decision, ItemState, ReviewItem

@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
-from apps.governance.models import AuditAction, AuditEvent
-from apps.governance.services import Actor
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
+from apps.core.audit import Actor
 from apps.review import selectors, tasks
 from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services

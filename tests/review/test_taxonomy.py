@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from apps.core.errors import ValidationFailed
 from apps.core.roles import Role
-from apps.governance.models import AuditAction, AuditEvent
-from apps.governance.services import SYSTEM
+from apps.core.audit import AuditAction
+from apps.governance.models import AuditEvent
+from apps.core.audit import SYSTEM
 from apps.review import selectors
 from apps.review.models import DEFAULT_CATEGORIES, Decision, ReviewItem
 from apps.review.services import items as item_services

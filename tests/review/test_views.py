@@ -153,7 +153,7 @@ def test_a_decision_on_an_item_not_held_is_refused(project, queue, people):
 
 
 def test_a_member_assigned_to_a_queue_still_needs_the_reviewer_role(project, queue, members):
-    from apps.governance.services import SYSTEM
+    from apps.core.audit import SYSTEM
     from apps.review.services.queues import review_queue_assign
 
     member = MembershipFactory(organization=project.organization, role=Role.MEMBER, user__email="m2@acme.test")
@@ -164,7 +164,7 @@ def test_a_member_assigned_to_a_queue_still_needs_the_reviewer_role(project, que
 
 @pytest.mark.parametrize("blind", [True, False], ids=["blind", "open"])
 def test_the_review_page_hides_earlier_verdicts_in_a_blind_queue(project, queue, people, blind):
-    from apps.governance.services import SYSTEM
+    from apps.core.audit import SYSTEM
     from apps.review.services import items as item_services
     from apps.review.services import queues as queue_services
 

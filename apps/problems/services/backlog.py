@@ -17,8 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
-from apps.governance.models import AuditAction
-from apps.governance.services import Actor, audit_record
+from apps.core.audit import Actor, AuditAction, audit_record
 from apps.problems import selectors
 from apps.problems.causes import next_from_evidence
 from apps.problems.models import SETTABLE_STATUSES, CauseState, Problem, ProblemStatus, ProblemTurn

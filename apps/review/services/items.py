@@ -24,8 +24,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_has
 from apps.core.roles import Role, role_at_least
-from apps.governance.models import AuditAction
-from apps.governance.services import Actor, audit_record
+from apps.core.audit import Actor, AuditAction, audit_record
 from apps.review.models import (
     OPEN_STATES, VERDICT_STATE, WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue, Verdict,
 )

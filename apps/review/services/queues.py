@@ -9,8 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.core.errors import ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke
-from apps.governance.models import AuditAction
-from apps.governance.services import Actor, audit_record
+from apps.core.audit import Actor, AuditAction, audit_record
 from apps.review.models import DEFAULT_TAXONOMY, MAX_REVIEWERS_PER_ITEM, WORK_PERMISSION, FailureTaxonomy, ReviewQueue
 
 MAX_KINDS = 50

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.core.roles import Role
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.services import invitation_create, organization_create, organization_update
 from apps.projects.models import ApiKey, Project

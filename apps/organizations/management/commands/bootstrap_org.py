@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
-from apps.governance.services import SYSTEM
+from apps.core.audit import SYSTEM
 from apps.organizations.models import Membership, Organization
 from apps.organizations.services import organization_create
 from apps.projects.models import Project
