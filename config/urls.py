@@ -3,9 +3,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
+from apps.organizations import views as organization_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", organization_views.home, name="home"),
     path("healthz", core_views.HealthView.as_view(), name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -9,9 +9,9 @@ import pytest
 from django.apps import apps as django_apps
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from apps.core.api import OrganizationScopedViewSet
+from apps.organizations.tenancy import OrganizationScopedViewSet
 from apps.core.models import OrganizationOwnedModel, ProjectOwnedModel, UnscopedQueryError
-from apps.core.views import OrganizationViewMixin
+from apps.organizations.tenancy import OrganizationViewMixin
 from apps.projects.models import ApiKey, Project
 from tests.factories.projects import ApiKeyFactory
 

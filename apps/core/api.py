@@ -1,4 +1,7 @@
-"""API base classes: strict JSON, one error format, the URL-resolved tenant, the role map."""
+"""API plumbing that knows no domain: one error format and the per-action role map.
+
+The tenant-resolving viewsets live with the models they resolve (apps.organizations.tenancy,
+apps.projects.tenancy)."""
 
 from __future__ import annotations
 
@@ -7,13 +10,12 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import OperationalError
 from django.http import Http404
-from rest_framework import exceptions, permissions, viewsets
+from rest_framework import exceptions, permissions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core.errors import ServiceError
 from apps.core.roles import role_at_least
-from apps.core.parsers import StrictJSONParser
 
 logger = logging.getLogger(__name__)
 
@@ -103,67 +105,3 @@ class RolePermission(permissions.BasePermission):
         if required is None or membership is None:
             return False
         return role_at_least(membership.role, required)
-
-
-class OrganizationScopedViewSet(viewsets.GenericViewSet):
-    """Resolves the organization from ``<org>`` in the URL and the caller's membership.
-
-    A non-member gets 404 (the organization's existence is not disclosed). Subclasses set
-    ``model`` and ``required_role`` and narrow with ``scope_queryset``; they never override
-    ``get_queryset``.
-    """
-
-    model = None
-    required_role: dict[str, str] = {}
-    permission_classes = [permissions.IsAuthenticated, RolePermission]
-    parser_classes = [StrictJSONParser]
-
-    def initial(self, request, *args, **kwargs):
-        self.format_kwarg = self.get_format_suffix(**kwargs)
-        self.perform_authentication(request)
-        if request.user is None or not request.user.is_authenticated:
-            self.permission_denied(request)
-        self.resolve_tenant(request)
-        # Every object the URL names is resolved before roles and input are checked: a foreign
-        # id and a missing one are the same 404 whatever the method or body.
-        lookup = self.lookup_url_kwarg or self.lookup_field
-        if lookup in self.kwargs:
-            self.object = self.get_object()
-        super().initial(request, *args, **kwargs)
-
-    def resolve_tenant(self, request) -> None:
-        from apps.organizations.selectors import organization_membership_get
-
-        self.organization, request.membership = organization_membership_get(
-            slug=self.kwargs["org"], user=request.user
-        )
-        self.membership = request.membership
-
-    def base_queryset(self):
-        return self.model.objects.for_org(self.organization)
-
-    def get_queryset(self):
-        return self.scope_queryset(self.base_queryset())
-
-    def scope_queryset(self, queryset):
-        return queryset
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["organization"] = self.organization
-        return context
-
-
-class ProjectScopedViewSet(OrganizationScopedViewSet):
-    """Adds ``<project>`` from the URL, resolved through the visibility selector (404 if hidden)."""
-
-    def resolve_tenant(self, request) -> None:
-        super().resolve_tenant(request)
-        from apps.projects.selectors import project_get_visible
-
-        self.project = project_get_visible(
-            organization=self.organization, membership=self.membership, project_id=self.kwargs["project"]
-        )
-
-    def base_queryset(self):
-        return self.model.objects.for_project(self.project)

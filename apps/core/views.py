@@ -1,77 +1,21 @@
-"""HTML view plumbing: the URL-resolved tenant, the per-method role map, error pages, health."""
+"""HTML plumbing that knows no domain: service errors on forms, error pages, health.
+
+The tenant-resolving mixins live with the models they resolve (apps.organizations.tenancy,
+apps.projects.tenancy)."""
 
 from __future__ import annotations
 
 import time
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views import View
 
 from apps.core.errors import ServiceError
-from apps.core.roles import Role, role_at_least
-
-
-class OrganizationViewMixin(LoginRequiredMixin):
-    """Resolves ``<org>`` and the membership (404 for strangers) and enforces ``required_role``.
-
-    ``required_role`` maps HTTP methods to the minimum role; a method missing from it is denied.
-    """
-
-    required_role: dict[str, str] = {"GET": Role.MEMBER}
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        from apps.organizations.selectors import organization_membership_get
-
-        # Order matters: every object the URL names is resolved (404) before the method (405)
-        # and the role (403) are checked, so a foreign object and a missing one look the same.
-        self.organization, self.membership = organization_membership_get(slug=kwargs["org"], user=request.user)
-        self.resolve_tenant(request, **kwargs)
-        method = request.method.lower()
-        if method not in self.http_method_names or not hasattr(self, "get" if method == "head" else method):
-            return self.http_method_not_allowed(request, *args, **kwargs)
-        required = self.required_role.get("GET" if method == "head" else method.upper())
-        if required is None or not role_at_least(self.membership.role, required):
-            raise PermissionDenied("Your role in this organization does not allow that.")
-        return super().dispatch(request, *args, **kwargs)
-
-    def resolve_tenant(self, request, **kwargs) -> None:
-        """Hook for subclasses that resolve more of the URL (a project, a member, a key): 404s."""
-
-    @property
-    def is_admin(self) -> bool:
-        return role_at_least(self.membership.role, Role.ADMIN)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs) if hasattr(super(), "get_context_data") else dict(kwargs)
-        from apps.projects.selectors import project_list_visible
-
-        context.update(
-            organization=self.organization,
-            membership=self.membership,
-            is_admin=self.is_admin,
-            nav_projects=project_list_visible(organization=self.organization, membership=self.membership),
-        )
-        # URL kwargs (``project`` is a UUID there) are replaced by the resolved objects.
-        context["project"] = getattr(self, "project", None)
-        return context
-
-
-class ProjectViewMixin(OrganizationViewMixin):
-    def resolve_tenant(self, request, **kwargs) -> None:
-        super().resolve_tenant(request, **kwargs)
-        from apps.projects.selectors import project_get_visible
-
-        self.project = project_get_visible(
-            organization=self.organization, membership=self.membership, project_id=kwargs["project"]
-        )
 
 
 def service_error_to_form(form, error: ServiceError) -> None:
@@ -82,17 +26,6 @@ def service_error_to_form(form, error: ServiceError) -> None:
 
 def flash_service_error(request, error: ServiceError) -> None:
     messages.error(request, error.message)
-
-
-def home(request):
-    if not request.user.is_authenticated:
-        return redirect("account_login")
-    from apps.organizations.selectors import organization_list_for_user
-
-    memberships = organization_list_for_user(user=request.user)
-    if len(memberships) == 1:
-        return redirect("organization_detail", org=memberships[0].organization.slug)
-    return redirect("organization_list")
 
 
 def _wants_json(request) -> bool:

@@ -8,7 +8,7 @@ from django.views.generic import TemplateView
 
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
-from apps.core.views import ProjectViewMixin
+from apps.projects.tenancy import ProjectViewMixin
 from apps.detection import selectors, services
 from apps.detection.config import DETECTORS, effective_config
 from apps.core.audit import Actor

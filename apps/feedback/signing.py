@@ -5,7 +5,8 @@
     signature   = base64url-nopad(HMAC-SHA256(signing key, payload as ASCII))
     URL         = {host}/f/{payload}.{signature}
 
-The server never stores the secret: it keeps the derived signing key of each API key.
+The server never stores the secret: it keeps the derived signing key of each API key, made
+with the key itself (apps.projects.models.derive_signing_key).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import hmac
 import json
 from dataclasses import dataclass
 
-SIGNING_CONTEXT = b"agentloop-feedback-v1"
 VERSION = 1
 
 
@@ -32,10 +32,6 @@ class Claims:
     project_id: str
     turn_id: str
     user_id: str
-
-
-def derive_signing_key(secret_api_key: str) -> bytes:
-    return hmac.new(secret_api_key.encode("utf-8"), SIGNING_CONTEXT, hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:

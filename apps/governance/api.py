@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 
-from apps.core.api import OrganizationScopedViewSet
+from apps.organizations.tenancy import OrganizationScopedViewSet
 from apps.core.roles import Role
 from apps.core.audit import AuditAction
 from apps.governance.models import AuditEvent

@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.views.generic import TemplateView
 
 from apps.core.roles import Role
-from apps.core.views import OrganizationViewMixin
+from apps.organizations.tenancy import OrganizationViewMixin
 from apps.core.audit import AuditAction
 from apps.governance.selectors import audit_actor_choices, audit_event_list
 

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from apps.core.api import OrganizationScopedViewSet
+from apps.organizations.tenancy import OrganizationScopedViewSet
 from apps.core.roles import Role
 from apps.core.audit import Actor
 from apps.organizations import selectors, services

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.core import hooks
 from apps.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from apps.core.roles import Role, role_at_least
 from apps.core.text import required_name, sha256_hex
@@ -21,6 +22,10 @@ from apps.organizations.models import (
     Membership,
     Organization,
 )
+
+# Called inside membership_remove's transaction, before the membership row goes; the floors above
+# that grant per-member rights (project access) register here.
+MEMBER_REMOVED_HOOK = "organizations.member_removed"
 
 
 def _unique_slug(name: str) -> str:
@@ -270,9 +275,7 @@ def membership_remove(*, membership: Membership, acting: Membership, actor: Acto
         if not role_at_least(acting.role, Role.ADMIN):
             raise Forbidden("Only admins can remove members.")
     _check_not_last_owner(organization=organization, target=membership)
-    from apps.projects.services import project_access_revoke_all
-
-    project_access_revoke_all(membership=membership)
+    hooks.call(MEMBER_REMOVED_HOOK, membership=membership)  # apps.projects drops its grants
     audit_record(
         organization=organization, actor=actor, action=AuditAction.MEMBER_REMOVED,
         target_type="member", target_id=membership.pk, target_label=membership.user.email,

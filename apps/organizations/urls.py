@@ -4,7 +4,6 @@ from apps.organizations import views
 
 urlpatterns = [
     path("orgs/", views.OrganizationListView.as_view(), name="organization_list"),
-    path("orgs/<slug:org>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
     path("orgs/<slug:org>/members/", views.MemberListView.as_view(), name="member_list"),
     path("orgs/<slug:org>/members/<int:member>/role/", views.MemberRoleView.as_view(), name="member_role"),
     path("orgs/<slug:org>/members/<int:member>/remove/", views.MemberRemoveView.as_view(), name="member_remove"),

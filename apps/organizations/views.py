@@ -9,12 +9,20 @@ from django.views.generic.base import TemplateResponseMixin
 
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
-from apps.core.views import OrganizationViewMixin, service_error_to_form
+from apps.core.views import service_error_to_form
 from apps.core.audit import Actor
 from apps.organizations import selectors, services
 from apps.organizations.forms import InvitationForm, OrganizationForm, OrganizationSettingsForm, RoleForm
-from apps.projects.forms import ProjectForm
-from apps.projects.selectors import project_list_visible
+from apps.organizations.tenancy import OrganizationViewMixin
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    memberships = selectors.organization_list_for_user(user=request.user)
+    if len(memberships) == 1:
+        return redirect("organization_detail", org=memberships[0].organization.slug)
+    return redirect("organization_list")
 
 
 class OrganizationListView(LoginRequiredMixin, TemplateView):
@@ -39,19 +47,6 @@ class OrganizationListView(LoginRequiredMixin, TemplateView):
                 messages.success(request, f"Created {organization.name}.")
                 return redirect("organization_detail", org=organization.slug)
         return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class OrganizationDetailView(OrganizationViewMixin, TemplateView):
-    """The organization's home: its projects, and a form to add one (admins)."""
-
-    template_name = "organizations/organization_detail.html"
-    required_role = {"GET": Role.MEMBER}
-
-    def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", ProjectForm())
-        context = super().get_context_data(**kwargs)
-        context["projects"] = project_list_visible(organization=self.organization, membership=self.membership)
-        return context
 
 
 class MembersPageMixin(TemplateResponseMixin):

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
-from apps.core.api import ProjectScopedViewSet
+from apps.projects.tenancy import ProjectScopedViewSet
 from apps.core.errors import ValidationFailed
 from apps.core.roles import Role
 from apps.core.audit import Actor

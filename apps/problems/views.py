@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 from apps.core.errors import ServiceError
 from apps.core.pagination import decode_position
 from apps.core.roles import Role, role_at_least
-from apps.core.views import ProjectViewMixin
+from apps.projects.tenancy import ProjectViewMixin
 from apps.core.audit import Actor
 from apps.problems import selectors
 from apps.problems.flags import SEVERITY_LABELS

@@ -3,7 +3,9 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import OrganizationScopedViewSet, ProjectScopedViewSet, StrictJSONParser
+from apps.core.parsers import StrictJSONParser
+from apps.organizations.tenancy import OrganizationScopedViewSet
+from apps.projects.tenancy import ProjectScopedViewSet
 from apps.core.roles import Role
 from apps.core.audit import Actor
 from apps.projects import selectors, services

@@ -1,3 +1,5 @@
+import hashlib
+import hmac
 import uuid
 
 from django.conf import settings
@@ -9,6 +11,15 @@ from apps.core.models import OrganizationOwnedModel, ProjectOwnedModel
 from apps.core.sealing import seal, unseal
 
 ACCESS_PERMISSION = "projects.access_project"
+
+
+# The feedback-link scheme of DESIGN.md: signing key = HMAC-SHA256(secret API key, this context).
+LINK_SIGNING_CONTEXT = b"agentloop-feedback-v1"
+
+
+def derive_signing_key(secret_api_key: str) -> bytes:
+    """The feedback-link signing key of a secret API key (both SDKs derive the same bytes)."""
+    return hmac.new(secret_api_key.encode("utf-8"), LINK_SIGNING_CONTEXT, hashlib.sha256).digest()
 
 
 def _signing_context(key_id: str) -> str:

@@ -11,10 +11,9 @@ from django.utils import timezone
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
 from apps.core.text import required_name, sha256_hex
-from apps.feedback.signing import derive_signing_key
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.organizations.models import Membership, Organization
-from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
+from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission, derive_signing_key
 
 KEY_PREFIX = "al_sk_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)

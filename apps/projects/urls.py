@@ -4,6 +4,7 @@ from apps.projects import views
 
 prefix = "orgs/<slug:org>/projects/<uuid:project>"
 urlpatterns = [
+    path("orgs/<slug:org>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
     path("orgs/<slug:org>/projects/new/", views.ProjectCreateView.as_view(), name="project_create"),
     path(f"{prefix}/", views.ProjectDetailView.as_view(), name="project_detail"),
     path(f"{prefix}/settings/", views.ProjectSettingsView.as_view(), name="project_settings"),

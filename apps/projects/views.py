@@ -12,17 +12,27 @@ from django.views.generic.base import TemplateResponseMixin
 from apps.core.errors import ServiceError
 from apps.core.permissions import object_permission_user_ids
 from apps.core.roles import Role
-from apps.core.views import (
-    OrganizationViewMixin,
-    ProjectViewMixin,
-    service_error_to_form,
-)
+from apps.core.views import service_error_to_form
 from apps.core.audit import Actor
 from apps.organizations.selectors import membership_list
-from apps.organizations.views import OrganizationDetailView
+from apps.organizations.tenancy import OrganizationViewMixin
 from apps.projects import selectors, services
 from apps.projects.forms import ApiKeyForm, ProjectAccessForm, ProjectForm
 from apps.projects.models import ACCESS_PERMISSION
+from apps.projects.tenancy import ProjectViewMixin
+
+
+class OrganizationDetailView(OrganizationViewMixin, TemplateView):
+    """The organization's home: its projects, and a form to add one (admins)."""
+
+    template_name = "organizations/organization_detail.html"
+    required_role = {"GET": Role.MEMBER}
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", ProjectForm())
+        context = super().get_context_data(**kwargs)
+        context["projects"] = selectors.project_list_visible(organization=self.organization, membership=self.membership)
+        return context
 
 
 class ProjectCreateView(OrganizationViewMixin, View):

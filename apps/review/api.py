@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core.api import ProjectScopedViewSet
+from apps.projects.tenancy import ProjectScopedViewSet
 from apps.core.errors import ValidationFailed
 from apps.core.pagination import CursorPagination
 from apps.core.roles import Role

@@ -17,7 +17,8 @@ from django.views.generic import TemplateView
 from apps.core.errors import ServiceError
 from apps.core.permissions import object_permission_user_ids
 from apps.core.roles import Role
-from apps.core.views import ProjectViewMixin, service_error_to_form
+from apps.core.views import service_error_to_form
+from apps.projects.tenancy import ProjectViewMixin
 from apps.core.audit import Actor
 from apps.organizations.selectors import membership_list
 from apps.review import selectors

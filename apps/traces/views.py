@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 
 from apps.core.pagination import decode_position
 from apps.core.roles import Role
-from apps.core.views import ProjectViewMixin
+from apps.projects.tenancy import ProjectViewMixin
 from apps.traces import selectors
 from apps.traces.selectors import TurnFilters
 

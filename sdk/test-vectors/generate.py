@@ -12,7 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from apps.feedback.signing import derive_signing_key, encode_payload, make_url, sign_payload  # noqa: E402
+from apps.feedback.signing import encode_payload, make_url, sign_payload  # noqa: E402
+from apps.projects.models import derive_signing_key  # noqa: E402
 
 CASES = [
     ("plain ascii user", "al_sk_a1b2c3d4e5f6_s3cr3t-Value_0123456789abcdefghijklmnopq", "https://agentloop.example.com", 1767225600, "a1b2c3d4e5f6", "2b1f1c54-3f0e-4c8e-9a51-8d9a4c6b2e10", "7d3e9f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6", "user-42"),

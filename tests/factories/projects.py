@@ -2,7 +2,7 @@ import secrets
 
 import factory
 
-from apps.feedback.signing import derive_signing_key
+from apps.projects.models import derive_signing_key
 from apps.projects.models import ApiKey, Project
 from apps.core.text import sha256_hex
 from tests.factories.organizations import OrganizationFactory

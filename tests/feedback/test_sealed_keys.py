@@ -7,7 +7,8 @@ from django.db import connection
 from django.test import Client
 
 from apps.core.sealing import Unsealable, seal, unseal
-from apps.feedback.signing import derive_signing_key, make_token
+from apps.feedback.signing import make_token
+from apps.projects.models import derive_signing_key
 from apps.core.audit import Actor
 from apps.projects.models import ApiKey
 from apps.projects.services import api_key_create

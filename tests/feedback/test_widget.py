@@ -8,7 +8,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from apps.feedback.models import Feedback
-from apps.feedback.signing import derive_signing_key, encode_payload, make_token, sign_payload
+from apps.feedback.signing import encode_payload, make_token, sign_payload
+from apps.projects.models import derive_signing_key
 from apps.traces.models import Signal
 from tests.factories.projects import api_key_with_secret
 
