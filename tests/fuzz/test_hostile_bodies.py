@@ -135,7 +135,7 @@ def test_nan_and_infinity_are_400_invalid_number(name, number, message, routes, 
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda data: data[:-9], "The {} body is truncated: the compressed stream does not end."),
     (lambda data: data + b"tail", "The {} body has 4 bytes after the end of the compressed stream."),
-])
+], ids=["truncated", "padded"])
 def test_a_truncated_or_padded_compressed_body_is_400_invalid_gzip(encoding, damage, message, routes, project):
     body = b'{"question": "q", "metadata": {"note": "%s"}}' % (b"x" * 2000)
     compressed = gzip.compress(body) if encoding == "gzip" else zlib.compress(body)
@@ -172,7 +172,7 @@ def test_html_forms_do_not_fail_on_a_body_that_is_not_utf8(organization, members
 
 
 def test_a_403_is_logged_in_one_line_and_a_500_keeps_its_traceback(members):
-    console = next(handler for handler in logging.getLogger().handlers if handler.filters)
+    console = next(handler for handler in logging.getLogger().handlers if handler.name == "console")
     stream = io.StringIO()
     previous = console.setStream(stream)
     client = Client()
