@@ -16,6 +16,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.core.roles import Role
+from apps.detection.models import DetectionRule
 from apps.feedback.models import Feedback
 from apps.feedback.signing import make_token
 from apps.organizations.models import Invitation, Organization
@@ -191,3 +192,29 @@ def test_a_403_is_logged_in_one_line_and_a_500_keeps_its_traceback(members):
         "ERROR django.request boom",
     ]
     assert lines[2:] == ["ValueError: kept"]
+
+
+def test_a_rule_holding_a_nul_character_is_a_syntax_error(members, project):
+    client = Client()
+    client.force_login(members[Role.OWNER].user)
+
+    response = client.post(f"/orgs/acme/projects/{project.pk}/detectors/", {
+        "action": "rule_create", "name": "nul", "expression": 'question == "a\x00b"', "signal_kind": "nul_rule",
+    })
+
+    assert response.status_code == 400
+    assert "Rule syntax: a rule cannot contain NUL characters (at position 14)" in response.content.decode()
+    assert DetectionRule.objects.for_project(project).count() == 0
+
+
+def test_a_rule_number_beyond_a_float_is_a_syntax_error(members, project):
+    client = Client()
+    client.force_login(members[Role.OWNER].user)
+
+    response = client.post(f"/orgs/acme/projects/{project.pk}/detectors/", {
+        "action": "rule_create", "name": "huge", "expression": "metadata.score > 1e999", "signal_kind": "huge_rule",
+    })
+
+    assert response.status_code == 400
+    assert "Rule syntax: the number 1e999 is out of range (at position 17)" in response.content.decode()
+    assert DetectionRule.objects.for_project(project).count() == 0
