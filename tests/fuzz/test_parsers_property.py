@@ -19,9 +19,8 @@ from urllib.parse import quote
 import msgspec
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from google.protobuf import json_format
 from rest_framework.test import APIClient
 
 from apps.core.roles import Role
@@ -46,7 +45,9 @@ CODES = {
 
 
 def fuzz(examples: int):
-    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    return hypothesis_settings(
+        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
 
 
 # --- strategies -----------------------------------------------------------------------------------
@@ -392,7 +393,7 @@ CONTEXTS = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=1500, deadline=None)
+@hypothesis_settings(max_examples=1500, deadline=None)
 @given(text=RULE_TEXT, context=CONTEXTS)
 def test_rule_language(text, context):
     tally.TRIED["rule texts"] += 1
