@@ -70,7 +70,7 @@ ENDPOINT_NAMES = [
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINT_NAMES)
-@pytest.mark.parametrize("raw", [b'{"name": ', b"{'name': 'x'}", b'{"name": "a",}', b"\xff\xfe", b'{"name": "tab\there"}'])
+@pytest.mark.parametrize("raw", [b'{"name": ', b"{'name': 'x'}", b'{"name": "a",}', b'{"name": "tab\there"}'])
 def test_malformed_json_is_400_malformed_json(endpoint, raw, endpoints, organization, owner_api):
     method, path = endpoints[endpoint]
     before = _snapshot(organization)
@@ -80,6 +80,23 @@ def test_malformed_json_is_400_malformed_json(endpoint, raw, endpoints, organiza
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
     assert response.json()["message"].startswith("Malformed JSON: ")
+    assert _snapshot(organization) == before
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINT_NAMES)
+@pytest.mark.parametrize(("raw", "detail"), [
+    (b"\xff\xfe", "byte 0xff at offset 0 (invalid start byte)"),  # a UTF-16 byte order mark
+    (b'{"name": "\xed\xa0\x80"}', "byte 0xed at offset 10 (invalid continuation byte)"),  # an encoded surrogate
+])
+def test_a_body_that_is_not_utf8_is_400_invalid_encoding(endpoint, raw, detail, endpoints, organization, owner_api):
+    method, path = endpoints[endpoint]
+    before = _snapshot(organization)
+
+    response = _send(owner_api, method, path, raw)
+
+    assert (response.status_code, response.json()) == (
+        400, {"code": "invalid_encoding", "message": f"The body is not valid UTF-8: {detail}.", "field": None},
+    )
     assert _snapshot(organization) == before
 
 

@@ -8,8 +8,9 @@ from apps.core.body import PayloadTooLarge, decode_json
 
 
 class StrictJSONParser(parsers.JSONParser):
-    """The management API's JSON: same decoding as ingestion (NUL stripped, lone surrogates
-    rejected) and the same size limit, enforced while reading (413 ``payload_too_large``)."""
+    """The management API's JSON: the same door as ingestion (``decode_json``: depth limit,
+    UTF-8, finite numbers, NUL stripped, lone surrogates refused, each a 400 with its code) and
+    the same size limit, enforced while reading (413 ``payload_too_large``)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

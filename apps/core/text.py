@@ -22,14 +22,31 @@ def clean_text(value: str) -> str:
 
 
 def clean_json(value):
-    """Recursively apply ``clean_text`` to every string (keys included) of decoded JSON."""
+    """A copy of decoded JSON with ``clean_text`` applied to every string (keys included).
+
+    Walked with an explicit stack, not recursion: however deep the value, this cannot raise
+    ``RecursionError`` (the JSON door also limits depth, see ``apps.core.body.decode_json``).
+    """
     if isinstance(value, str):
         return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(key): clean_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [clean_json(item) for item in value]
-    return value
+    if not isinstance(value, (dict, list)):
+        return value
+    copy = {} if isinstance(value, dict) else []
+    pending = [(value, copy)]
+    while pending:
+        source, target = pending.pop()
+        for key, item in source.items() if isinstance(source, dict) else enumerate(source):
+            if isinstance(item, str):
+                item = clean_text(item)
+            elif isinstance(item, (dict, list)):
+                child = {} if isinstance(item, dict) else []
+                pending.append((item, child))
+                item = child
+            if isinstance(target, dict):
+                target[clean_text(key)] = item
+            else:
+                target.append(item)
+    return copy
 
 
 def required_name(name: str, field: str = "name") -> str:

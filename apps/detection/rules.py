@@ -20,6 +20,7 @@ only read the fields listed above.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -75,6 +76,8 @@ def tokenize(text: str) -> list[tuple[str, Any, int]]:
     """``[(kind, value, position)]`` ending with an ``("end", None, len(text))`` token."""
     if len(text) > MAX_LENGTH:
         raise RuleSyntaxError(f"a rule is at most {MAX_LENGTH} characters", MAX_LENGTH)
+    if "\x00" in text:  # PostgreSQL stores neither the text nor a string literal holding it
+        raise RuleSyntaxError("a rule cannot contain NUL characters", text.index("\x00"))
     tokens, position = [], 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -85,7 +88,10 @@ def tokenize(text: str) -> list[tuple[str, Any, int]]:
             raise RuleSyntaxError(f"unexpected character {char!r}", position)
         kind, value = match.lastgroup, match.group()
         if kind == "number":
-            tokens.append(("literal", float(value) if any(c in value for c in ".eE") else int(value), position))
+            number = float(value) if any(c in value for c in ".eE") else int(value)
+            if not math.isfinite(number):  # JSON (the stored AST) has no infinity
+                raise RuleSyntaxError(f"the number {value[:20]} is out of range", position)
+            tokens.append(("literal", number, position))
         elif kind == "string":
             tokens.append(("literal", _unquote(value, position), position))
         elif kind == "name" and value.lower() in ("true", "false", "null"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
+from django.conf import settings
+
 from apps.core.errors import ServiceError
 from apps.feedback.links import link_signing_key
 from apps.feedback.signing import Claims, InvalidLink, read_claims, signature_matches
@@ -21,11 +23,13 @@ class LinkError(ServiceError):
 
 def link_verify(token: str) -> tuple[ApiKey, Claims]:
     """The key and claims of a valid link. Checks, in order: shape, signature (constant time),
-    key revocation, expiry — so an expired link of a revoked key says "revoked"."""
+    key revocation, expiry — so an expired link of a revoked key says "revoked". A link whose
+    expiry is further than ``FEEDBACK_LINK_MAX_TTL_SECONDS`` from now is refused like a bad one,
+    whoever signed it (an SDK with a year-9999 expiry)."""
     try:
         claims, payload, signature = read_claims(token)
-    except InvalidLink as exc:
-        raise LinkError(f"This feedback link is malformed ({exc}).", code="link_malformed") from None
+    except InvalidLink:
+        raise LinkError("This feedback link is not valid.", code="link_malformed") from None
     api_key = (
         ApiKey.all_tenants.select_related("project__organization")  # unscoped: the signed link names its key
         .filter(key_id=claims.key_id)
@@ -38,8 +42,11 @@ def link_verify(token: str) -> tuple[ApiKey, Claims]:
         raise LinkError("This feedback link is not valid.", code="link_invalid_signature")
     if api_key.revoked_at is not None:
         raise LinkError("This feedback link has been disabled.", code="link_revoked")
-    if claims.exp < time.time():
+    now = time.time()
+    if claims.exp < now:
         raise LinkError("This feedback link has expired.", code="link_expired")
+    if claims.exp > now + settings.FEEDBACK_LINK_MAX_TTL_SECONDS:
+        raise LinkError("This feedback link is not valid: it would stay open for too long.", code="link_lifetime_too_long")
     return api_key, claims
 
 

@@ -18,6 +18,9 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from apps.core.body import decode_json
+from apps.core.errors import ServiceError
+
 VERSION = 1
 
 
@@ -72,18 +75,18 @@ def read_claims(token: str) -> tuple[Claims, str, str]:
     if not dot or not payload or not signature:
         raise InvalidLink("expected <payload>.<signature>")
     try:
-        data = json.loads(_unb64(payload).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        # Read before the signature can be checked (it names the key): through the JSON door, so
+        # a hostile payload (deep, NaN, not UTF-8) is a malformed link, never an exception.
+        data = decode_json(_unb64(payload))
+    except ServiceError as exc:
         raise InvalidLink("payload is not JSON") from exc
     if not isinstance(data, dict) or data.get("v") != VERSION:
         raise InvalidLink("unknown link version")
-    try:
-        claims = Claims(
-            exp=int(data["exp"]), key_id=str(data["k"]), project_id=str(data["p"]),
-            turn_id=str(data["t"]), user_id=str(data.get("u", "")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidLink("missing claims") from exc
+    exp, ids = data.get("exp"), [data.get(name) for name in ("k", "p", "t")]
+    user_id = data.get("u", "")
+    if type(exp) is not int or not all(isinstance(value, str) for value in (*ids, user_id)):
+        raise InvalidLink("missing claims: exp must be an integer, k, p, t and u strings")
+    claims = Claims(exp=exp, key_id=ids[0], project_id=ids[1], turn_id=ids[2], user_id=user_id)
     return claims, payload, signature
 
 

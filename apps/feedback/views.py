@@ -17,7 +17,11 @@ from apps.core.ratelimit import RateLimited, enforce
 from apps.feedback.forms import WidgetForm
 from apps.feedback.services import LinkError, link_verify, widget_feedback_current, widget_feedback_submit
 
-LINK_STATUS = {"link_malformed": 400, "link_invalid_signature": 403, "link_revoked": 403, "link_expired": 410}
+# A link that is not a link (malformed, forged, too long-lived) is refused like a forged one: 403.
+LINK_STATUS = {
+    "link_malformed": 403, "link_invalid_signature": 403, "link_lifetime_too_long": 403,
+    "link_revoked": 403, "link_expired": 410,
+}
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",

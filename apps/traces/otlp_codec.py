@@ -8,25 +8,33 @@ and steps (apps/traces/services/otlp/) cannot tell them apart:
   names except that trace and span ids are hex, not base64, and enums may be integers
   (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding); 64-bit integers arrive as
   strings or numbers. Unknown fields are ignored, as the specification requires of receivers.
+  The body goes through the JSON door (``apps.core.body.decode_json``: depth limit, UTF-8, finite
+  numbers). ``null`` is refused for every field, lists and objects included: omit a field to
+  leave it unset (``{"resourceSpans": null}`` is a 400, not an empty export).
 
-Strings lose NUL characters (PostgreSQL refuses them). A span whose ids are unusable is rejected
-on its own (OTLP partial success); a body that cannot be decoded at all is a 400.
+Strings lose NUL characters (PostgreSQL refuses them). Integers must fit their protobuf types
+(times uint64, ``intValue`` int64). A double that is NaN or infinite is kept as its proto3 JSON
+name (``"NaN"``, ``"Infinity"``, ``"-Infinity"``): stored JSON cannot hold it, and null would lose
+it. A span whose ids are unusable is rejected on its own (OTLP partial success); a body that
+cannot be decoded at all is a 400.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass, field
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
-from apps.core.body import UnsupportedMediaType
+from apps.core.body import UnsupportedMediaType, decode_json
 from apps.core.errors import ServiceError
 
 PROTOBUF = "application/x-protobuf"
@@ -36,6 +44,8 @@ STATUS_ERROR = 2
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2, "UNSET": 0, "OK": 1, "ERROR": 2}
 _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
+_UINT64 = (0, 2**64 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class InvalidOtlp(ServiceError):
@@ -111,6 +121,13 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "") if "\x00" in text else text
 
 
+def _double(number: float) -> float | str:
+    """A finite double as is; NaN and the infinities as their proto3 JSON names."""
+    if math.isfinite(number):
+        return number
+    return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+
+
 # --- protobuf ---------------------------------------------------------------------------------
 
 
@@ -124,7 +141,7 @@ def _pb_value(value):
     if which == "bool_value":
         return value.bool_value
     if which == "double_value":
-        return value.double_value
+        return _double(value.double_value)
     if which == "array_value":
         return [_pb_value(item) for item in value.array_value.values]
     if which == "kvlist_value":
@@ -177,100 +194,100 @@ def _decode_protobuf(body: bytes) -> DecodedSpans:
 
 
 class _AnyValue(msgspec.Struct):
-    stringValue: str | None = None
-    boolValue: bool | None = None
-    intValue: int | str | None = None
-    doubleValue: float | str | None = None
-    arrayValue: _ArrayValue | None = None
-    kvlistValue: _KeyValueList | None = None
-    bytesValue: str | None = None
+    """At most one field is set (a proto3 oneof); none set is an empty value."""
+
+    stringValue: str | UnsetType = UNSET
+    boolValue: bool | UnsetType = UNSET
+    intValue: int | str | UnsetType = UNSET
+    doubleValue: float | str | UnsetType = UNSET
+    arrayValue: _ArrayValue | UnsetType = UNSET
+    kvlistValue: _KeyValueList | UnsetType = UNSET
+    bytesValue: str | UnsetType = UNSET
 
 
 class _KeyValue(msgspec.Struct):
-    key: str | None = None
-    value: _AnyValue | None = None
+    key: str = ""
+    value: _AnyValue | UnsetType = UNSET
 
 
 class _ArrayValue(msgspec.Struct):
-    values: list[_AnyValue] | None = None
+    values: list[_AnyValue] = []
 
 
 class _KeyValueList(msgspec.Struct):
-    values: list[_KeyValue] | None = None
+    values: list[_KeyValue] = []
 
 
-class _Status(msgspec.Struct):
-    code: int | str | None = None
-    message: str | None = None
+class _Status(msgspec.Struct, frozen=True):
+    code: int | str = 0
+    message: str = ""
 
 
 class _Event(msgspec.Struct):
-    name: str | None = None
-    attributes: list[_KeyValue] | None = None
+    name: str = ""
+    attributes: list[_KeyValue] = []
 
 
 class _Span(msgspec.Struct):
-    traceId: str | None = None
-    spanId: str | None = None
-    parentSpanId: str | None = None
-    name: str | None = None
-    startTimeUnixNano: int | str | None = None
-    endTimeUnixNano: int | str | None = None
-    attributes: list[_KeyValue] | None = None
-    events: list[_Event] | None = None
-    status: _Status | None = None
+    traceId: str = ""
+    spanId: str = ""
+    parentSpanId: str = ""
+    name: str = ""
+    startTimeUnixNano: int | str = 0
+    endTimeUnixNano: int | str = 0
+    attributes: list[_KeyValue] = []
+    events: list[_Event] = []
+    status: _Status = _Status()
 
 
 class _ScopeSpans(msgspec.Struct):
-    spans: list[_Span] | None = None
+    spans: list[_Span] = []
 
 
-class _Resource(msgspec.Struct):
-    attributes: list[_KeyValue] | None = None
+class _Resource(msgspec.Struct, frozen=True):
+    attributes: list[_KeyValue] = []
 
 
 class _ResourceSpans(msgspec.Struct):
-    resource: _Resource | None = None
-    scopeSpans: list[_ScopeSpans] | None = None
+    resource: _Resource = _Resource()
+    scopeSpans: list[_ScopeSpans] = []
 
 
 class _ExportRequest(msgspec.Struct):
-    resourceSpans: list[_ResourceSpans] | None = None
+    resourceSpans: list[_ResourceSpans] = []
 
 
-_JSON_DECODER = msgspec.json.Decoder(_ExportRequest)
-
-
-def _json_int(value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidOtlp(f"{value!r} is not an integer.") from None
-
-
-def _json_value(value: _AnyValue | None):
-    if value is None:
-        return None
-    if value.stringValue is not None:
-        return _clean(value.stringValue)
-    if value.boolValue is not None:
-        return value.boolValue
-    if value.intValue is not None:
-        return _json_int(value.intValue)
-    if value.doubleValue is not None:
+def _json_int(value: int | str, name: str, bounds: tuple[int, int]) -> int:
+    """An integer of a protobuf type (``bounds``), sent as a JSON number or a decimal string."""
+    if isinstance(value, str):
         try:
-            return float(value.doubleValue)
+            value = int(value)
         except ValueError:
-            raise InvalidOtlp(f"{value.doubleValue!r} is not a number.") from None
-    if value.arrayValue is not None:
-        return [_json_value(item) for item in value.arrayValue.values or ()]
-    if value.kvlistValue is not None:
+            raise InvalidOtlp(f"{name} {value[:40]!r} is not an integer.") from None
+    if not bounds[0] <= value <= bounds[1]:
+        raise InvalidOtlp(f"{name} {value} is out of range ({bounds[0]} to {bounds[1]}).")
+    return value
+
+
+def _json_value(value: _AnyValue | UnsetType):
+    if value is UNSET:
+        return None
+    if value.stringValue is not UNSET:
+        return _clean(value.stringValue)
+    if value.boolValue is not UNSET:
+        return value.boolValue
+    if value.intValue is not UNSET:
+        return _json_int(value.intValue, "intValue", _INT64)
+    if value.doubleValue is not UNSET:
+        try:
+            return _double(float(value.doubleValue))
+        except ValueError:
+            raise InvalidOtlp(f"doubleValue {value.doubleValue[:40]!r} is not a number.") from None
+    if value.arrayValue is not UNSET:
+        return [_json_value(item) for item in value.arrayValue.values]
+    if value.kvlistValue is not UNSET:
         return _json_attributes(value.kvlistValue.values)
-    if value.bytesValue is not None:
+    if value.bytesValue is not UNSET:
         return base64.b64encode(_json_bytes(value.bytesValue)).decode()
     return None
 
@@ -282,13 +299,11 @@ def _json_bytes(text: str) -> bytes:
         raise InvalidOtlp("bytesValue is not base64.") from None
 
 
-def _json_attributes(attributes: list[_KeyValue] | None) -> dict:
-    if not attributes:
-        return {}
-    return {_clean(item.key or ""): _json_value(item.value) for item in attributes}
+def _json_attributes(attributes: list[_KeyValue]) -> dict:
+    return {_clean(item.key): _json_value(item.value) for item in attributes}
 
 
-def _json_id(text: str | None, size: int) -> str | None:
+def _json_id(text: str, size: int) -> str | None:
     """A hex id (the OTLP JSON form); base64 is accepted from naive proto3 JSON encoders."""
     if not text:
         return ""
@@ -304,9 +319,7 @@ def _json_id(text: str | None, size: int) -> str | None:
     return raw.hex() if len(raw) == size else None
 
 
-def _json_status_code(code) -> int:
-    if code is None:
-        return 0
+def _json_status_code(code: int | str) -> int:
     if isinstance(code, int):
         return code
     return _STATUS_NAMES.get(code.upper(), 0)
@@ -314,15 +327,19 @@ def _json_status_code(code) -> int:
 
 def _decode_json(body: bytes) -> DecodedSpans:
     try:
-        request = _JSON_DECODER.decode(body)
-    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        request = msgspec.convert(decode_json(body), _ExportRequest)
+    except ServiceError as exc:
+        if exc.code != "malformed_json":
+            raise  # too deep, not UTF-8, NaN, a lone surrogate: the JSON door's own codes
+        raise InvalidOtlp(f"The body is not an OTLP JSON ExportTraceServiceRequest: {exc.message}") from None
+    except msgspec.ValidationError as exc:
         raise InvalidOtlp(f"The body is not an OTLP JSON ExportTraceServiceRequest: {exc}") from None
     decoded = DecodedSpans()
     append = decoded.spans.append
-    for resource_spans in request.resourceSpans or ():
-        resource = _json_attributes(resource_spans.resource.attributes if resource_spans.resource else None)
-        for scope_spans in resource_spans.scopeSpans or ():
-            for span in scope_spans.spans or ():
+    for resource_spans in request.resourceSpans:
+        resource = _json_attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scopeSpans:
+            for span in scope_spans.spans:
                 trace_hex, span_hex = _json_id(span.traceId, 16), _json_id(span.spanId, 8)
                 parent_hex = _json_id(span.parentSpanId, 8)
                 if not trace_hex or not span_hex or parent_hex is None:
@@ -331,13 +348,14 @@ def _decode_json(body: bytes) -> DecodedSpans:
                 if trace_hex == _ZERO_TRACE or span_hex == _ZERO_SPAN:
                     decoded.reject("A span has an all-zero trace or span id.")
                     continue
-                status = span.status or _Status()
+                status = span.status
                 append(SpanData(
-                    trace_hex, span_hex, "" if parent_hex == _ZERO_SPAN else parent_hex, _clean(span.name or ""),
-                    _json_int(span.startTimeUnixNano), _json_int(span.endTimeUnixNano),
-                    _json_status_code(status.code), _clean(status.message or ""),
+                    trace_hex, span_hex, "" if parent_hex == _ZERO_SPAN else parent_hex, _clean(span.name),
+                    _json_int(span.startTimeUnixNano, "startTimeUnixNano", _UINT64),
+                    _json_int(span.endTimeUnixNano, "endTimeUnixNano", _UINT64),
+                    _json_status_code(status.code), _clean(status.message),
                     _json_attributes(span.attributes),
-                    [(_clean(event.name or ""), _json_attributes(event.attributes)) for event in span.events or ()],
+                    [(_clean(event.name), _json_attributes(event.attributes)) for event in span.events],
                     resource,
                 ))
     return decoded

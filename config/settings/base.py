@@ -221,7 +221,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"client_errors_without_traceback": {"()": "apps.core.logs.ClientErrorsWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler", "formatter": "plain", "filters": ["client_errors_without_traceback"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -235,6 +240,11 @@ SIGNUP_OPEN = env.bool("AGENTLOOP_SIGNUP_OPEN", default=True)
 # Ingestion limits (bytes after gzip decompression) and feedback links.
 INGEST_MAX_BODY_BYTES = env.int("AGENTLOOP_INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 FEEDBACK_LINK_TTL_SECONDS = env.int("AGENTLOOP_FEEDBACK_LINK_TTL_SECONDS", default=30 * 24 * 3600)
+# A link whose expiry lies further than this from the moment it is opened is refused (403),
+# whoever signed it: an SDK cannot hand out links that never expire.
+FEEDBACK_LINK_MAX_TTL_SECONDS = env.int("AGENTLOOP_FEEDBACK_LINK_MAX_TTL_SECONDS", default=90 * 24 * 3600)
+# Nesting limit of every JSON body (objects and arrays; the document itself is level 1): 400 too_deep.
+JSON_MAX_DEPTH = env.int("AGENTLOOP_JSON_MAX_DEPTH", default=64)
 INGEST_RATE_LIMIT_PER_SECOND = env.int("AGENTLOOP_INGEST_RATE_LIMIT_PER_SECOND", default=1000)
 WIDGET_RATE_LIMIT_PER_LINK = env.int("AGENTLOOP_WIDGET_RATE_LIMIT_PER_LINK", default=10)
 WIDGET_RATE_LIMIT_PER_IP = env.int("AGENTLOOP_WIDGET_RATE_LIMIT_PER_IP", default=60)

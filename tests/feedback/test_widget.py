@@ -1,3 +1,4 @@
+import base64
 import json
 import time
 import uuid
@@ -138,9 +139,10 @@ def test_tampered_signature_expired_link_and_revoked_key_each_get_their_page(key
     responses["revoked"] = Client().post(f"/f/{good}", {"rating": "down"})
 
     assert {name: r.status_code for name, r in responses.items()} == {
-        "tampered": 403, "malformed": 400, "expired": 410, "revoked": 403,
+        "tampered": 403, "malformed": 403, "expired": 410, "revoked": 403,
     }
     assert "This link is not valid" in responses["tampered"].content.decode()
+    assert "This link is not valid" in responses["malformed"].content.decode()
     assert "This link has expired" in responses["expired"].content.decode()
     assert "This link was disabled" in responses["revoked"].content.decode()
     assert Feedback.objects.for_project(project).count() == 0
@@ -170,3 +172,67 @@ def test_submissions_are_rate_limited_per_link(key):
     assert statuses == [200, 200, 429]
     assert limited.json()["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+MALFORMED = {
+    "no dot": "abc",
+    "empty signature": "abc.",
+    "not base64url": "a*b.c",
+    "payload not json": _b64(b"nope") + ".c",
+    "payload not utf8": _b64(b'{"v": "\xff"}') + ".c",
+    "payload too deep": _b64(b"[" * 2000 + b"]" * 2000) + ".c",
+    "exp is nan": _b64(b'{"exp": NaN, "k": "a", "p": "b", "t": "c", "v": 1}') + ".c",
+    "exp out of range": _b64(b'{"exp": 1e999, "k": "a", "p": "b", "t": "c", "v": 1}') + ".c",
+    "exp is a string": _b64(b'{"exp": "9", "k": "a", "p": "b", "t": "c", "v": 1}') + ".c",
+    "exp is a bool": _b64(b'{"exp": true, "k": "a", "p": "b", "t": "c", "v": 1}') + ".c",
+    "ids are numbers": _b64(b'{"exp": 9, "k": 1, "p": 2, "t": 3, "v": 1}') + ".c",
+    "missing claims": _b64(b'{"v": 1}') + ".c",
+    "unknown version": _b64(b'{"v": 2}') + ".c",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_link_is_refused_403_like_a_forged_one(token, project):
+    page = Client().get(f"/f/{token}")
+    posted = Client().post(f"/f/{token}", data=json.dumps({"rating": "down"}), content_type="application/json")
+
+    assert page.status_code == 403
+    assert "This link is not valid" in page.content.decode()
+    assert (posted.status_code, posted.json()) == (
+        403, {"code": "link_malformed", "message": "This feedback link is not valid.", "field": None},
+    )
+    assert Feedback.objects.for_project(project).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_link_signed_to_expire_in_year_9999_is_refused(key, project):
+    token = _token(key, exp=253402300799)
+
+    page = Client().get(f"/f/{token}")
+    posted = Client().post(f"/f/{token}", {"rating": "down"}, HTTP_ACCEPT="application/json")
+
+    assert page.status_code == 403
+    assert "This link is not valid" in page.content.decode()
+    assert (posted.status_code, posted.json()) == (403, {
+        "code": "link_lifetime_too_long", "message": "This feedback link is not valid: it would stay open for too long.",
+        "field": None,
+    })
+    assert Feedback.objects.for_project(project).count() == 0
+
+
+@pytest.mark.django_db
+def test_the_link_lifetime_cap_is_90_days_from_now_and_configurable(key, settings):
+    within = _token(key, exp=int(time.time()) + 90 * 24 * 3600 - 60)
+    beyond = _token(key, exp=int(time.time()) + 90 * 24 * 3600 + 60)
+
+    statuses = [Client().get(f"/f/{within}").status_code, Client().get(f"/f/{beyond}").status_code]
+    settings.FEEDBACK_LINK_MAX_TTL_SECONDS = 3600
+    shortened = Client().get(f"/f/{_token(key, exp=int(time.time()) + 7200)}").status_code
+
+    assert statuses == [200, 403]
+    assert shortened == 403

@@ -516,6 +516,97 @@ def test_malformed_bodies_are_400_invalid_otlp(client, project, content_type, bo
     assert counts(project) == (0, 0, 0)
 
 
+ROOT_SPAN = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "root"}
+
+
+def spans_json(span: dict, **resource_spans) -> dict:
+    return {"resourceSpans": [{"scopeSpans": [{"spans": [span]}], **resource_spans}]}
+
+
+@pytest.mark.parametrize("body", [
+    {"resourceSpans": None},
+    {"resourceSpans": [None]},
+    {"resourceSpans": [{"scopeSpans": None}]},
+    {"resourceSpans": [{"resource": None, "scopeSpans": []}]},
+    {"resourceSpans": [{"resource": {"attributes": None}}]},
+    {"resourceSpans": [{"scopeSpans": [{"spans": None}]}]},
+    spans_json({**ROOT_SPAN, "name": None}),
+    spans_json({**ROOT_SPAN, "traceId": None}),
+    spans_json({**ROOT_SPAN, "status": None}),
+    spans_json({**ROOT_SPAN, "events": None}),
+    spans_json({**ROOT_SPAN, "attributes": None}),
+    spans_json({**ROOT_SPAN, "attributes": [{"key": None, "value": {"stringValue": "x"}}]}),
+    spans_json({**ROOT_SPAN, "attributes": [{"key": "k", "value": None}]}),
+    spans_json({**ROOT_SPAN, "attributes": [{"key": "k", "value": {"stringValue": None}}]}),
+    spans_json({**ROOT_SPAN, "attributes": [{"key": "k", "value": {"arrayValue": {"values": None}}}]}),
+], ids=lambda body: json.dumps(body)[-60:])
+def test_null_is_refused_for_every_otlp_json_field(client, project, body):
+    response = post_json(client, body)
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_otlp")
+    assert response.json()["message"].startswith("The body is not an OTLP JSON ExportTraceServiceRequest: Expected `")
+    assert counts(project) == (0, 0, 0)
+
+
+def test_an_empty_otlp_json_export_is_200(client):
+    response = post_json(client, {})
+
+    assert (response.status_code, response.json()) == (200, {})
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("startTimeUnixNano", "99999999999999999999999",
+     "startTimeUnixNano 99999999999999999999999 is out of range (0 to 18446744073709551615)."),
+    ("endTimeUnixNano", -1, "endTimeUnixNano -1 is out of range (0 to 18446744073709551615)."),
+    ("attributes", [{"key": "k", "value": {"intValue": str(2**63)}}],
+     "intValue 9223372036854775808 is out of range (-9223372036854775808 to 9223372036854775807)."),
+    ("attributes", [{"key": "k", "value": {"doubleValue": "lots"}}], "doubleValue 'lots' is not a number."),
+])
+def test_otlp_json_integers_must_fit_their_protobuf_type(client, project, field, value, message):
+    response = post_json(client, spans_json({**ROOT_SPAN, field: value}))
+
+    assert (response.status_code, response.json()) == (400, {"code": "invalid_otlp", "message": message, "field": None})
+    assert counts(project) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("encoding", ["protobuf", "json"])
+def test_nan_and_infinite_doubles_are_kept_as_their_names(client, project, encoding):
+    trace, root = trace_hex(), span_hex()
+    message = export(make_span(trace, root, name="root"), make_span(trace, span_hex(), root, name="tool", attributes={
+        "nan": float("nan"), "up": float("inf"), "down": float("-inf"), "fine": 0.5,
+    }))
+
+    response = post_protobuf(client, message) if encoding == "protobuf" else post_json(client, otlp_json(message))
+
+    assert response.status_code == 200
+    attributes = Step.objects.for_project(project).get().attributes
+    assert [attributes[name] for name in ("nan", "up", "down", "fine")] == ["NaN", "Infinity", "-Infinity", 0.5]
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (wire type 2)."""
+    length, size = b"", len(payload)
+    while True:
+        length += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
+        size >>= 7
+        if not size:
+            return bytes([number << 3 | 2]) + length + payload
+
+
+def test_protobuf_attributes_nested_too_deep_are_400(client, project):
+    # Built by hand: the protobuf classes themselves refuse to hold a value this deep.
+    value = common_pb2.AnyValue(string_value="leaf").SerializeToString()
+    for _ in range(200):  # AnyValue.kvlist_value (6) → KeyValueList.values (1) → KeyValue{key (1), value (2)}
+        value = _field(6, _field(1, _field(1, b"k") + _field(2, value)))
+    span = _field(1, bytes.fromhex(trace_hex())) + _field(2, bytes.fromhex(span_hex())) + _field(5, b"root")
+    body = _field(1, _field(2, _field(2, span + _field(9, _field(1, b"deep") + _field(2, value)))))
+
+    response = client.post(URL, data=body, content_type=PROTOBUF)
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_otlp")
+    assert counts(project) == (0, 0, 0)
+
+
 def test_unsupported_content_type_is_415(client, project):
     response = client.post(URL, data="resourceSpans", content_type="text/plain")
 
