@@ -4,6 +4,7 @@ from django.db import transaction
 
 from apps.core.errors import ServiceError
 from apps.core.http import client_ip
+from apps.core.text import required_name, single_line
 from apps.core.audit import Actor
 from apps.organizations.services import invitation_check_open, invitation_lookup
 
@@ -22,6 +23,17 @@ class SignupForm(AllauthSignupForm):
         help_text="Your team's workspace. Leave empty if you are joining through an invitation.",
     )
     field_order = ["organization_name", "email", "password1", "password2"]
+
+    def clean_organization_name(self) -> str:
+        """Checked here, with the other fields, so a refused name never leaves a user without
+        the organization sign-up promised (``custom_signup`` runs after the user is saved)."""
+        name = self.cleaned_data.get("organization_name") or ""
+        if not name.strip():
+            return ""
+        try:
+            return required_name(name, field="organization_name")
+        except ServiceError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
 
     def _pending_invitation(self, request):
         """The open invitation whose link brought this visitor here, if any.
@@ -44,8 +56,9 @@ class SignupForm(AllauthSignupForm):
         from apps.organizations.services import organization_create
 
         invitation = self._pending_invitation(request)
-        name = (self.cleaned_data.get("organization_name") or "").strip()
+        name = self.cleaned_data.get("organization_name") or ""
         if invitation is not None and invitation.email.lower() == user.email.lower() and not name:
             return
-        default = f"{user.email.split('@')[0]}'s team"
+        # A quoted local part may hold control characters an e-mail validator lets through.
+        default = f"{single_line(user.email.rsplit('@', 1)[0]) or 'My'}'s team"
         organization_create(name=name or default, owner=user, actor=Actor(user=user, ip_address=client_ip(request)))

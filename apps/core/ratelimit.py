@@ -44,3 +44,22 @@ def enforce(bucket: str, *, limit: int, window: int, what: str = "requests") -> 
     allowed, reset = hit(bucket, limit=limit, window=window)
     if not allowed:
         raise RateLimited(f"Too many {what}; retry in {max(reset, 1)} s.", retry_after=max(reset, 1))
+
+
+def retry_after(bucket: str, *, limit: int) -> int:
+    """Seconds until ``bucket`` (counted by ``hit``) is under ``limit`` again; 0 if it is now.
+
+    Reads without counting, for limits on outcomes (a failed sign-in counts, a successful one
+    does not): check before acting, ``hit`` after a failure. Fails open like ``hit``.
+    """
+    from apps.core.redis import redis_client
+
+    key = f"agentloop:rl:{bucket}"
+    try:
+        count, ttl = redis_client().pipeline().get(key).ttl(key).execute()
+    except Exception:  # noqa: BLE001 - a limiter outage must not become a sign-in outage
+        logger.warning("rate limiter unavailable; allowing %s", bucket, exc_info=True)
+        return 0
+    if count is None or int(count) < limit:
+        return 0
+    return max(int(ttl), 1)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.core.collector import collector_paused
 from apps.core.errors import NotFound, ValidationFailed
+from apps.core.text import required_name
 from apps.detection import selectors
 from apps.detection.config import DETECTORS, validate_params
 from apps.detection.db import prepared_value
@@ -252,6 +253,7 @@ def detection_rule_create(*, project, name: str, expression: str, signal_kind: s
     name, signal_kind = name.strip(), signal_kind.strip()
     if not name:
         raise ValidationFailed("A rule needs a name.", field="name")
+    name = required_name(name)
     if not signal_kind or len(signal_kind) > 64:
         raise ValidationFailed("The signal kind is 1 to 64 characters.", field="signal_kind")
     if signal_kind in DETECTORS:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 
@@ -11,9 +12,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.core import hooks
-from apps.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from apps.core.errors import Conflict, Forbidden, Gone, NotFound, ServiceError, ValidationFailed
 from apps.core.roles import Role, role_at_least
-from apps.core.text import required_name, sha256_hex
+from apps.core.text import required_name, sha256_hex, single_line
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.organizations.models import (
     RETENTION_DAYS_MAX,
@@ -26,6 +27,15 @@ from apps.organizations.models import (
 # Called inside membership_remove's transaction, before the membership row goes; the floors above
 # that grant per-member rights (project access) register here.
 MEMBER_REMOVED_HOOK = "organizations.member_removed"
+
+logger = logging.getLogger(__name__)
+
+
+class EmailFailed(ServiceError):
+    """The mail server refused or could not be reached: 502, and nothing was written."""
+
+    status = 502
+    code = "email_failed"
 
 
 def _unique_slug(name: str) -> str:
@@ -122,7 +132,12 @@ def invitation_url(token: str) -> str:
 def invitation_create(
     *, organization: Organization, acting: Membership, email: str, role: str, actor: Actor
 ) -> tuple[Invitation, str]:
-    """Invite an address; re-inviting it revokes the earlier open invitation. Returns the token once."""
+    """Invite an address; re-inviting it revokes the earlier open invitation. Returns the token once.
+
+    The e-mail leaves before the transaction commits: when it cannot be sent this raises
+    ``EmailFailed`` (502 ``email_failed``) and nothing is stored. The rare opposite case (sent,
+    then the commit fails) leaves a link that answers "not valid", never a half-made invitation.
+    """
     organization = _lock(organization)
     acting = _acting_now(organization=organization, acting=acting)
     email = (email or "").strip().lower()
@@ -144,21 +159,38 @@ def invitation_create(
         organization=organization, actor=actor, action=AuditAction.MEMBER_INVITED,
         target_type="invitation", target_id=invitation.pk, target_label=email, after={"email": email, "role": role},
     )
-    inviter = getattr(actor.user, "email", "An administrator")
-    link = invitation_url(token)
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"You're invited to {organization.name} on AgentLoop",
+    _invitation_send(organization=organization, inviter=getattr(actor.user, "email", "An administrator"),
+                     email=email, role=role, token=token)
+    return invitation, token
+
+
+def _invitation_send(*, organization: Organization, inviter: str, email: str, role: str, token: str) -> None:
+    """Send the invitation e-mail inside the invitation's transaction.
+
+    A refused send raises ``EmailFailed`` and so rolls back everything ``invitation_create``
+    wrote (the new invitation, its audit row, the revocation of an earlier one): an invitation
+    exists only if its e-mail left. The name goes through ``single_line`` because a row stored
+    before names were checked may hold CR/LF, which would otherwise make the subject an
+    invalid (or injected) header.
+    """
+    name = single_line(organization.name)
+    try:
+        send_mail(
+            subject=f"You're invited to {name} on AgentLoop",
             message=(
-                f"{inviter} invited you to join {organization.name} on AgentLoop as {role}.\n\n"
-                f"Accept the invitation: {link}\n\n"
+                f"{inviter} invited you to join {name} on AgentLoop as {role}.\n\n"
+                f"Accept the invitation: {invitation_url(token)}\n\n"
                 f"The link works once and expires in {settings.INVITATION_TTL_DAYS} days."
             ),
             from_email=None,
             recipient_list=[email],
         )
-    )
-    return invitation, token
+    except Exception as error:  # noqa: BLE001 - any backend failure (SMTP, socket, header) is the same refusal
+        logger.warning("invitation e-mail to %s for %s not sent", email, organization.slug, exc_info=True)
+        raise EmailFailed(
+            f"The invitation e-mail could not be sent ({type(error).__name__}); nothing was saved. "
+            "Check the mail server settings and try again."
+        ) from error
 
 
 @transaction.atomic

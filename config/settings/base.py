@@ -19,7 +19,8 @@ SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env("AGENTLOOP_SITE_URL", default="http://localhost:8000").rstrip("/")
+# The public address in e-mailed links; by default the port the server listens on (PORT).
+SITE_URL = env("AGENTLOOP_SITE_URL", default=f"http://localhost:{env.int('PORT', default=8000)}").rstrip("/")
 
 
 def database_from_url(url: str) -> dict:
@@ -139,7 +140,16 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "apps.accounts.forms.SignupForm"}
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/m/ip"}
+# Failed sign-ins are throttled by apps.accounts.adapters per (address, account) and per address
+# (fixed windows in Redis, 429 + Retry-After); allauth's own "login_failed" counts per account from
+# every address, which lets anyone lock a known e-mail out, and its "login" answers 429 without
+# Retry-After: both are off. ACCOUNT_RATE_LIMITS = False turns every sign-in limit off.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None, "signup": "20/m/ip"}
+LOGIN_FAILURE_LIMITS = {
+    "per_address_and_account": env.int("AGENTLOOP_LOGIN_FAILURES_PER_ADDRESS_AND_ACCOUNT", default=5),
+    "per_address": env.int("AGENTLOOP_LOGIN_FAILURES_PER_ADDRESS", default=30),
+    "window_seconds": env.int("AGENTLOOP_LOGIN_FAILURE_WINDOW_SECONDS", default=300),
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AgentLoop"
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
+from apps.core.text import required_name
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.problems import selectors
 from apps.problems.causes import next_from_evidence
@@ -75,7 +76,10 @@ def clean_title(title) -> str:
         raise ValidationFailed("The title cannot be empty.", field="title", code="invalid_title")
     if len(title) > MAX_TITLE:
         raise ValidationFailed(f"The title is at most {MAX_TITLE} characters.", field="title", code="invalid_title")
-    return title
+    try:
+        return required_name(title, field="title", max_length=MAX_TITLE)
+    except ValidationFailed as error:
+        raise ValidationFailed(error.message, field="title", code="invalid_title") from None
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.core.errors import ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke
+from apps.core.text import required_name
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.review.models import DEFAULT_TAXONOMY, MAX_REVIEWERS_PER_ITEM, WORK_PERMISSION, FailureTaxonomy, ReviewQueue
 
@@ -68,7 +69,7 @@ def review_queue_create(
     _check_escalate_to(project, escalate_to)
     _check_queue_numbers(lease_seconds, reviewers_per_item)
     queue = ReviewQueue(
-        project=project, name=name.strip(), description=description, lease_seconds=lease_seconds,
+        project=project, name=required_name(name), description=description, lease_seconds=lease_seconds,
         routing=_clean_routing(routing), escalate_to=escalate_to, reviewers_per_item=reviewers_per_item,
         blind=bool(blind),
     )
@@ -96,7 +97,7 @@ def review_queue_update(*, queue: ReviewQueue, actor: Actor, **fields) -> Review
     for name, value in fields.items():
         if name not in {"name", "description", "lease_seconds", "routing", "escalate_to", "reviewers_per_item", "blind"}:
             raise ValidationFailed(f"Unknown field {name}.", field=name)
-        setattr(queue, name, value.strip() if name == "name" else value)
+        setattr(queue, name, required_name(value) if name == "name" else value)
     try:
         with transaction.atomic():
             queue.save()
@@ -152,6 +153,7 @@ def _clean_taxonomy(categories) -> list[dict]:
         description = entry.get("description") or ""
         if not 0 < len(name) <= 64:
             raise ValidationFailed("A category name has 1 to 64 characters.", field="categories")
+        required_name(name, field="categories", max_length=64)
         if not isinstance(description, str) or len(description) > 300:
             raise ValidationFailed("A category description has at most 300 characters.", field="categories")
         if name.casefold() in seen:

@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
+from apps.core.text import required_name
 from apps.core.audit import SYSTEM
 from apps.organizations.models import Membership, Organization
 from apps.organizations.services import organization_create
@@ -25,6 +26,9 @@ from apps.projects.services import api_key_create, project_create
 def bootstrap(*, org_name: str, owner_email: str, owner_password: str, project_name: str) -> dict:
     User = get_user_model()
     email = owner_email.strip().lower()
+    # Checked up front: an existing organization or project found by these names is reused
+    # without passing through the services that would otherwise check them.
+    org_name, project_name = required_name(org_name, field="org"), required_name(project_name, field="project")
     with transaction.atomic():
         owner = User.objects.filter(email__iexact=email).first()
         if owner is None:
