@@ -563,8 +563,11 @@ def test_the_test_command_stops_the_embedded_servers_it_started_and_only_those(t
         assert not (data_dir / "test" / "redis" / "server.json").exists()
         assert _data_dir_processes(data_dir) == [], _describe(_data_dir_processes(data_dir))
 
-        # Given a Redis that another process started for the same folder, when a test run reuses it and ends
-        (data_dir / "test").mkdir(exist_ok=True)
+        # Given a Redis that another process started for the same folder, and a killed run's stale
+        # PostgreSQL handle, when a test run reuses the one and starts PostgreSQL again and ends
+        exited = subprocess.Popen([sys.executable, "-c", "pass"])
+        exited.wait()
+        (data_dir / "test" / "postgres" / ".handle_pids.json").write_text(json.dumps([exited.pid]))
         owner = subprocess.Popen(
             [sys.executable, "-c", "import sys; from pathlib import Path; from config import embedded; "
              "print(embedded.start_redis(Path(sys.argv[1])), flush=True); sys.stdin.read()",
@@ -574,7 +577,7 @@ def test_the_test_command_stops_the_embedded_servers_it_started_and_only_those(t
         owner_port = urllib.parse.urlparse(owner.stdout.readline().strip()).port
         port = _run_tiny_suite(tmp_path, data_dir)
 
-        # then that Redis still runs (and PostgreSQL, which the run started, stopped)
+        # then that Redis still runs, and PostgreSQL, which the run started, stopped all the same
         assert port == owner_port
         assert _answers(owner_port)
         assert [p for p in _data_dir_processes(data_dir) if "postgres" in " ".join(p.cmdline())] == []
