@@ -11,7 +11,7 @@ from django.urls import reverse
 from apps.core.roles import Role
 from apps.detection.models import DetectionRule
 from apps.governance.models import AuditEvent
-from apps.governance.services import SYSTEM
+from apps.core.audit import SYSTEM
 from apps.problems.models import Problem
 from apps.projects.models import ApiKey, Project
 from apps.review.models import FailureTaxonomy, ReviewQueue
