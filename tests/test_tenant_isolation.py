@@ -320,9 +320,11 @@ def _probe_bodies(ids: dict) -> list[dict]:
          "project_id": ids["project"], "key_id": ids["key_id"], "organization": ids["org"], "queue": ids["queue"],
          "item": ids["item"], "into": ids["problem"], "problem": ids["problem"], "escalate_to": ids["queue"],
          "turn_ids": [ids["turn"], ids["pending_turn"]], "role": Role.MEMBER, "is_restricted": True},
-        {"id": ids["turn"], "turn_id": ids["pending_turn"], "question": "probe", "rating": "down"},
+        {"id": ids["turn"], "question": "probe"},
+        {"id": ids["pending_turn"], "question": "probe", "steps": [{"id": ids["span"]}]},
         {"id": ids["feedback"], "turn_id": ids["turn"], "rating": "up", "comment": "probe"},
         {"batch": [
+            {"type": "turn", "id": ids["turn"], "body": {"question": "probe"}},
             {"type": "turn", "id": ids["pending_turn"], "body": {"question": "probe", "steps": [{"id": ids["span"]}]}},
             {"type": "step", "body": {"turn_id": ids["turn"], "id": ids["span"], "name": "probe"}},
             {"type": "signal", "body": {"turn_id": ids["turn"], "kind": "escalation"}},
