@@ -468,7 +468,7 @@ def legacy_detect_turns(project, turn_ids, now) -> int:
     from apps.traces.models import Turn
 
     sessions, loose = set(), set()
-    for turn_id, session_id in Turn.objects.for_project(project).filter(pk__in=list(turn_ids)).values_list("id", "session_id"):
+    for turn_id, session_id in Turn.objects.for_project(project).filter(id__in=list(turn_ids)).values_list("id", "session_id"):
         (sessions.add(session_id) if session_id else loose.add(turn_id))
     return _legacy_detect(project, sessions, loose, now)
 

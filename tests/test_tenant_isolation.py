@@ -5,18 +5,32 @@ For each URL pattern whose kwargs name tenant objects, a user who owns organizat
 - cannot change anything of B by sending B's ids in a request body (by body id),
 - never sees B's objects in any page or list of A (absent from lists).
 
+The tenant probe (``test_tenant_probe_from_outside``) then attacks every route at once with
+A's session (HTML and API) and A's project key: B's ids of every kind by URL and in bodies
+(REST, batch, OTLP, signed widget links). Its oracle is differential: each request is replayed
+with never-used ids of the same shapes, and the answers must match (so no status reveals that
+an id exists in B), no answer may carry B's content, and B's rows in every tenant table must be
+unchanged. It prints ``tenant probe: N routes, M requests, 0 leaks``.
+
 New routes are covered without editing this file as long as their kwargs are in
 ``FOREIGN_VALUES``; a route with an unknown tenant kwarg fails ``test_every_route_kwarg_is_known``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+import uuid
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
 
 from apps.core.roles import Role
+from apps.feedback.signing import make_token
 from apps.governance.models import AuditEvent
 from apps.organizations.models import Invitation, Membership
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
@@ -24,8 +38,8 @@ from tests.conftest import client_for
 from apps.problems.models import Problem
 from apps.review.models import ReviewItem, ReviewQueue
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
-from tests.factories.projects import ApiKeyFactory, ProjectFactory
-from tests.factories.traces import TurnFactory
+from tests.factories.projects import ApiKeyFactory, ProjectFactory, api_key_with_secret
+from tests.factories.traces import FeedbackFactory, SignalFactory, StepFactory, TurnFactory
 
 # kwargs that are not tenant lookups, with the reason they are exempt from the walk.
 EXEMPT_KWARGS = {
@@ -58,10 +72,11 @@ class World:
         self.member_a = MembershipFactory(organization=self.org_a, role=Role.MEMBER, user__email="member@alpha.test")
         self.project_a = ProjectFactory(organization=self.org_a, name="Alpha project")
         self.key_a = ApiKeyFactory(project=self.project_a, name="alpha key")
+        self.ingest_key_a, self.secret_a = api_key_with_secret(project=self.project_a, name="alpha ingest key")
         self.invitation_a = InvitationFactory(organization=self.org_a, email="invitee@alpha.test")
         self.turn_a = TurnFactory(project=self.project_a, input="Alpha question", session_id="alpha-session")
         self.queue_a = ReviewQueue.all_tenants.create(project=self.project_a, name="Alpha queue")
-        self.item_a = ReviewItem.all_tenants.create(project=self.project_a, queue=self.queue_a, turn_id=self.turn_a.pk)
+        self.item_a = ReviewItem.all_tenants.create(project=self.project_a, queue=self.queue_a, turn_id=self.turn_a.id)
         self.problem_a = Problem.all_tenants.create(project=self.project_a, title="Alpha problem", turn_count=1)
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
@@ -74,8 +89,13 @@ class World:
             project=self.project_b, input="Bravo secret question q7x2", session_id="bravo-secret-session-k9", end_user_id="bravo-user"
         )
         self.queue_b = ReviewQueue.all_tenants.create(project=self.project_b, name="Bravo secret queue z4p1")
-        self.item_b = ReviewItem.all_tenants.create(project=self.project_b, queue=self.queue_b, turn_id=self.turn_b.pk)
+        self.item_b = ReviewItem.all_tenants.create(project=self.project_b, queue=self.queue_b, turn_id=self.turn_b.id)
         self.problem_b = Problem.all_tenants.create(project=self.project_b, title="Bravo secret problem r5t8", turn_count=1)
+        self.step_b = StepFactory(turn=self.turn_b, span_id=uuid.uuid4().hex[:16], name="bravo secret step m3n6")
+        self.signal_b = SignalFactory(turn=self.turn_b, kind="escalation")
+        self.feedback_b = FeedbackFactory(turn=self.turn_b, comment="bravo secret comment w8e1")
+        self.pending_turn_b = uuid.uuid4()  # B's feedback is waiting for this turn
+        self.waiting_b = FeedbackFactory(turn=None, project=self.project_b, turn_id=self.pending_turn_b, rating="up")
         AuditEvent.objects.create(
             organization=self.org_b, actor_email="owner@bravo.test", action="project.created",
             target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
@@ -89,7 +109,7 @@ class World:
             "key_id": (self.key_a if a else self.key_b).key_id,
             "member": (self.member_a if a else self.member_b).pk,
             "invitation": (self.invitation_a if a else self.invitation_b).pk,
-            "turn": str((self.turn_a if a else self.turn_b).pk),
+            "turn": str((self.turn_a if a else self.turn_b).id),
             "queue": (self.queue_a if a else self.queue_b).pk,
             "item": (self.item_a if a else self.item_b).pk,
             "problem": (self.problem_a if a else self.problem_b).pk,
@@ -100,7 +120,7 @@ class World:
         return [
             self.org_b.name, str(self.project_b.pk), self.project_b.name, self.key_b.key_id,
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
-            self.turn_b.input, self.turn_b.session_id, str(self.turn_b.pk), self.queue_b.name,
+            self.turn_b.input, self.turn_b.session_id, str(self.turn_b.id), self.queue_b.name,
             self.problem_b.title,
         ]
 
@@ -248,3 +268,141 @@ def test_api_key_of_one_project_reads_only_its_own_project(world):
     assert response.status_code == 200
     assert response.json()["project"] == str(world.project_a.pk)
     assert response.json()["organization"] == "alpha"
+
+
+# --- the tenant probe from outside ---------------------------------------------------------------
+
+
+def _probe_ids(world, foreign: bool) -> dict:
+    """Every id kind, B's (``foreign``) or never used anywhere, in the same shapes."""
+    if foreign:
+        return {
+            **world.values("b"), "feedback": str(world.feedback_b.id), "pending_turn": str(world.pending_turn_b),
+            "span": world.step_b.span_id, "signal": world.signal_b.pk, "key": world.key_b.key_id,
+        }
+    number = 10**9
+    return {
+        "org": "zz-never-used", "project": str(uuid.uuid4()), "key_id": uuid.uuid4().hex[:12], "member": number,
+        "invitation": number + 1, "turn": str(uuid.uuid4()), "queue": number + 2, "item": number + 3,
+        "problem": number + 4, "feedback": str(uuid.uuid4()), "pending_turn": str(uuid.uuid4()),
+        "span": uuid.uuid4().hex[:16], "signal": number + 5, "key": uuid.uuid4().hex[:12],
+    }
+
+
+def _probe_tokens(world, ids: dict) -> list[str]:
+    """Links signed with A's key: one claiming the other project, one naming the other's turn."""
+    key = world.ingest_key_a
+    return [
+        make_token(signing_key=key.link_signing_key(), exp=int(time.time()) + 3600, key_id=key.key_id,
+                   project_id=project, turn_id=ids["turn"], user_id="probe")
+        for project in (ids["project"], str(world.project_a.pk))
+    ]
+
+
+def _probe_urls(world, name: str, groups, ids: dict) -> list[str]:
+    """The route named with the other tenant's ids (and with A's organization around them)."""
+    if not groups:
+        return []
+    if "token" in groups:
+        return [reverse(name, kwargs={"token": token}) for token in _probe_tokens(world, ids)]
+    urls = [_url(name, groups, ids)]
+    if "org" in groups and set(groups) != {"org"}:
+        urls.append(_url(name, groups, {**ids, "org": world.org_a.slug}))
+    return urls
+
+
+def _probe_bodies(ids: dict) -> list[dict]:
+    """Bodies naming the other tenant's ids in every field a route may read an id from."""
+    otlp_span = {"traceId": uuid.UUID(ids["turn"]).hex, "spanId": ids["span"], "name": "probe",
+                 "startTimeUnixNano": "1767261600000000000", "endTimeUnixNano": "1767261600001000000"}
+    return [
+        {"member_ids": [ids["member"]], "member": ids["member"], "invitation": ids["invitation"], "project": ids["project"],
+         "project_id": ids["project"], "key_id": ids["key_id"], "organization": ids["org"], "queue": ids["queue"],
+         "item": ids["item"], "into": ids["problem"], "problem": ids["problem"], "escalate_to": ids["queue"],
+         "turn_ids": [ids["turn"], ids["pending_turn"]], "role": Role.MEMBER, "is_restricted": True},
+        {"id": ids["turn"], "question": "probe"},
+        {"id": ids["pending_turn"], "question": "probe", "steps": [{"id": ids["span"]}]},
+        {"id": ids["feedback"], "turn_id": ids["turn"], "rating": "up", "comment": "probe"},
+        {"batch": [
+            {"type": "turn", "id": ids["turn"], "body": {"question": "probe"}},
+            {"type": "turn", "id": ids["pending_turn"], "body": {"question": "probe", "steps": [{"id": ids["span"]}]}},
+            {"type": "step", "body": {"turn_id": ids["turn"], "id": ids["span"], "name": "probe"}},
+            {"type": "signal", "body": {"turn_id": ids["turn"], "kind": "escalation"}},
+            {"type": "feedback", "body": {"turn_id": ids["turn"], "id": ids["feedback"], "rating": "down"}},
+        ]},
+        {"resourceSpans": [{"scopeSpans": [{"spans": [otlp_span, {**otlp_span, "spanId": ids["span"][::-1], "parentSpanId": ids["span"]}]}]}]},
+    ]
+
+
+def _tenant_fingerprint(organization, project) -> dict[str, str]:
+    """A digest of every row of one tenant, in every table that carries its organization or project
+    (found from the models, so a new table is covered), and of the per-object grants on them."""
+    digests = {}
+    for model in django_apps.get_models():
+        names = {field.name for field in model._meta.concrete_fields}
+        rows = model._base_manager
+        if "project" in names:
+            rows = rows.filter(project=project)
+        elif "organization" in names:
+            rows = rows.filter(organization=organization)
+        elif "content_object" in names and hasattr(model._meta.get_field("content_object").related_model, "project"):
+            rows = rows.filter(content_object__project=project)
+        elif "content_object" in names and model._meta.get_field("content_object").related_model._meta.label == "projects.Project":
+            rows = rows.filter(content_object=project)
+        else:
+            continue
+        values = sorted(repr(row) for row in rows.values_list(*[f.attname for f in model._meta.concrete_fields]))
+        digests[model._meta.label] = hashlib.sha256("\n".join(values).encode()).hexdigest()
+    return digests
+
+
+def _probe_sequence(world, callers: dict, ids: dict, markers: list[str]) -> tuple[list, list]:
+    """Send every request of the probe for one id set; (status, code) per request, and leaks."""
+    answers, leaks = [], []
+    for name, _, groups in ROUTES:
+        requests = [(url, method, None) for url in _probe_urls(world, name, groups, ids) for method in METHODS]
+        own_url = _url(name, groups, world.values("a")) if "token" not in groups else _probe_urls(world, name, groups, ids)[-1]
+        requests += [(own_url, method, body) for body in _probe_bodies(ids) for method in ("post", "put", "patch")]
+        with transaction.atomic():
+            before = _tenant_fingerprint(world.org_b, world.project_b)
+            # A session speaks the route's language (forms or JSON); the key always speaks JSON.
+            speakers = {caller: client for caller, client in callers.items()
+                        if caller == "key" or (caller == "session-api") == name.startswith("api-")}
+            for url, method, body in requests:
+                for caller, client in speakers.items():
+                    response = _request(client, method, url, body=body, api=caller != "session-html")
+                    code = response.json().get("code") if response.get("Content-Type", "").startswith("application/json") and response.content[:1] == b"{" else None
+                    answers.append((name, caller, method, response.status_code, code))
+                    text = response.content.decode(errors="replace")
+                    leaked = [marker for marker in markers if marker in text]
+                    if response.status_code >= 500 or leaked:
+                        leaks.append((name, caller, method, url, response.status_code, leaked))
+            changed = [label for label, digest in _tenant_fingerprint(world.org_b, world.project_b).items() if before.get(label) != digest]
+            if changed:
+                leaks.append((name, "changed rows of the other tenant", changed))
+            transaction.set_rollback(True)
+    return answers, leaks
+
+
+def test_tenant_probe_from_outside(world, settings, capsys):
+    """A's session (HTML and API) and A's project key against every route, with B's ids of every
+    kind by URL and in bodies: answers as for ids nobody uses, no B content, B's rows unchanged."""
+    settings.WIDGET_RATE_LIMIT_PER_LINK = settings.WIDGET_RATE_LIMIT_PER_IP = 10**6
+    key_client = APIClient()
+    key_client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.secret_a}")
+    callers = {"session-html": client_for(world.owner_a.user), "session-api": client_for(world.owner_a.user, api=True),
+               "key": key_client}
+    # B's content (not its ids: a body that sends an id may echo it, the differential covers ids).
+    markers = [world.org_b.name, world.project_b.name, world.owner_b.user.email, world.member_b.user.email,
+               world.invitation_b.email, world.turn_b.input, world.turn_b.session_id, world.queue_b.name,
+               world.problem_b.title, world.step_b.name, world.feedback_b.comment]
+
+    foreign, leaks = _probe_sequence(world, callers, _probe_ids(world, foreign=True), markers)
+    fresh, _ = _probe_sequence(world, callers, _probe_ids(world, foreign=False), markers)
+
+    differing = [(b, f) for b, f in zip(foreign, fresh) if b != f]
+    with capsys.disabled():
+        print(f"\ntenant probe: {len(ROUTES)} routes, {len(foreign) + len(fresh):,} requests, {len(leaks) + len(differing)} leaks")
+    assert len(foreign) == len(fresh)
+    assert leaks == []
+    assert differing == []

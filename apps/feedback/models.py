@@ -17,9 +17,15 @@ class Feedback(ProjectOwnedModel):
 
     ``rating`` is ``"up"``/``"down"`` (thumbs) or ``"1"``…``"5"`` (stars). Like every child of
     a turn it refers to it by id and may arrive first (see apps.traces.models).
+
+    Keyed by ``(project, id)`` like ``Turn`` and for the same reasons (see its docstring): a
+    feedback id is unique per project, and ``feedback.pk`` is the tuple ``(project_id, id)``.
     """
 
-    id = models.UUIDField(primary_key=True)
+    pk = models.CompositePrimaryKey("project", "id")
+    # The primary key starts with project_id: a separate index on it alone would only slow writes.
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, db_index=False)
+    id = models.UUIDField()
     turn_id = models.UUIDField()
     end_user_id = models.CharField(max_length=200, blank=True, default="")
     rating = models.CharField(max_length=4, blank=True, default="")

@@ -77,4 +77,4 @@ def widget_feedback_submit(*, api_key: ApiKey, claims: Claims, rating: str, comm
 def widget_feedback_current(*, api_key: ApiKey, claims: Claims):
     from apps.feedback.models import Feedback
 
-    return Feedback.objects.for_project(api_key.project).filter(pk=widget_feedback_id(claims)).first()
+    return Feedback.objects.for_project(api_key.project).filter(id=widget_feedback_id(claims)).first()

@@ -92,9 +92,12 @@ def problem_members(*, problem: Problem, limit: int = 200, after: str = "") -> t
     page = list(memberships.order_by("-turn_created_at", "turn_id")[:limit + 1])
     next_cursor = encode_position(page[limit - 1].turn_created_at, page[limit - 1].turn_id) if len(page) > limit else None
     page = page[:limit]
-    turns = Turn.objects.for_project(problem.project_id).filter(pk__in=[m.turn_id for m in page]).only(
-        "id", "input", "output", "end_user_id", "session_id", "created_at", "prompt_version", "model"
-    ).in_bulk()
+    turns = {
+        turn.id: turn
+        for turn in Turn.objects.for_project(problem.project_id).filter(id__in=[m.turn_id for m in page]).only(
+            "id", "input", "output", "end_user_id", "session_id", "created_at", "prompt_version", "model"
+        )
+    }
     return [MemberRow(membership=m, turn=turns.get(m.turn_id)) for m in page], next_cursor
 
 

@@ -120,8 +120,8 @@ def review_item_list(*, queue, states=None):
 
 def review_turn_previews(*, project, turn_ids, length: int = 140) -> dict:
     """``{turn_id: first characters of its input}`` for the turns still stored."""
-    rows = Turn.objects.for_project(project).filter(pk__in=list(turn_ids)).values_list("pk", "input")
-    return {pk: (text[:length] + "…") if len(text) > length else text for pk, text in rows}
+    rows = Turn.objects.for_project(project).filter(id__in=list(turn_ids)).values_list("id", "input")
+    return {turn_id: (text[:length] + "…") if len(text) > length else text for turn_id, text in rows}
 
 
 def review_queue_agreement(*, project, queues) -> dict[int, dict]:

@@ -288,7 +288,7 @@ def _replay_context(turn, project) -> dict:
     """The turn replay's content (conversation, steps, documents, tools, signals, feedback)."""
     from apps.traces import views as trace_views
 
-    children = trace_selectors.turn_children(project=project, turn_id=turn.pk)
+    children = trace_selectors.turn_children(project=project, turn_id=turn.id)
     return {
         "history": trace_views._history_entries(turn.history),
         "documents": trace_views._documents(turn.retrieved),

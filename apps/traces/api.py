@@ -52,10 +52,13 @@ class TurnCreateView(IngestView):
         responses={
             201: OpenApiResponse(response=openapi.component(schemas.TurnCreatedOut)),
             200: OpenApiResponse(description="The same id was already stored: same body as 201"),
-            400: ERROR, 401: ERROR, 409: ERROR, 413: ERROR, 429: ERROR,
+            400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR,
         },
         examples=[openapi.TURN_EXAMPLE],
-        description="Log one turn. Idempotent by `id`: a repeat answers 200 with the same body.",
+        description=(
+            "Log one turn. Idempotent by `id` within the key's project: a repeat answers 200 with the same "
+            "body. Ids are per project: another project's turn with the same id is a different turn."
+        ),
     )
     def post(self, request):
         body = read_json(request)
@@ -76,7 +79,8 @@ class BatchIngestView(IngestView):
         description=(
             "Send turns, steps, signals and feedback in any order. Each item is validated on its own: "
             "a bad item never sinks the good ones. Item status: 201 stored, 200 already stored, "
-            "202 stored and waiting for its turn, 400 rejected, 409 id used elsewhere."
+            "202 stored and waiting for its turn, 400 rejected, 409 a feedback id this project already uses for "
+            "another turn. Ids are per project: other projects' ids never conflict."
         ),
     )
     def post(self, request):

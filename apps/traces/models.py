@@ -29,9 +29,23 @@ class ReviewState(models.TextChoices):
 
 
 class Turn(ProjectOwnedModel):
-    """One agent run with the full context that produced its answer."""
+    """One agent run with the full context that produced its answer.
 
-    id = models.UUIDField(primary_key=True)
+    Keyed by ``(project, id)``: ``id`` is the client's UUID (an idempotency key), unique per
+    project only, so the same UUID in two projects is two unrelated turns and no answer ever
+    depends on another tenant's ids. The key is a composite primary key rather than a surrogate
+    bigint plus a unique constraint: one unique index to maintain on the ingestion hot path
+    instead of two, ``ON CONFLICT (project_id, id)`` hits the primary key, and it is the shape
+    a PostgreSQL sharded by ``project_id`` (Citus) requires. What that costs, and why it is
+    free here: ``turn.pk`` is the tuple ``(project_id, id)`` (code and templates use ``id``),
+    the Django admin cannot list the model (it has no admin), and no foreign key can point at
+    it (children already refer to ``(project, turn_id)``, see above).
+    """
+
+    pk = models.CompositePrimaryKey("project", "id")
+    # The primary key starts with project_id: a separate index on it alone would only slow writes.
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, db_index=False)
+    id = models.UUIDField()
     session_id = models.CharField(max_length=200, blank=True, default="")
     end_user_id = models.CharField(max_length=200, blank=True, default="")
     input = models.TextField(blank=True, default="")

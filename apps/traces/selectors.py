@@ -21,7 +21,7 @@ def turn_get(*, project, turn_id) -> Turn | None:
         turn_id = uuid.UUID(str(turn_id))
     except ValueError:
         return None
-    return Turn.objects.for_project(project).filter(pk=turn_id).first()
+    return Turn.objects.for_project(project).filter(id=turn_id).first()
 
 
 def turn_children(*, project, turn_id) -> dict:
@@ -37,9 +37,9 @@ def _iso(value):
 
 
 def turn_as_dict(turn: Turn) -> dict:
-    children = turn_children(project=turn.project_id, turn_id=turn.pk)
+    children = turn_children(project=turn.project_id, turn_id=turn.id)
     return {
-        "id": str(turn.pk),
+        "id": str(turn.id),
         "project": str(turn.project_id),
         "session_id": turn.session_id,
         "user_id": turn.end_user_id,
@@ -71,7 +71,7 @@ def turn_as_dict(turn: Turn) -> dict:
         ],
         "feedback": [
             {
-                "id": str(f.pk), "rating": f.rating, "comment": f.comment, "correction": f.correction,
+                "id": str(f.id), "rating": f.rating, "comment": f.comment, "correction": f.correction,
                 "source": f.source, "user_id": f.end_user_id, "created_at": _iso(f.created_at), "updated_at": _iso(f.updated_at),
             }
             for f in children["feedback"]
@@ -94,7 +94,7 @@ class TurnFilters:
 
 
 def _signal_exists(project, kind: str):
-    return Exists(Signal.objects.for_project(project).filter(turn_id=OuterRef("pk"), kind=kind))
+    return Exists(Signal.objects.for_project(project).filter(turn_id=OuterRef("id"), kind=kind))
 
 
 def turn_list(*, project, filters: TurnFilters):
@@ -111,7 +111,7 @@ def turn_list(*, project, filters: TurnFilters):
     if filters.signal:
         turns = turns.filter(_signal_exists(project, filters.signal))
     if filters.feedback:
-        feedback = Feedback.objects.for_project(project).filter(turn_id=OuterRef("pk"))
+        feedback = Feedback.objects.for_project(project).filter(turn_id=OuterRef("id"))
         if filters.feedback in ("up", "down"):
             feedback = feedback.filter(rating=filters.feedback)
         elif filters.feedback == "comment":
@@ -136,10 +136,10 @@ def turn_page(*, project, filters: TurnFilters, after: str = "", size: int = 50)
         # use it as an index condition (start the scan at the cursor) but not the OR itself, which
         # would otherwise be a filter over every newer row — OFFSET's cost under another name.
         turns = turns.filter(created_at__lte=created).filter(
-            Q(created_at__lt=created) | Q(created_at=created, pk__lt=turn_id)
+            Q(created_at__lt=created) | Q(created_at=created, id__lt=turn_id)
         )
     rows = list(turns[: size + 1])
-    next_cursor = encode_position(rows[size - 1].created_at, rows[size - 1].pk) if len(rows) > size else None
+    next_cursor = encode_position(rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
     return rows[:size], next_cursor
 
 
@@ -240,7 +240,7 @@ def project_capture_counts(*, project, now: dt.datetime | None = None) -> dict:
 
 def turns_with_signal_count(*, project, kind: str) -> int:
     """How many arrived turns carry a signal of ``kind``; driven from the (usually far fewer) signals."""
-    turn_exists = Exists(Turn.objects.for_project(project).filter(pk=OuterRef("turn_id")))
+    turn_exists = Exists(Turn.objects.for_project(project).filter(id=OuterRef("turn_id")))
     signals = Signal.objects.for_project(project).filter(kind=kind).filter(turn_exists)
     return signals.values("turn_id").distinct().count()
 
@@ -248,7 +248,7 @@ def turns_with_signal_count(*, project, kind: str) -> int:
 def _waiting(model, project):
     """Rows of ``model`` whose turn has not arrived in this project: the flagged rows (a small
     partial index), each checked against the turn table (a flag can be stale, never missing)."""
-    turn_exists = Exists(Turn.objects.for_project(project).filter(pk=OuterRef("turn_id")))
+    turn_exists = Exists(Turn.objects.for_project(project).filter(id=OuterRef("turn_id")))
     return model.objects.for_project(project).filter(waiting=True).filter(~turn_exists)
 
 

@@ -154,7 +154,7 @@ class TurnListView(ProjectViewMixin, TemplateView):
                 project=self.project, filters=form.filters(), after=form.cleaned_data["after"], size=PAGE_SIZE
             )
             filtered = any(value for name, value in form.cleaned_data.items() if name != "after")
-        kinds = selectors.signal_kinds_for(project=self.project, turn_ids=[t.pk for t in rows])
+        kinds = selectors.signal_kinds_for(project=self.project, turn_ids=[t.id for t in rows])
         next_query = ""
         if next_cursor:
             query = self.request.GET.copy()
@@ -164,7 +164,7 @@ class TurnListView(ProjectViewMixin, TemplateView):
         newest_query.pop("after", None)
         context.update(
             tab="turns", form=form, choices=choices, filtered=filtered,
-            rows=[{"turn": t, "signals": [(k, signal_badge_class(k)) for k in kinds.get(t.pk, [])]} for t in rows],
+            rows=[{"turn": t, "signals": [(k, signal_badge_class(k)) for k in kinds.get(t.id, [])]} for t in rows],
             next_query=next_query, newest_query=newest_query.urlencode(),
             paged=bool(self.request.GET.get("after")),
         )
@@ -256,7 +256,7 @@ class TurnDetailView(ProjectViewMixin, TemplateView):
         if self.turn is None:
             return context
         turn = self.turn
-        children = selectors.turn_children(project=self.project, turn_id=turn.pk)
+        children = selectors.turn_children(project=self.project, turn_id=turn.id)
         context.update(
             tab="turns", turn=turn,
             history=_history_entries(turn.history),
@@ -296,12 +296,12 @@ class SessionDetailView(ProjectViewMixin, TemplateView):
             turns = selectors.session_turns(project=self.project, session_id=session_id)
             if not turns:
                 status = 404
-            ids = [t.pk for t in turns]
+            ids = [t.id for t in turns]
             kinds = selectors.signal_kinds_for(project=self.project, turn_ids=ids)
             feedback = selectors.feedback_summary_for(project=self.project, turn_ids=ids)
             rows = [
-                {"turn": t, "signals": [(k, signal_badge_class(k)) for k in kinds.get(t.pk, [])],
-                 "feedback": feedback.get(t.pk)}
+                {"turn": t, "signals": [(k, signal_badge_class(k)) for k in kinds.get(t.id, [])],
+                 "feedback": feedback.get(t.id)}
                 for t in turns
             ]
         context = self.get_context_data(

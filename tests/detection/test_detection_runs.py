@@ -47,12 +47,12 @@ def test_detect_session_writes_each_signal_once(project, other_project):
 
     assert (created, again) == (3, 0)
     assert detector_signals(project) == sorted([
-        (first.pk, "rephrase", "rephrase"),
-        (second.pk, "agent_punted", "agent_punted"),
-        (second.pk, "abandonment", "abandonment"),
+        (first.id, "rephrase", "rephrase"),
+        (second.id, "agent_punted", "agent_punted"),
+        (second.id, "abandonment", "abandonment"),
     ])
     assert detector_signals(other_project) == []
-    assert Signal.objects.for_project(project).get(turn_id=second.pk, kind="abandonment").value == {"score": 0.9}
+    assert Signal.objects.for_project(project).get(turn_id=second.id, kind="abandonment").value == {"score": 0.9}
 
 
 def test_task_runs_twice_without_a_second_signal(project):
@@ -72,7 +72,7 @@ def test_detect_turns_task_on_sessionless_turns_and_children(project):
     SignalFactory(turn=turn, kind="confidence", value=0.1)
 
     for _ in range(2):
-        detect_turns_task.apply(kwargs={"project_id": str(project.pk), "turn_ids": [str(turn.pk)]})
+        detect_turns_task.apply(kwargs={"project_id": str(project.pk), "turn_ids": [str(turn.id)]})
 
     assert [kind for _, kind, _ in detector_signals(project)] == ["escalation", "knowledge_gap", "low_confidence", "tool_error"]
 
@@ -94,10 +94,10 @@ def test_disabled_detectors_and_rules(project, owner):
     turn = TurnFactory(project=project, session_id="", output="I don't know.", metadata={"plan": "enterprise"})
     SignalFactory(turn=turn, kind="thumbs_down", value=True)
 
-    detect_turns(project=project, turn_ids=[turn.pk])
-    detect_turns(project=project, turn_ids=[turn.pk])
+    detect_turns(project=project, turn_ids=[turn.id])
+    detect_turns(project=project, turn_ids=[turn.id])
 
-    assert detector_signals(project) == [(turn.pk, "enterprise_unhappy", f"rule:{rule.pk}")]
+    assert detector_signals(project) == [(turn.id, "enterprise_unhappy", f"rule:{rule.pk}")]
 
 
 def test_sweep_after_a_broker_outage_catches_every_missed_turn_once(project, other_project):
@@ -135,7 +135,7 @@ def test_a_second_sweep_reads_only_what_arrived_after_the_first(project):
     # When the next sweep runs with nothing new, then again after an old turn lost its pass, a
     # turn committed late (received before the cursor, inside the re-read window) and a new turn
     assert detection_sweep(now=now) == 0
-    DetectionPass.objects.for_project(project).filter(turn_id=old.pk).delete()
+    DetectionPass.objects.for_project(project).filter(turn_id=old.id).delete()
     late = TurnFactory(project=project, session_id="", output="Fine.", received_at=cursor.received_at - dt.timedelta(minutes=3))
     new = TurnFactory(project=project, session_id="", output="Fine.", received_at=now + dt.timedelta(seconds=30))
     examined = detection_sweep(now=now + dt.timedelta(minutes=2))
@@ -143,8 +143,8 @@ def test_a_second_sweep_reads_only_what_arrived_after_the_first(project):
     # Then it examined the late and the new turn only: the scan starts at the cursor (less the
     # re-read window), not at the lookback
     assert examined == 2
-    assert set(DetectionPass.objects.for_project(project).values_list("turn_id", flat=True)) >= {late.pk, new.pk}
-    assert not DetectionPass.objects.for_project(project).filter(turn_id=old.pk).exists()
+    assert set(DetectionPass.objects.for_project(project).values_list("turn_id", flat=True)) >= {late.id, new.id}
+    assert not DetectionPass.objects.for_project(project).filter(turn_id=old.id).exists()
     assert SweepCursor.objects.get().received_at >= cursor.received_at
 
 
@@ -178,7 +178,7 @@ def test_sweep_task_twice_and_abandonment_recheck(project):
     examined = detection_sweep(now=now + dt.timedelta(hours=1))
 
     assert examined == 1
-    assert detector_signals(project) == [(turn.pk, "abandonment", "abandonment")]
+    assert detector_signals(project) == [(turn.id, "abandonment", "abandonment")]
     assert DetectionPass.objects.for_project(project).get().recheck_after is None
     assert detection_sweep(now=now + dt.timedelta(hours=1)) == 0
 

@@ -121,12 +121,12 @@ def test_detection_scores_rephrases_with_the_configured_backend(project):
                 output="Done.")
 
     detect_session(project=project, session_id="s1", now=timezone.now())
-    default_kinds = set(Signal.objects.for_project(project).filter(turn_id=first.pk).values_list("kind", flat=True))
+    default_kinds = set(Signal.objects.for_project(project).filter(turn_id=first.id).values_list("kind", flat=True))
     Signal.objects.for_project(project).filter(source="detector").delete()
     DetectionPass.objects.for_project(project).delete()
     with override_settings(SIMILARITY_BACKEND="tests.detection.test_embedding.synonym_backend"):
         detect_session(project=project, session_id="s1", now=timezone.now())
-    embedded_kinds = set(Signal.objects.for_project(project).filter(turn_id=first.pk).values_list("kind", flat=True))
+    embedded_kinds = set(Signal.objects.for_project(project).filter(turn_id=first.id).values_list("kind", flat=True))
 
     assert "rephrase" not in default_kinds
     assert "rephrase" in embedded_kinds

@@ -124,7 +124,7 @@ def test_the_narrowed_history_load_finds_every_recurrence_a_full_history_finds(p
     detect_sessions(project=project, session_ids=examined)
 
     # Then it stored exactly the recurrences found with every other session's turns as history
-    as_data = [TurnData(id=t.pk, session_id=t.session_id, end_user_id=t.end_user_id, created_at=t.created_at,
+    as_data = [TurnData(id=t.id, session_id=t.session_id, end_user_id=t.end_user_id, created_at=t.created_at,
                         question=t.input, answer=t.output) for t in turns]
     sessions = [sorted((t for t in as_data if t.session_id == s), key=lambda t: (t.created_at, t.id)) for s in examined]
     everything_else = [t for t in as_data if t.session_id not in examined]

@@ -31,7 +31,7 @@ class _TurnChildFactory(factory.django.DjangoModelFactory):
 
     turn = factory.SubFactory(TurnFactory)
     project = factory.LazyAttribute(lambda o: o.turn.project)
-    turn_id = factory.LazyAttribute(lambda o: o.turn.pk)
+    turn_id = factory.LazyAttribute(lambda o: o.turn.id)
     waiting = factory.LazyAttribute(lambda o: o.turn is None)  # stored before its turn, as ingestion flags it
 
 

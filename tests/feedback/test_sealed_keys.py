@@ -124,4 +124,4 @@ def test_a_key_that_no_longer_unseals_still_ingests_and_returns_no_feedback_url(
     # Then the turn is stored and the response says there is no server-signed link
     assert response.status_code == 201
     assert response.json()["feedback_url"] is None
-    assert Turn.objects.for_project(project).filter(pk=response.json()["id"]).exists()
+    assert Turn.objects.for_project(project).filter(id=response.json()["id"]).exists()

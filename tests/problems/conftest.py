@@ -26,7 +26,7 @@ def flagged_turn(project, text: str, kinds=("thumbs_down",), *, ago=dt.timedelta
 def decide(project, turn, verdict: str, category: str = "", *, final: bool = True) -> Decision:
     """A review vote on the turn; ``final`` makes it the item's outcome (one reviewer per item)."""
     queue, _ = ReviewQueue.objects.for_project(project).get_or_create(project=project, name="Triage")
-    item, _ = ReviewItem.objects.for_project(project).get_or_create(project=project, queue=queue, turn_id=turn.pk)
+    item, _ = ReviewItem.objects.for_project(project).get_or_create(project=project, queue=queue, turn_id=turn.id)
     if final:
         item.state = {"confirm": "confirmed", "reject": "rejected"}.get(verdict, item.state)
         item.save(update_fields=["state"])

@@ -141,13 +141,13 @@ def test_merge_refusals(project, two, other_project):
 def test_split_moves_the_selected_turns_to_a_new_pinned_problem(project, refunds):
     problem, turns = refunds
 
-    new = backlog.problem_split(problem=problem, turn_ids=[str(turns[0].pk), str(turns[1].pk)], actor=SYSTEM, title="Refund of old orders")
+    new = backlog.problem_split(problem=problem, turn_ids=[str(turns[0].id), str(turns[1].id)], actor=SYSTEM, title="Refund of old orders")
     problem.refresh_from_db()
     run(project)
 
     assert (new.title, new.turn_count, new.key_tool, new.status) == ("Refund of old orders", 2, "refund", "open")
     assert problem.turn_count == 2
-    assert sorted(ProblemTurn.objects.for_project(project).filter(problem=new).values_list("turn_id", flat=True)) == sorted([turns[0].pk, turns[1].pk])
+    assert sorted(ProblemTurn.objects.for_project(project).filter(problem=new).values_list("turn_id", flat=True)) == sorted([turns[0].id, turns[1].id])
     assert ProblemTurn.objects.for_project(project).filter(problem=new, pinned=False).count() == 0
 
 
@@ -158,7 +158,7 @@ def test_split_moves_the_selected_turns_to_a_new_pinned_problem(project, refunds
 def test_split_refusals(project, refunds, turn_ids, code):
     problem, turns = refunds
     if turn_ids == "all":
-        turn_ids = [str(t.pk) for t in turns]
+        turn_ids = [str(t.id) for t in turns]
 
     with pytest.raises(ValidationFailed) as refused:
         backlog.problem_split(problem=problem, turn_ids=turn_ids, actor=SYSTEM)

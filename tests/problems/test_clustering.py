@@ -104,7 +104,7 @@ def test_a_second_run_adds_new_turns_to_the_existing_problem(project):
     assert summary["joined"] == 1
     assert again.turn_count == 4
     assert again.centroid_weight == weight + 1
-    assert ProblemTurn.objects.for_project(project).get(turn_id=late.pk).problem_id == problem.pk
+    assert ProblemTurn.objects.for_project(project).get(turn_id=late.id).problem_id == problem.pk
 
 
 def test_running_twice_changes_nothing(project):
@@ -143,7 +143,7 @@ def test_a_turn_rejected_by_a_reviewer_leaves_its_problem(project):
     [problem] = _problems(project)
     assert summary["left"] == 1
     assert problem.turn_count == 3
-    assert not ProblemTurn.objects.for_project(project).filter(turn_id=turns[0].pk).exists()
+    assert not ProblemTurn.objects.for_project(project).filter(turn_id=turns[0].id).exists()
 
 
 def test_a_later_confirmation_overrides_a_rejection(project):
@@ -165,7 +165,7 @@ def test_only_final_outcomes_count_not_one_vote_of_several(project):
     summary = run(project)
 
     assert summary.get("left", 0) == 0
-    assert ProblemTurn.objects.for_project(project).filter(turn_id=turns[0].pk).exists()
+    assert ProblemTurn.objects.for_project(project).filter(turn_id=turns[0].id).exists()
 
 
 def test_a_confirmed_category_moves_an_unpinned_turn_to_a_problem_of_that_category(project):
@@ -182,14 +182,14 @@ def test_a_confirmed_category_moves_an_unpinned_turn_to_a_problem_of_that_catego
 def test_pinned_turns_stay_even_when_rejected(project):
     turns = [flagged_turn(project, text) for text in REFUNDS]
     run(project)
-    ProblemTurn.objects.for_project(project).filter(turn_id=turns[0].pk).update(pinned=True)
+    ProblemTurn.objects.for_project(project).filter(turn_id=turns[0].id).update(pinned=True)
 
     decide(project, turns[0], "reject")
     decide(project, turns[1], "reject")
     run(project)
 
     assert sorted(ProblemTurn.objects.for_project(project).values_list("turn_id", flat=True)) == sorted(
-        [turns[0].pk, turns[2].pk, turns[3].pk]
+        [turns[0].id, turns[2].id, turns[3].id]
     )
 
 
@@ -215,7 +215,7 @@ def test_a_signal_that_arrives_later_updates_the_membership_snapshot(project):
     SignalFactory(turn=turns[0], kind="escalation", value=True)
     run(project)
 
-    member = ProblemTurn.objects.for_project(project).get(turn_id=turns[0].pk)
+    member = ProblemTurn.objects.for_project(project).get(turn_id=turns[0].id)
     assert (member.severity, member.signal_kinds) == (5, ["escalation", "thumbs_down"])
     assert Problem.objects.for_project(project).get().severity == pytest.approx((5 + 4 * 3) / 4)
 

@@ -27,7 +27,7 @@ def _base(project):
 
 def _item(project, queue, **kwargs):
     turn = TurnFactory(project=project, input=kwargs.pop("input", "Where is my refund?"))
-    return ReviewItem.objects.create(project=project, queue=queue, turn_id=turn.pk, **kwargs)
+    return ReviewItem.objects.create(project=project, queue=queue, turn_id=turn.id, **kwargs)
 
 
 def _snapshot(project, queue):
@@ -191,7 +191,7 @@ def test_claim_next_returns_the_item_with_its_turn_then_decide(project, queue, p
     assert decided.status_code == 201
     assert decided.json()["decision"]["verdict"] == "confirm" and decided.json()["item"]["state"] == "confirmed"
     assert empty.status_code == 204
-    assert Turn.objects.for_project(project).get(pk=item.turn_id).review_state == ReviewState.REVIEWED
+    assert Turn.objects.for_project(project).get(id=item.turn_id).review_state == ReviewState.REVIEWED
 
 
 @pytest.mark.parametrize(

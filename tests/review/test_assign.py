@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def _item(project, queue, **kwargs):
     turn = TurnFactory(project=project, input=kwargs.pop("input", "Where is my parcel?"))
-    return ReviewItem.objects.create(project=project, queue=queue, turn_id=turn.pk, **kwargs)
+    return ReviewItem.objects.create(project=project, queue=queue, turn_id=turn.id, **kwargs)
 
 
 def _assigned(item):

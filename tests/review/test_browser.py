@@ -56,7 +56,7 @@ def test_a_reviewer_works_a_queue_with_the_keyboard_only(live_server, transactio
     turns = [TurnFactory(project=project, input=f"Question {i} about refunds") for i in range(4)]
     for turn in turns:
         SignalFactory(turn=turn, kind="thumbs_down")
-    item_services.review_route_turns(project=project, turn_ids=[t.pk for t in turns])
+    item_services.review_route_turns(project=project, turn_ids=[t.id for t in turns])
     seen = []
 
     def work(page):

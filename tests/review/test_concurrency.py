@@ -45,7 +45,7 @@ def _work_the_queue(queue, reviewers, on_claim) -> list[BaseException]:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_never_hand_out_an_item_twice(project, queue):
     for _ in range(ITEMS):
-        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).id)
     reviewers = [make_reviewer(project.organization, f"r{i}@acme.test", queue).user for i in range(THREADS)]
     claimed: list[tuple[int, int]] = []
     lock = threading.Lock()
@@ -76,7 +76,7 @@ def test_concurrent_claims_with_several_reviewers_per_item(project, queue):
 
     queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=PER_ITEM)
     for _ in range(MULTI_ITEMS):
-        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).id)
     reviewers = [make_reviewer(project.organization, f"m{i}@acme.test", queue).user for i in range(THREADS)]
     held: dict[int, int] = {}
     double_holds: list[tuple[int, int, int]] = []

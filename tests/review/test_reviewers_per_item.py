@@ -23,7 +23,7 @@ def panel(project, queue):
 
 
 def _item(project, queue, **kwargs):
-    return ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk, **kwargs)
+    return ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).id, **kwargs)
 
 
 def _vote(queue, reviewer, verdict, expected_item, **kwargs):
@@ -39,14 +39,14 @@ def _state(item):
 
 
 def _review_state(project, item):
-    return Turn.objects.for_project(project).get(pk=item.turn_id).review_state
+    return Turn.objects.for_project(project).get(id=item.turn_id).review_state
 
 
 def test_an_item_returns_to_the_queue_until_n_distinct_reviewers_decided(project, queue, panel):
     queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=3)
     ann, ben, cat = panel
     item = _item(project, queue)
-    Turn.objects.for_project(project).filter(pk=item.turn_id).update(review_state=ReviewState.QUEUED)
+    Turn.objects.for_project(project).filter(id=item.turn_id).update(review_state=ReviewState.QUEUED)
 
     _vote(queue, ann, "confirm", item)
     after_one = (_state(item), item_services.review_item_claim_next(queue=queue, reviewer=ann), _review_state(project, item))

@@ -33,7 +33,7 @@ def test_routing_puts_matching_turns_in_queues_once(project, queue):
 
     assert (first, second) == (2, 0)
     assert sorted(_items(project)) == sorted([("Thumbs-down", flagged, "pending"), ("Thumbs-down", detected, "pending")])
-    assert set(Turn.objects.for_project(project).filter(pk__in=ids).values_list("review_state", flat=True)) == {ReviewState.QUEUED}
+    assert set(Turn.objects.for_project(project).filter(id__in=ids).values_list("review_state", flat=True)) == {ReviewState.QUEUED}
 
 
 def test_routing_ignores_turns_and_signals_of_other_projects(project, queue, other_project):
@@ -88,7 +88,7 @@ def test_route_task_for_a_deleted_project_does_nothing(project, queue):
 def _pending(project, queue, n=1, **kwargs):
     now = timezone.now()
     return [
-        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk,
+        ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).id,
                                   created_at=now + dt.timedelta(seconds=i), **kwargs)
         for i in range(n)
     ]
@@ -157,7 +157,7 @@ def test_decisions_are_recorded_and_audited(project, queue, reviewer):
     event = AuditEvent.objects.for_org(project.organization).get(action=AuditAction.REVIEW_DECIDED)
     assert (event.actor_id, event.target_id, event.after["verdict"], event.after["category"]) == (
         reviewer.user_id, str(item.pk), "confirm", "hallucination")
-    assert Turn.objects.for_project(project).get(pk=item.turn_id).review_state == ReviewState.REVIEWED
+    assert Turn.objects.for_project(project).get(id=item.turn_id).review_state == ReviewState.REVIEWED
 
 
 def test_confirm_needs_a_known_category(project, queue, reviewer):

@@ -27,7 +27,7 @@ def _names(project):
 
 
 def _decide(project, queue, reviewer, **kwargs):
-    ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+    ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).id)
     item = item_services.review_item_claim_next(queue=queue, reviewer=reviewer.user)
     return item, lambda: item_services.review_item_decide(item=item, reviewer=reviewer.user, **kwargs)
 

@@ -71,7 +71,7 @@ EXPECTED_POST = {
 @pytest.mark.parametrize("who", list(EXPECTED_POST))
 def test_denied_writes_change_nothing(project, queue, people, who):
     turn = TurnFactory(project=project)
-    item = ReviewItem.objects.create(project=project, queue=queue, turn_id=turn.pk)
+    item = ReviewItem.objects.create(project=project, queue=queue, turn_id=turn.id)
     urls = _urls(project, queue)
     bodies = {
         "list": {"name": "Sneaky", "lease_seconds": 600, "priority": 0, "sample_percent": 100},
@@ -144,7 +144,7 @@ def test_reviewing_a_queue_claims_decides_and_moves_on(project, queue, people):
 
 
 def test_a_decision_on_an_item_not_held_is_refused(project, queue, people):
-    item = ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+    item = ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).id)
 
     response = client_for(people["admin"]).post(_urls(project, queue)["review"], {"item": item.pk, "verdict": "reject"})
 
@@ -169,7 +169,7 @@ def test_the_review_page_hides_earlier_verdicts_in_a_blind_queue(project, queue,
     from apps.review.services import queues as queue_services
 
     queue = queue_services.review_queue_update(queue=queue, actor=SYSTEM, reviewers_per_item=2, blind=blind)
-    item = ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).pk)
+    item = ReviewItem.objects.create(project=project, queue=queue, turn_id=TurnFactory(project=project).id)
     first = people["assigned reviewer"]
     item_services.review_item_claim_next(queue=queue, reviewer=first)
     item_services.review_item_decide(item=item, reviewer=first, verdict="reject", notes="secret-note-y2")

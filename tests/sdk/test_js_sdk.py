@@ -35,7 +35,7 @@ def test_js_sdk_against_a_live_server(live_server, project):
 
     assert result.returncode == 0, result.stderr[-3000:]
     output = json.loads(result.stdout.strip().splitlines()[-1])
-    turns = {str(t.pk): t for t in Turn.objects.for_project(project)}
+    turns = {str(t.id): t for t in Turn.objects.for_project(project)}
     assert sorted(turns) == sorted(output["turn_ids"])
     first = turns[output["turn_ids"][0]]
     assert (first.input, first.output, first.end_user_id, first.model, first.prompt_version) == (
@@ -46,7 +46,7 @@ def test_js_sdk_against_a_live_server(live_server, project):
     feedback = Feedback.objects.for_project(project).get()
     assert (feedback.rating, feedback.comment, feedback.correction) == ("down", "live feedback comment", "live correction")
     claims, payload, signature = read_claims(output["feedback_url"].rsplit("/f/", 1)[1])
-    assert (claims.turn_id, claims.user_id) == (str(first.pk), "live-user")
+    assert (claims.turn_id, claims.user_id) == (str(first.id), "live-user")
     assert signature_matches(payload, signature, api_key.link_signing_key())
     assert output["feedback_url"].startswith(f"{live_server.url}/f/")
     page = urllib.request.urlopen(output["feedback_url"], timeout=10)

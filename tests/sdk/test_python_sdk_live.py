@@ -143,7 +143,7 @@ def test_python_sdk_against_a_live_server(live_server, project, sdk_client):
     assert loop.stats == {"queued": 3, "sent": 3, "dropped": 0, "retries": 0, "failed": 0}
     assert loop.project_id == str(project.pk)
     stored = Turn.objects.for_project(project).get()
-    assert (str(stored.pk), stored.input, stored.output, stored.end_user_id, stored.session_id) == (
+    assert (str(stored.id), stored.input, stored.output, stored.end_user_id, stored.session_id) == (
         turn.id,
         "live question",
         "live answer",
@@ -172,7 +172,7 @@ def test_python_sdk_against_a_live_server(live_server, project, sdk_client):
     ]
     feedback = Feedback.objects.for_project(project).get()
     assert (
-        str(feedback.pk),
+        str(feedback.id),
         str(feedback.turn_id),
         feedback.rating,
         feedback.comment,
@@ -214,10 +214,10 @@ def test_python_sdk_retries_through_503_and_lost_acknowledgements_without_duplic
     assert proxy.ingests == 5
     assert loop.stats == {"queued": 35, "sent": 35, "dropped": 0, "retries": 4, "failed": 0}
     assert sorted(
-        str(pk) for pk in Turn.objects.for_project(project).values_list("pk", flat=True)
+        str(turn_id) for turn_id in Turn.objects.for_project(project).values_list("id", flat=True)
     ) == sorted(turn.id for turn in turns)
     assert sorted(
-        str(pk) for pk in Feedback.objects.for_project(project).values_list("pk", flat=True)
+        str(feedback_id) for feedback_id in Feedback.objects.for_project(project).values_list("id", flat=True)
     ) == sorted(feedback_ids)
     # one thumbs_up per signal() and one per "up" feedback, each stored once despite retries
     assert Signal.objects.for_project(project).filter(kind="thumbs_up").count() == 10

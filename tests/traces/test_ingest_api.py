@@ -47,7 +47,7 @@ def test_log_turn_stores_full_context_and_returns_a_verifiable_feedback_url(clie
     claims, payload, signature = read_claims(response.json()["feedback_url"].rsplit("/f/", 1)[1])
     assert (claims.turn_id, claims.user_id, claims.project_id, claims.key_id) == (turn_id, "u-1", str(project.pk), key[0].key_id)
     assert signature_matches(payload, signature, key[0].link_signing_key())
-    turn = Turn.objects.for_project(project).get(pk=turn_id)
+    turn = Turn.objects.for_project(project).get(id=turn_id)
     assert (turn.input, turn.output, turn.end_user_id, turn.variant, turn.model) == ("Where is my order?", "It shipped.", "u-1", "B", "gpt-x")
     assert turn.created_at.isoformat() == "2026-11-01T10:00:00+00:00"
     assert turn.expires_at is not None

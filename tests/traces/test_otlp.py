@@ -127,7 +127,7 @@ def post_json(client, data, **extra):
 
 
 def turn_dict(project, turn_id) -> dict:
-    return selectors.turn_as_dict(Turn.objects.for_project(project).get(pk=turn_id))
+    return selectors.turn_as_dict(Turn.objects.for_project(project).get(id=turn_id))
 
 
 def counts(project) -> tuple[int, int, int]:
@@ -470,25 +470,21 @@ def test_a_span_repeated_inside_one_export_is_stored_once(client, project):
     assert counts(project) == (1, 1, 0)
 
 
-def test_a_trace_id_owned_by_another_project_rejects_its_spans_only(client, project, other_project):
-    taken, free = trace_hex(), trace_hex()
+def test_a_trace_id_another_project_uses_is_an_unrelated_turn_here(client, project, other_project):
+    shared, child = trace_hex(), span_hex()
     other_client = APIClient()
     other_client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_with_secret(project=other_project)[1]}")
-    assert post_protobuf(other_client, export(make_span(taken, span_hex(), name="theirs"))).status_code == 200
-    before = counts(other_project)
+    assert post_protobuf(other_client, export(make_span(shared, child, name="theirs"))).status_code == 200
+    before = turn_dict(other_project, uuid.UUID(shared))
     root = span_hex()
 
-    response = post_protobuf(client, export(
-        make_span(taken, span_hex(), root, "child"), make_span(taken, root, name="mine"),
-        make_span(free, span_hex(), name="fine"),
-    ))
+    response = post_protobuf(client, export(make_span(shared, child, root, "child"), make_span(shared, root, name="mine")))
 
     assert response.status_code == 200
-    partial = ExportTraceServiceResponse.FromString(response.content).partial_success
-    assert partial.rejected_spans == 2
-    assert "already used by another project" in partial.error_message
-    assert counts(project) == (1, 0, 0)
-    assert counts(other_project) == before
+    assert ExportTraceServiceResponse.FromString(response.content) == ExportTraceServiceResponse()
+    assert counts(project) == (1, 1, 0)
+    assert [step["name"] for step in turn_dict(project, uuid.UUID(shared))["steps"]] == ["child"]
+    assert turn_dict(other_project, uuid.UUID(shared)) == before
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -726,16 +722,16 @@ def _record_agent_run(tracer):
 
 
 def _assert_agent_run_stored(project, trace_id: int):
-    turn = Turn.objects.for_project(project).get(pk=uuid.UUID(int=trace_id))
+    turn = Turn.objects.for_project(project).get(id=uuid.UUID(int=trace_id))
     assert (turn.input, turn.output, turn.session_id, turn.end_user_id, turn.model, turn.source) == (
         "Cancel my plan", "Your plan is cancelled.", "sess-e2e", "user-e2e", "gpt-4o", "otlp")
     assert turn.metadata["service.name"] == "e2e-agent"
     assert turn.tool_calls == [{"name": "cancel_plan", "arguments": {"plan": "pro"}, "result": None, "error": "billing offline"}]
-    steps = {step.name: step for step in Step.objects.for_project(project).filter(turn_id=turn.pk)}
+    steps = {step.name: step for step in Step.objects.for_project(project).filter(turn_id=turn.id)}
     assert set(steps) == {"llm", "cancel_plan"}
     assert (steps["llm"].kind, steps["cancel_plan"].kind, steps["cancel_plan"].error) == ("llm", "tool", "billing offline")
     assert steps["llm"].parent_span_id == steps["cancel_plan"].parent_span_id
-    assert list(Signal.objects.for_project(project).filter(turn_id=turn.pk).values_list("kind", "value", "source")) == [
+    assert list(Signal.objects.for_project(project).filter(turn_id=turn.id).values_list("kind", "value", "source")) == [
         ("escalation", True, "otlp")
     ]
 

@@ -56,7 +56,7 @@ def test_explorer_lists_turns_newest_first_with_their_signals(client, project):
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert turn_ids(response) == [str(new.pk), str(old.pk)]
+    assert turn_ids(response) == [str(new.id), str(old.id)]
     assert body.count('class="badge signal-bad">thumbs_down<') == 1
     assert "How do I reset?" in body and "Click reset." in body and "gpt-x" in body and "v3" in body
     assert f"?id={old.session_id}" in body
@@ -107,7 +107,7 @@ def test_each_filter_narrows_to_the_matching_turns(client, project, other_projec
     response = explore(client, project, **params)
 
     assert response.status_code == 200
-    assert turn_ids(response) == [str(population[name].pk) for name in expected]
+    assert turn_ids(response) == [str(population[name].id) for name in expected]
 
 
 def test_date_range_includes_both_whole_days(client, project, population):
@@ -116,7 +116,7 @@ def test_date_range_includes_both_whole_days(client, project, population):
 
     response = explore(client, project, since=since.isoformat(), until=until.isoformat())
 
-    assert turn_ids(response) == [str(population[name].pk) for name in ("prompt", "session", "user")]
+    assert turn_ids(response) == [str(population[name].id) for name in ("prompt", "session", "user")]
 
 
 def test_extreme_dates_are_not_an_error(client, project, population):
@@ -158,7 +158,7 @@ def test_a_custom_signal_kind_not_in_the_dropdown_is_still_a_valid_filter(client
 
     response = explore(client, project, signal="refund_requested")
 
-    assert turn_ids(response) == [str(turn.pk)]
+    assert turn_ids(response) == [str(turn.id)]
 
 
 def test_pagination_walks_every_turn_once_including_equal_timestamps(client, project, monkeypatch):
@@ -166,7 +166,7 @@ def test_pagination_walks_every_turn_once_including_equal_timestamps(client, pro
     same_time = NOW - dt.timedelta(minutes=5)
     turns = [TurnFactory(project=project, created_at=same_time) for _ in range(5)]
     turns += [TurnFactory(project=project, created_at=NOW - dt.timedelta(minutes=i)) for i in range(6)]
-    expected = [str(t.pk) for t in sorted(turns, key=lambda t: (t.created_at, t.pk), reverse=True)]
+    expected = [str(t.id) for t in sorted(turns, key=lambda t: (t.created_at, t.id), reverse=True)]
 
     seen, query, pages = [], "", 0
     while True:
@@ -192,7 +192,7 @@ def test_pagination_keeps_the_filters(client, project, monkeypatch):
     cursor = re.search(r"after=([A-Za-z0-9_-]+)", first.content.decode()).group(1)
     second = explore(client, project, user="alice", after=cursor)
 
-    assert turn_ids(first) + turn_ids(second) == [str(t.pk) for t in mine]
+    assert turn_ids(first) + turn_ids(second) == [str(t.id) for t in mine]
     assert 'data-testid="older"' not in second.content.decode()
 
 
@@ -206,7 +206,7 @@ def test_htmx_older_request_gets_only_the_rows(client, project, monkeypatch):
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert turn_ids(response) == [str(older.pk)]
+    assert turn_ids(response) == [str(older.id)]
     assert "<html" not in body and "<form" not in body
 
 
@@ -245,7 +245,7 @@ def full_turn(project):
 
 
 def test_replay_shows_everything_about_the_turn(client, project, full_turn):
-    response = client.get(url("turn_detail", project, turn=full_turn.pk))
+    response = client.get(url("turn_detail", project, turn=full_turn.id))
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -262,7 +262,7 @@ def test_replay_orders_steps_as_a_tree(client, project, full_turn):
     StepFactory(turn=full_turn, span_id="orphan", parent_span_id="never-sent", name="late child",
                 started_at=NOW - dt.timedelta(seconds=11))
 
-    response = client.get(url("turn_detail", project, turn=full_turn.pk))
+    response = client.get(url("turn_detail", project, turn=full_turn.id))
 
     spans = re.findall(r'style="--depth: (\d+)" data-span="([^"]+)"', response.content.decode())
     assert spans == [("0", "orphan"), ("0", "root"), ("1", "llm1"), ("2", "tool1")]
@@ -281,7 +281,7 @@ def test_step_tree_survives_a_parent_cycle(project):
 def test_replay_of_another_projects_turn_is_404(client, project, other_project):
     foreign = TurnFactory(project=other_project)
 
-    response = client.get(url("turn_detail", project, turn=foreign.pk))
+    response = client.get(url("turn_detail", project, turn=foreign.id))
 
     assert response.status_code == 404
     assert foreign.input not in response.content.decode()
@@ -313,7 +313,7 @@ def test_captured_markup_is_escaped_everywhere(client, project):
     StepFactory(turn=None, project=project, turn_id=waiting, span_id="w1", name=XSS)
 
     pages = [
-        url("turn_list", project), url("turn_detail", project, turn=turn.pk),
+        url("turn_list", project), url("turn_detail", project, turn=turn.id),
         url("session_detail", project) + "?id=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
         url("waiting_list", project), url("project_detail", project), url("project_capture_counts", project),
     ]
@@ -324,7 +324,7 @@ def test_captured_markup_is_escaped_everywhere(client, project):
         assert response.status_code == 200, page
         assert XSS not in body, page
         assert "<script>alert" not in body, page  # not even truncated
-    assert ESCAPED in client.get(url("turn_detail", project, turn=turn.pk)).content.decode()
+    assert ESCAPED in client.get(url("turn_detail", project, turn=turn.id)).content.decode()
 
 
 # --- session --------------------------------------------------------------------------------
@@ -341,9 +341,9 @@ def test_session_page_lists_the_session_turns_in_order_with_feedback(client, pro
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert turn_ids(response) == [str(first.pk), str(second.pk)]
+    assert turn_ids(response) == [str(first.id), str(second.id)]
     assert "rephrase" in body and "thumbs down ×1" in body and "1 comment" in body
-    assert url("turn_detail", project, turn=second.pk) in body
+    assert url("turn_detail", project, turn=second.id) in body
 
 
 @pytest.mark.parametrize("session_id", ["", "   ", "x" * 201])
@@ -437,7 +437,7 @@ def test_permission_matrix(page, who, status, project, members, outsider):
     turn = TurnFactory(project=project, session_id="conv-1")
     user = {"member": members[Role.MEMBER].user, "reviewer": members[Role.REVIEWER].user,
             "owner": members[Role.OWNER].user, "outsider": outsider, "anonymous": None}[who]
-    target = url(page, project, **({"turn": turn.pk} if page == "turn_detail" else {}))
+    target = url(page, project, **({"turn": turn.id} if page == "turn_detail" else {}))
 
     response = client_for(user).get(target, {"id": "conv-1"} if page == "session_detail" else {})
 
@@ -451,7 +451,7 @@ def test_permission_matrix(page, who, status, project, members, outsider):
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_are_read_only(page, project, member):
     turn = TurnFactory(project=project)
-    target = url(page, project, **({"turn": turn.pk} if page == "turn_detail" else {}))
+    target = url(page, project, **({"turn": turn.id} if page == "turn_detail" else {}))
 
     response = client_for(member).post(target, {"input": "changed"})
 

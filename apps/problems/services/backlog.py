@@ -217,7 +217,7 @@ def problem_split(*, problem: Problem, turn_ids, actor: Actor, title: str = "") 
             "Splitting off every turn would leave this problem empty; rename it instead.", field="turn_ids", code="split_all"
         )
     now = timezone.now()
-    texts_by_id = dict(Turn.objects.for_project(problem.project_id).filter(pk__in=ids).values_list("id", "input"))
+    texts_by_id = dict(Turn.objects.for_project(problem.project_id).filter(id__in=ids).values_list("id", "input"))
     texts = [texts_by_id.get(turn_id, "") for turn_id in ids]
     vectors = vectorize(texts)
     part = sp.csr_matrix(np.asarray(vectors.sum(axis=0)))

@@ -52,7 +52,7 @@ def review_route_turns(*, project, turn_ids) -> int:
         return 0
     kinds_by_turn: dict = {}
     all_kinds = {kind for q in queues for kind in q.signal_kinds}
-    existing_turns = Turn.objects.for_project(project).filter(pk__in=turn_ids).values("pk")
+    existing_turns = Turn.objects.for_project(project).filter(id__in=turn_ids).values("id")
     signals = (
         Signal.objects.for_project(project)
         .filter(turn_id__in=existing_turns, kind__in=all_kinds)
@@ -81,7 +81,7 @@ def review_route_turns(*, project, turn_ids) -> int:
         )
         created = cursor.rowcount
     Turn.objects.for_project(project).filter(
-        pk__in={turn_id for _, turn_id in pairs}, review_state=ReviewState.UNREVIEWED
+        id__in={turn_id for _, turn_id in pairs}, review_state=ReviewState.UNREVIEWED
     ).update(review_state=ReviewState.QUEUED)
     return created
 
@@ -276,7 +276,7 @@ def review_item_decide(
             ignore_conflicts=True,
         )
     elif outcome in (ItemState.CONFIRMED, ItemState.REJECTED):
-        Turn.objects.for_project(item.project_id).filter(pk=item.turn_id).update(review_state=ReviewState.REVIEWED)
+        Turn.objects.for_project(item.project_id).filter(id=item.turn_id).update(review_state=ReviewState.REVIEWED)
     after = {"verdict": verdict, "category": category, "turn_id": str(item.turn_id), "queue": queue.pk}
     if queue.reviewers_per_item > 1:
         after.update(vote=len(votes), outcome=outcome)

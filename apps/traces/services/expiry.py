@@ -21,7 +21,7 @@ CHILDREN = (Feedback, Signal, Step)
 def _turn_exists() -> Exists:
     """The child row's turn is stored (in the child's own project)."""
     return Exists(
-        Turn.all_tenants.filter(project_id=OuterRef("project_id"), pk=OuterRef("turn_id"))  # unscoped: maintenance sweep over every project
+        Turn.all_tenants.filter(project_id=OuterRef("project_id"), id=OuterRef("turn_id"))  # unscoped: maintenance sweep over every project
     )
 
 

@@ -1,9 +1,11 @@
 """The ingestion hot path: validate items one by one, write each kind with one set-based
 statement (``INSERT … SELECT FROM unnest(arrays) ON CONFLICT``), commit, then answer.
 
-Idempotency comes from the database, never from check-then-act: turns are unique by id,
-steps by (project, turn, span), signals by (project, turn, kind, source, dedupe key) and
-feedback by id, so retries and concurrent duplicates store exactly one row.
+Idempotency comes from the database, never from check-then-act: turns are unique by
+(project, id), steps by (project, turn, span), signals by (project, turn, kind, source, dedupe
+key) and feedback by (project, id), so retries and concurrent duplicates store exactly one row.
+Every key starts with the project: no statement here reads or conflicts with another tenant's
+rows, so no answer depends on them.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ def _write_turns(cursor, batch: Batch, now, expires_at) -> None:
                     %s::text[], {jsonb}, {jsonb}, {jsonb}, %s::text[], %s::timestamptz[])
             AS u(id, session_id, end_user_id, input, output, history, prompt_version, model,
                  retrieved, tool_calls, metadata, variant, created_at)
-        ON CONFLICT (id) DO NOTHING
+        ON CONFLICT (project_id, id) DO NOTHING
         RETURNING id
         """.replace("{jsonb}", _JSONB_ARRAY),
         [
@@ -203,20 +205,12 @@ def _write_turns(cursor, batch: Batch, now, expires_at) -> None:
         ],
     )
     inserted = {row[0] for row in cursor.fetchall()}
-    duplicates = [turn_id for turn_id in batch.turns if turn_id not in inserted]
-    owned = _existing_turns(cursor, batch.project.pk, duplicates)
     for turn_id, (_, outcome) in batch.turns.items():
-        if turn_id in inserted:
-            outcome.status = 201
-        elif turn_id in owned:
-            outcome.status = 200
-        else:
-            _reject(outcome, "id_conflict", "This id is already used outside this project; use a new UUID.", "body.id")
-            outcome.status = 409
+        outcome.status = 201 if turn_id in inserted else 200  # not inserted: this project already has it
 
 
 def _write_steps(cursor, batch: Batch, now, expires_at, present: set) -> None:
-    steps = [(turn_id, step, outcome) for turn_id, step, outcome in batch.steps if _accepted(batch, turn_id)]
+    steps = batch.steps
     if not steps:
         return
     cursor.execute(
@@ -254,14 +248,8 @@ def _write_steps(cursor, batch: Batch, now, expires_at, present: set) -> None:
             outcome.status = 201 if (turn_id, step.id) in inserted else 200
 
 
-def _accepted(batch: Batch, turn_id) -> bool:
-    """Children of a turn rejected in this very batch (id conflict) are not written."""
-    pending = batch.turns.get(turn_id)
-    return pending is None or pending[1].status != 409
-
-
 def _write_signals(cursor, batch: Batch, now, expires_at, present: set) -> None:
-    signals = [s for s in batch.signals if _accepted(batch, s[0])]
+    signals = batch.signals
     if not signals:
         return
     cursor.execute(
@@ -303,11 +291,11 @@ def _write_feedback(cursor, batch: Batch, now, expires_at, present: set) -> None
         FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
                     %s::boolean[])
             AS u(id, turn_id, end_user_id, rating, comment, correction, source, metadata, waiting)
-        ON CONFLICT (id) DO UPDATE SET
+        ON CONFLICT (project_id, id) DO UPDATE SET
             rating = EXCLUDED.rating, comment = EXCLUDED.comment, correction = EXCLUDED.correction,
             end_user_id = EXCLUDED.end_user_id, metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at,
             waiting = EXCLUDED.waiting
-        WHERE feedback_feedback.project_id = EXCLUDED.project_id AND feedback_feedback.turn_id = EXCLUDED.turn_id
+        WHERE feedback_feedback.turn_id = EXCLUDED.turn_id
         RETURNING id, (xmax = 0) AS inserted
         """,
         [
@@ -326,7 +314,7 @@ def _write_feedback(cursor, batch: Batch, now, expires_at, present: set) -> None
     written = dict(cursor.fetchall())
     for feedback_id, (_, _, outcome) in rows:
         if feedback_id not in written:
-            _reject(outcome, "id_conflict", "This feedback id belongs to another turn or project.", "body.id")
+            _reject(outcome, "id_conflict", "This feedback id belongs to another turn of this project.", "body.id")
             outcome.status = 409
         elif outcome.status == 0:
             outcome.status = 201 if written[feedback_id] else 200

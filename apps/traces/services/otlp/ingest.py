@@ -49,7 +49,6 @@ def otlp_traces_ingest(*, project, decoded: DecodedSpans) -> OtlpResult:
     batch = Batch(project=project, source_kind=SOURCE)
     roots: dict[str, tuple[SpanData, dict]] = {}
     children: dict[str, dict[str, Child]] = {}
-    step_outcomes: list[tuple[str, Outcome]] = []
     seen: set[tuple[str, str]] = set()
 
     for span in decoded.spans:
@@ -69,32 +68,19 @@ def otlp_traces_ingest(*, project, decoded: DecodedSpans) -> OtlpResult:
             roots[span.trace_id] = (span, indexed)
             continue
         step = span_step(span, turn_id, indexed)
-        outcome = Outcome(0, "step")
-        add_parsed(batch, step, outcome, source=SOURCE)
-        step_outcomes.append((span.trace_id, outcome))
+        add_parsed(batch, step, Outcome(0, "step"), source=SOURCE)
         children.setdefault(span.trace_id, {})[step.id] = Child(
             step.id, step.kind, step.name, step.started_at, step.input, step.output, step.error, step.attributes
         )
 
     stored = _stored_children(project, list(roots), children)
-    turn_outcomes = {}
     for trace_id, (span, indexed) in roots.items():
         family = list(stored.get(trace_id, ())) + list(children.get(trace_id, {}).values())
         family.sort(key=lambda child: (child.started_at or EPOCH, child.span_id))
-        outcome = Outcome(0, "turn")
-        add_parsed(batch, root_turn(span, indexed, family), outcome, source=SOURCE)
-        turn_outcomes[trace_id] = outcome
+        add_parsed(batch, root_turn(span, indexed, family), Outcome(0, "turn"), source=SOURCE)
 
     write_batch(batch)
-
-    # A turn refused as an id conflict (the trace id is another project's turn) takes the
-    # children of this export with it; write_batch leaves their status at 0.
-    refused = [o for o in turn_outcomes.values() if o.status >= 400]
-    refused += [o for _, o in step_outcomes if o.status == 0 or o.status >= 400]
-    if refused:
-        result.rejected += len(refused)
-        _note(result, "A trace id is already used by another project; its spans were not stored.")
-    result.accepted = len(decoded.spans) - (result.rejected - decoded.rejected)
+    result.accepted = len(decoded.spans)
     return result
 
 
