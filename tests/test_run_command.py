@@ -30,7 +30,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-# The README's demo login (apps/core/management/commands/seed_demo.py), as a newcomer reads it.
+# The README's demo login (apps/demo/seed.py), as a newcomer reads it.
 DEMO_EMAIL, DEMO_PASSWORD, DEMO_ORG_SLUG = "demo@agentloop.local", "agentloop-demo", "acme-support"
 STARTUP_TIMEOUT = 120
 HEARTBEAT_TIMEOUT = 75  # beat's interval schedule first fires 30 s after beat starts
@@ -486,7 +486,7 @@ def test_run_settings_follow_an_explicit_debug_opt_in_and_secret_key(tmp_path):
 def test_a_child_that_keeps_dying_is_restarted_with_backoff_and_from_one_second_once_it_ran_a_while(
     tmp_path, monkeypatch
 ):
-    from apps.core.management.commands import up
+    from apps.demo.management.commands import up
 
     messages = []
     child = up.Supervised("web", [sys.executable, "-c", "raise SystemExit(3)"], env=dict(os.environ),

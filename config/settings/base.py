@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.detection",
     "apps.review",
     "apps.problems",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

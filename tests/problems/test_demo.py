@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.core import demo_traffic
-from apps.problems.demo import seed_problems_demo
+from apps.demo import traffic as demo_traffic
+from apps.demo.problems import seed_problems_demo
 from apps.problems.models import Problem, ProblemStatus
 from tests.factories.projects import api_key_with_secret
 

@@ -205,7 +205,7 @@ def test_queue_names_are_unique_per_project(project, queue):
 
 
 def test_review_demo_seeds_queues_decisions_an_assignment_and_double_reviews_once(project):
-    from apps.review.demo import seed_review_demo
+    from apps.demo.review import seed_review_demo
 
     owner = make_reviewer(project.organization, "demo@acme.test")
     riley = make_reviewer(project.organization, "riley@acme.test")

@@ -176,13 +176,13 @@ def send(*, host: str, api_key: str, project_id: str, now: dt.datetime | None = 
 
 def seed_triage(*, project_id: str) -> dict:
     """Review queues for the demo project, with the reviewers assigned and a few decisions; then
-    the problems backlog (apps/problems/demo.py)."""
+    the problems backlog (apps/demo/problems.py)."""
     from django.db import close_old_connections
 
     from apps.core.roles import Role
     from apps.organizations.models import Membership
     from apps.projects.models import Project
-    from apps.review.demo import seed_review_demo
+    from apps.demo.review import seed_review_demo
 
     close_old_connections()
     project = Project.all_tenants.select_related("organization").get(pk=project_id)  # unscoped: the demo names its project
@@ -190,7 +190,7 @@ def seed_triage(*, project_id: str) -> dict:
         Membership.objects.for_org(project.organization).filter(role__in=[Role.REVIEWER, Role.OWNER]).select_related("user")
     )
     result = seed_review_demo(project=project, reviewers=reviewers)
-    from apps.problems.demo import seed_problems_demo
+    from apps.demo.problems import seed_problems_demo
 
     result["problems"] = seed_problems_demo(project=project)
     return result

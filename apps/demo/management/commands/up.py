@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.core.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, seed
+from apps.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
 from config import embedded
 
 FIRST_RESTART_DELAY = 1.0
@@ -186,7 +186,7 @@ class Command(BaseCommand):
 
     def _send_demo_traffic(self, url: str, demo: dict) -> None:
         """Once the web process answers, log the demo support traffic through the Python SDK."""
-        from apps.core import demo_traffic
+        from apps.demo import traffic as demo_traffic
 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

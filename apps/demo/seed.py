@@ -1,7 +1,6 @@
-"""Seed the demo organization the README's run command shows. Idempotent."""
+"""The demo organization the README's run command shows: its people, projects and keys. Idempotent."""
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.core.roles import Role
@@ -79,14 +78,3 @@ def seed() -> dict:
         Membership.objects.for_org(other).create(organization=other, user=demo, role=Role.MEMBER)
         project_create(organization=other, name="Research assistant", actor=Actor(user=other_owner))
     return {"organization": organization.slug, "project": str(support.pk), "api_key": secret}
-
-
-class Command(BaseCommand):
-    help = "Create or refresh the demo organization (safe to run any number of times)."
-
-    def handle(self, *args, **options):
-        result = seed()
-        self.stdout.write(
-            f"Demo organization '{result['organization']}' ready; log in as {DEMO_EMAIL} / {DEMO_PASSWORD}.\n"
-            f"Demo project {result['project']}; SDK key: {result['api_key']}"
-        )
