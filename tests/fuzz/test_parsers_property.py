@@ -248,9 +248,9 @@ def test_compressed_bodies(ingest, project, question, encoding, damage, where, e
 
     error = answered("gzip/deflate bodies", response)
     if error is None:  # whatever was damaged, what is stored is exactly what was sent
-        assert Turn.objects.for_project(project).get(pk=turn_id).input == question.replace("\x00", "")
+        assert Turn.objects.for_project(project).get(id=turn_id).input == question.replace("\x00", "")
     else:
-        assert not Turn.objects.for_project(project).filter(pk=turn_id).exists()
+        assert not Turn.objects.for_project(project).filter(id=turn_id).exists()
     if damage in ("truncate", "append") or encoding == "raw-deflate":
         assert error is not None and error["code"] == "invalid_gzip"
 
