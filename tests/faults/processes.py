@@ -117,6 +117,12 @@ class Redis:
         client = redis.Redis.from_url(self.url, socket_timeout=1)
         wait_until("redis", client.ping, timeout=20)
 
+    def flush(self) -> None:
+        """Drop every queued task (a test that counts deliveries starts from an empty queue)."""
+        import redis
+
+        redis.Redis.from_url(self.url, socket_timeout=1).flushall()
+
     def freeze(self) -> None:
         os.kill(self.process.pid, signal.SIGSTOP)
 
@@ -190,8 +196,11 @@ class Stack:
     def new_project(self) -> tuple[str, str]:
         """A fresh organization + project + API key: (project id, secret key)."""
         return tuple(self.python(
-            "import json; from tests.factories.projects import ProjectFactory, api_key_with_secret; "
-            "project = ProjectFactory(); _, secret = api_key_with_secret(project=project); "
+            "import json, uuid; from tests.factories.organizations import OrganizationFactory; "
+            "from tests.factories.projects import ProjectFactory, api_key_with_secret; "
+            "slug = f'fault-{uuid.uuid4().hex[:12]}'; "
+            "project = ProjectFactory(organization=OrganizationFactory(name=slug, slug=slug)); "
+            "_, secret = api_key_with_secret(project=project); "
             "print(json.dumps([str(project.pk), secret]))"
         ))
 
@@ -208,7 +217,7 @@ class Stack:
         service = Service("worker", [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker",
                                      "--loglevel", "INFO", "--concurrency", "1", "--without-gossip",
                                      "--without-mingle", "--hostname", f"fault-{len(self.services)}@%h"],
-                          self.env(**env), self.folder / "worker.log")
+                          self.env(**env), self.folder / f"worker-{len(self.services)}.log")
         self.services.append(service)
         service.start()
         wait_until("worker ready", lambda: "ready." in service.log.read_text(errors="replace"), timeout=120)
