@@ -4,18 +4,10 @@ import pytest
 from django.test import Client, override_settings
 
 from apps.core import tasks
-from apps.core.redis import LIMITER, redis_client
+from apps.core.redis import redis_client
 from config.embedded import free_port
 from tests.faults.processes import Redis
 
-
-@pytest.fixture
-def closed_breakers():
-    tasks.BROKER.reset()
-    LIMITER.reset()
-    yield
-    tasks.BROKER.reset()
-    LIMITER.reset()
 
 
 @pytest.mark.django_db
@@ -48,7 +40,7 @@ def test_healthz_is_503_when_redis_is_unreachable():
 
 
 @pytest.mark.django_db
-def test_healthz_counts_failed_and_skipped_publishes(closed_breakers):
+def test_healthz_counts_failed_and_skipped_publishes():
     tasks.BROKER.fail(ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."))
     assert tasks.BROKER.allows() is False
 
@@ -65,7 +57,7 @@ def test_healthz_counts_failed_and_skipped_publishes(closed_breakers):
 
 
 @pytest.mark.django_db
-def test_healthz_answers_within_the_timeout_when_redis_is_frozen(tmp_path, settings, closed_breakers):
+def test_healthz_answers_within_the_timeout_when_redis_is_frozen(tmp_path, settings):
     frozen = Redis(tmp_path)
     frozen.start()
     frozen.freeze()

@@ -18,14 +18,6 @@ from config.embedded import free_port
 from tests.faults.processes import Redis
 
 
-@pytest.fixture(autouse=True)
-def closed_breakers():
-    BROKER.reset()
-    LIMITER.reset()
-    yield
-    BROKER.reset()
-    LIMITER.reset()
-
 
 @pytest.fixture
 def frozen_redis(tmp_path):
