@@ -76,3 +76,17 @@ def client_for(user, api: bool = False):
 @pytest.fixture
 def login():
     return client_for
+
+
+@pytest.fixture(autouse=True)
+def closed_redis_breakers():
+    """Every test starts with Redis trusted again: a failure a test provoked (a refused publish)
+    pauses the process's breakers (apps.core.redis.Breaker), which must not leak into the next."""
+    from apps.core.redis import LIMITER
+    from apps.core.tasks import BROKER
+
+    BROKER.reset()
+    LIMITER.reset()
+    yield
+    BROKER.reset()
+    LIMITER.reset()

@@ -1,5 +1,7 @@
-"""Fixed-window rate limits in Redis (one INCR per check). Fails open if Redis is down: the
-database is the source of truth, and ingestion must not stop because the limiter did."""
+"""Fixed-window rate limits in Redis (one INCR per check). Fails open if Redis is down or hung:
+the database is the source of truth, and ingestion must not stop because the limiter did. A check
+waits at most ``settings.REDIS_TIMEOUT_SECONDS``, and after a failure the limiter is skipped for a
+pause (``apps.core.redis.LIMITER``), so an outage costs one request per pause that timeout."""
 
 from __future__ import annotations
 
@@ -25,8 +27,10 @@ def hit(bucket: str, *, limit: int, window: int) -> tuple[bool, int]:
     The window opens at a bucket's first hit (SET NX with a TTL), so a burst is never split
     across two windows by the clock.
     """
-    from apps.core.redis import redis_client
+    from apps.core.redis import LIMITER, redis_client
 
+    if not LIMITER.allows():
+        return True, 0
     key = f"agentloop:rl:{bucket}"
     try:
         pipe = redis_client().pipeline()
@@ -34,7 +38,8 @@ def hit(bucket: str, *, limit: int, window: int) -> tuple[bool, int]:
         pipe.incr(key)
         pipe.ttl(key)
         _, count, ttl = pipe.execute()
-    except Exception:  # noqa: BLE001 - a limiter outage must not become an ingestion outage
+    except Exception as error:  # noqa: BLE001 - a limiter outage must not become an ingestion outage
+        LIMITER.fail(error)
         logger.warning("rate limiter unavailable; allowing %s", bucket, exc_info=True)
         return True, 0
     return count <= limit, max(int(ttl), 1)

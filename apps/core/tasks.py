@@ -1,12 +1,40 @@
-"""Core periodic jobs."""
+"""Core periodic jobs, and ``publish``: how request paths send a task without waiting on the broker."""
 
 from __future__ import annotations
 
+import logging
 import time
 
+from apps.core.redis import Breaker
 from config.celery_app import app
 
+logger = logging.getLogger(__name__)
+
 HEARTBEAT_KEY = "agentloop:worker-heartbeat"
+
+# The broker's breaker for this process; /healthz shows it.
+BROKER = Breaker()
+
+
+def publish(task, **kwargs) -> bool:
+    """Send ``task`` with keyword arguments ``kwargs``; returns whether the broker took it.
+
+    A 2xx never waits on the broker: a publish gives up after the broker transport's socket
+    timeouts (settings ``CELERY_BROKER_TRANSPORT_OPTIONS``, no retries), and after a failure
+    every publish in this process is skipped for ``BROKER.pause_seconds``. A failed or skipped
+    publish is counted and logged, never raised: each caller names the periodic job that does
+    the work instead (detection's sweep, the beat's clustering and routing runs).
+    """
+    if not BROKER.allows():
+        logger.info("broker paused after a failure; %s not sent", task.name)
+        return False
+    try:
+        task.apply_async(kwargs=kwargs, retry=False)
+    except Exception as error:  # noqa: BLE001 - any broker failure; the caller's sweep is the fallback
+        BROKER.fail(error)
+        logger.warning("broker unavailable; %s not sent (paused %ss)", task.name, BROKER.pause_seconds, exc_info=True)
+        return False
+    return True
 
 
 @app.task(name="core.heartbeat", acks_late=True, ignore_result=True)

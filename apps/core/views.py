@@ -85,15 +85,25 @@ def _redis_probe() -> None:
 class HealthView(View):
     """``GET /healthz``: database and Redis reachability; 503 if either is down.
 
-    Also reports when the Celery worker last ran the beat heartbeat (informational).
+    Also reports when the Celery worker last ran the beat heartbeat (informational), and this web
+    process's Redis breakers: task publishes that failed or were skipped (``broker``, the sweep
+    does their work) and rate-limit checks that failed open (``rate_limiter``). Each Redis call
+    here waits at most ``settings.REDIS_TIMEOUT_SECONDS``, so a hung Redis cannot hang the probe.
     """
 
     def get(self, request):
+        from apps.core.redis import LIMITER
+        from apps.core.tasks import BROKER, heartbeat_age_seconds
+
         checks = {"database": _check(_database_probe), "redis": _check(_redis_probe)}
         healthy = all(check["ok"] for check in checks.values())
-        from apps.core.tasks import heartbeat_age_seconds
-
         body = {"status": "ok" if healthy else "unavailable", "checks": checks}
         if checks["redis"]["ok"]:
-            body["worker_heartbeat_age_seconds"] = heartbeat_age_seconds()
+            try:
+                body["worker_heartbeat_age_seconds"] = heartbeat_age_seconds()
+            except Exception:  # noqa: BLE001 - Redis went away between the probe and this read
+                body["worker_heartbeat_age_seconds"] = None
+        broker = BROKER.as_dict()
+        body["broker"] = {"publish_failures": broker.pop("failures"), "publishes_skipped": broker.pop("skipped"), **broker}
+        body["rate_limiter"] = LIMITER.as_dict()
         return JsonResponse(body, status=200 if healthy else 503)

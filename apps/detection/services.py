@@ -10,7 +10,6 @@ detection twice, or concurrently, stores each signal once.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections import defaultdict
 
@@ -30,7 +29,6 @@ from apps.detection.models import DetectionRule, DetectorSettings, SweepCursor
 from apps.detection.rules import RuleSyntaxError, parse
 from apps.core.audit import Actor, AuditAction, audit_record
 
-logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
 SWEEP_LOOKBACK = dt.timedelta(days=7)
@@ -148,24 +146,19 @@ def detection_enqueue(*, project_id, session_ids, turn_ids) -> None:
     without a session. A worker pass costs two round trips however many sessions it holds, so
     one task per ingestion batch, not per session, is what keeps the worker's CPU per turn low.
 
-    Called from ``transaction.on_commit``. A broker outage must not fail ingestion: the error is
-    logged and the periodic sweep picks the turns up (they have no detection pass yet).
+    Called from ``transaction.on_commit``, so the rows are committed whatever happens here, and
+    published with ``apps.core.tasks.publish``: a broker outage costs the request at most one
+    short timeout, is counted on ``/healthz``, and the periodic sweep (``detection_sweep``) picks
+    up the turns whose task was not sent (they have no detection pass yet).
     """
+    from apps.core.tasks import publish
     from apps.detection.tasks import detect_sessions_task, detect_turns_task
 
-    try:
-        ordered = sorted(session_ids)
-        for start in range(0, len(ordered), ENQUEUE_SESSIONS_PER_TASK):
-            detect_sessions_task.apply_async(
-                kwargs={"project_id": str(project_id), "session_ids": ordered[start:start + ENQUEUE_SESSIONS_PER_TASK]},
-                retry=False,
-            )
-        if turn_ids:
-            detect_turns_task.apply_async(
-                kwargs={"project_id": str(project_id), "turn_ids": [str(t) for t in turn_ids]}, retry=False
-            )
-    except Exception:  # noqa: BLE001 - any broker failure; the sweep is the fallback
-        logger.warning("detection not enqueued for project %s; the sweep will catch up", project_id, exc_info=True)
+    ordered = sorted(session_ids)
+    for start in range(0, len(ordered), ENQUEUE_SESSIONS_PER_TASK):
+        publish(detect_sessions_task, project_id=str(project_id), session_ids=ordered[start:start + ENQUEUE_SESSIONS_PER_TASK])
+    if turn_ids:
+        publish(detect_turns_task, project_id=str(project_id), turn_ids=[str(t) for t in turn_ids])
 
 
 def detection_sweep(*, limit: int = SWEEP_BATCH, now=None) -> int:

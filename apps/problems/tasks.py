@@ -30,9 +30,11 @@ def cluster_project(*, project_id: str) -> None:
 
 @app.task(name="problems.cluster_all", acks_late=True, ignore_result=True)
 def cluster_all() -> None:
-    """Beat: enqueue a clustering run for every project that has signals or decisions."""
+    """Beat: enqueue a clustering run for every project that has signals or decisions. A project
+    whose publish fails is clustered by the next run."""
+    from apps.core.tasks import publish
     from apps.projects.models import Project
 
     project_ids = list(Project.all_tenants.values_list("pk", flat=True))  # unscoped: the beat visits every project
     for project_id in project_ids:
-        cluster_project.delay(project_id=str(project_id))
+        publish(cluster_project, project_id=str(project_id))

@@ -40,9 +40,11 @@ def route(*, project_id, turn_ids=None) -> None:
 
 @app.task(name="review.route_recent", acks_late=True, ignore_result=True)
 def route_recent() -> None:
-    """Beat: enqueue ``review.route`` for every project that has a routing queue (bounded per project)."""
+    """Beat: enqueue ``review.route`` for every project that has a routing queue (bounded per project).
+    A project whose publish fails is routed by the next run."""
+    from apps.core.tasks import publish
     from apps.review.models import ReviewQueue
 
     project_ids = set(ReviewQueue.all_tenants.exclude(routing__signal_kinds=[]).values_list("project_id", flat=True))  # unscoped: the sweep visits every project with queues
     for project_id in project_ids:
-        route.delay(project_id=str(project_id))
+        publish(route, project_id=str(project_id))

@@ -1,9 +1,13 @@
+import time
+
 import pytest
 from django.test import Client, override_settings
 
 from apps.core import tasks
 from apps.core.redis import redis_client
 from config.embedded import free_port
+from tests.faults.processes import Redis
+
 
 
 @pytest.mark.django_db
@@ -33,6 +37,43 @@ def test_healthz_is_503_when_redis_is_unreachable():
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["redis"]["ok"] is False
     assert "ConnectionError" in body["checks"]["redis"]["error"]
+
+
+@pytest.mark.django_db
+def test_healthz_counts_failed_and_skipped_publishes():
+    tasks.BROKER.fail(ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."))
+    assert tasks.BROKER.allows() is False
+
+    response = Client().get("/healthz")
+
+    broker = response.json()["broker"]
+    assert response.status_code == 200
+    assert (broker["publish_failures"], broker["publishes_skipped"], broker["paused"]) == (1, 1, True)
+    assert broker["last_error"] == "ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused."
+    assert broker["last_failure"] is not None
+    assert response.json()["rate_limiter"] == {
+        "failures": 0, "skipped": 0, "last_failure": None, "last_error": None, "paused": False,
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_answers_within_the_timeout_when_redis_is_frozen(tmp_path, settings):
+    frozen = Redis(tmp_path)
+    frozen.start()
+    frozen.freeze()
+    settings.REDIS_URL = frozen.url
+    redis_client.cache_clear()
+    try:
+        started = time.perf_counter()
+        response = Client().get("/healthz")
+        seconds = time.perf_counter() - started
+    finally:
+        redis_client.cache_clear()
+        frozen.kill()
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"]["error"] == "TimeoutError: Timeout reading from socket"
+    assert seconds < 1.5
 
 
 def test_heartbeat_task_is_idempotent_and_visible():

@@ -8,7 +8,6 @@ split) are pinned: the clustering job never moves them again.
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 import numpy as np
@@ -26,7 +25,6 @@ from apps.problems.services.stats import problem_stats_refresh
 from apps.problems.text import centroid_from_json, centroid_to_json, most_representative, title_from, vectorize
 from apps.traces.models import Turn
 
-logger = logging.getLogger(__name__)
 
 MAX_TITLE = 200
 MAX_SPLIT = 1000
@@ -36,12 +34,10 @@ def clustering_enqueue(*, project_id) -> None:
     """Queue a clustering run after commit; a broker outage only delays it to the next beat."""
 
     def send():
+        from apps.core.tasks import publish
         from apps.problems.tasks import cluster_project
 
-        try:
-            cluster_project.apply_async(kwargs={"project_id": str(project_id)}, retry=False)
-        except Exception:  # noqa: BLE001 - any broker failure; the beat schedule catches up
-            logger.warning("problems: clustering not enqueued for project %s", project_id, exc_info=True)
+        publish(cluster_project, project_id=str(project_id))
 
     transaction.on_commit(send)
 
