@@ -37,7 +37,8 @@ class Result:
     recheck_after: dict  # turn id → when a windowed decision (abandonment) must be looked at again
 
 
-_RULES: dict[bytes, object] = {}  # encoded AST → compiled predicate over a turn (apps.detection.rules.evaluator.compile_rule)
+# Encoded AST → its predicate over a turn (``apps.detection.rules.evaluator.compile_rule``).
+_RULES: dict[bytes, object] = {}
 
 
 def _metadata(turn: TurnData) -> dict:
