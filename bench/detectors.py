@@ -83,7 +83,7 @@ def synthetic_sessions(count: int, seed: int = 7, salt: int = 0):
 
     Turn ids are the seed's, XOR ``salt``: a run against a database that already holds an earlier
     run's turns passes a fresh salt (turn ids are primary keys; ingestion would drop repeats)."""
-    from apps.detection.detectors import TurnData
+    from apps.detection.detectors.base import TurnData
 
     rng = random.Random(seed)
     now = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
@@ -130,8 +130,9 @@ def _rate(turns: int, cpu: float, wall: float) -> str:
 def bench_in_process(sessions_count: int, chunk: int) -> float:
     from apps.detection import similarity
     from apps.detection.config import DetectorConfig
-    from apps.detection.detectors import CompiledRule, run_detectors
-    from apps.detection.rules import parse
+    from apps.detection.detectors.base import CompiledRule
+    from apps.detection.detectors.runner import run_detectors
+    from apps.detection.rules.parser import parse
 
     sessions, now = synthetic_sessions(sessions_count)
     turns = sum(len(s) for s in sessions)
@@ -248,7 +249,7 @@ def bench_database(sessions_count: int, in_process_rate: float, filler_turns: in
     _setup_django()
     from apps.detection import services, similarity
     from apps.detection.models import DetectionRule
-    from apps.detection.rules import parse
+    from apps.detection.rules.parser import parse
     from apps.detection.tasks import detect_sessions_task
     from apps.organizations.models import Organization
     from apps.projects.models import Project
@@ -372,7 +373,7 @@ def bench_sweep_query(filler_turns: int, now) -> None:
 
 
 def _legacy_turns(rows):
-    from apps.detection.detectors import TurnData
+    from apps.detection.detectors.base import TurnData
 
     turns, expires = [], {}
     for (turn_id, session_id, user, created_at, question, answer, model, prompt_version, variant,
@@ -398,7 +399,8 @@ def _legacy_detect(project, session_ids, loose_ids, now) -> int:
     from django.db.models import Q
 
     from apps.detection.config import effective_config
-    from apps.detection.detectors import CompiledRule, run_detectors
+    from apps.detection.detectors.base import CompiledRule
+    from apps.detection.detectors.runner import run_detectors
     from apps.detection.models import DetectionRule, DetectorSettings
     from apps.traces.models import Signal, Step, Turn
 

@@ -9,7 +9,7 @@ import msgspec
 
 from apps.detection.config import DETECTORS, DetectorConfig, effective_config
 from apps.detection.db import prepared_value
-from apps.detection.detectors import CompiledRule, TurnData
+from apps.detection.detectors.base import CompiledRule, TurnData
 from apps.detection.models import DetectionRule, DetectorSettings
 
 SESSION_TURN_LIMIT = 500  # the newest turns of a very long session are the ones that matter

@@ -23,10 +23,10 @@ from apps.core.text import required_name
 from apps.detection import selectors
 from apps.detection.config import DETECTORS, validate_params
 from apps.detection.db import prepared_value
-from apps.detection.detectors import run_detectors
+from apps.detection.detectors.runner import run_detectors
 from apps.detection.embedding import similarity_backend
 from apps.detection.models import DetectionRule, DetectorSettings, SweepCursor
-from apps.detection.rules import RuleSyntaxError, parse
+from apps.detection.rules.parser import RuleSyntaxError, parse
 from apps.core.audit import Actor, AuditAction, audit_record
 
 

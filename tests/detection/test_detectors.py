@@ -6,7 +6,14 @@ import uuid
 import pytest
 
 from apps.core.errors import ValidationFailed
-from apps.detection import detectors as d
+from apps.detection.detectors.agent_punted import _phrase_pattern, agent_punted, phrase_search
+from apps.detection.detectors.base import CompiledRule, Detection, TurnData
+from apps.detection.detectors.escalation import _ESCALATION, escalation, may_escalate
+from apps.detection.detectors.knowledge_gap import knowledge_gap
+from apps.detection.detectors.low_confidence import low_confidence
+from apps.detection.detectors.runner import run_detectors
+from apps.detection.detectors.sampling import sampled
+from apps.detection.detectors.tool_error import tool_error
 from apps.detection.config import (
     DEFAULT_PUNT_PHRASES,
     DetectorConfig,
@@ -17,8 +24,8 @@ from apps.detection.config import (
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
-def turn(question="", answer="", *, minutes_ago=0, session="s1", user="u1", **extra) -> d.TurnData:
-    return d.TurnData(
+def turn(question="", answer="", *, minutes_ago=0, session="s1", user="u1", **extra) -> TurnData:
+    return TurnData(
         id=extra.pop("id", uuid.uuid4()), session_id=session, end_user_id=user,
         created_at=NOW - dt.timedelta(minutes=minutes_ago), question=question, answer=answer, **extra
     )
@@ -29,7 +36,7 @@ def kinds(result) -> list[tuple]:
 
 
 def run(sessions, config=None, **kwargs):
-    return d.run_detectors(sessions, config or only(), now=NOW, **kwargs)
+    return run_detectors(sessions, config or only(), now=NOW, **kwargs)
 
 
 def only(*names) -> DetectorConfig:
@@ -73,7 +80,7 @@ def test_rephrase_outside_the_window_does_not_fire():
 def test_escalation_labelled_questions(question, fires):
     t = turn(question)
 
-    assert (d.escalation(t) is not None) is fires
+    assert (escalation(t) is not None) is fires
 
 
 @pytest.mark.parametrize("question", [
@@ -83,10 +90,10 @@ def test_escalation_labelled_questions(question, fires):
 ])
 def test_the_escalation_prefilter_passes_every_question_the_regex_matches(question):
     # Given questions the regex matches, in any case, with the letters re.IGNORECASE equates
-    assert d._ESCALATION.search(question)
+    assert _ESCALATION.search(question)
 
     # Then the cheap prefilter never rules one out
-    assert d.may_escalate(question)
+    assert may_escalate(question)
 
 
 def test_the_escalation_prefilter_agrees_with_the_regex_on_generated_questions():
@@ -101,13 +108,13 @@ def test_the_escalation_prefilter_agrees_with_the_regex_on_generated_questions()
         question = "".join(c.upper() if rng.random() < 0.3 else c for c in question)
 
         # Then the prefilter passes every question the regex matches
-        if d._ESCALATION.search(question):
-            assert d.may_escalate(question), question
+        if _ESCALATION.search(question):
+            assert may_escalate(question), question
 
 
 def test_escalation_from_a_reported_signal():
-    assert d.escalation(turn("Fine.", signals={"escalation": True})) == {"reason": "signal"}
-    assert d.escalation(turn("Fine.", signals={"escalation": False})) is None
+    assert escalation(turn("Fine.", signals={"escalation": True})) == {"reason": "signal"}
+    assert escalation(turn("Fine.", signals={"escalation": False})) is None
 
 
 @pytest.mark.parametrize(("answer", "fires"), [
@@ -120,7 +127,7 @@ def test_escalation_from_a_reported_signal():
     ("Our support contacts page lists the hours.", False),
 ])
 def test_agent_punted_labelled_answers(answer, fires):
-    assert (d.agent_punted(answer, DEFAULT_PUNT_PHRASES) is not None) is fires
+    assert (agent_punted(answer, DEFAULT_PUNT_PHRASES) is not None) is fires
 
 
 @pytest.mark.parametrize("phrases", [
@@ -135,8 +142,8 @@ def test_the_punt_prefilter_finds_exactly_what_the_pattern_finds(phrases):
 
     rng = random.Random(9)
     words = [*phrases, "sorry", "please", "the", "order", "SUPPORT", "don’t", "KNOW", "İ", "ı", "ſure", "\u212a", "help"]
-    pattern = d._phrase_pattern(phrases)
-    search = d.phrase_search(phrases)
+    pattern = _phrase_pattern(phrases)
+    search = phrase_search(phrases)
     hits = 0
     swaps = {"i": "ıİI", "s": "ſS", "k": "\u212aK", "'": "’"}
     for _ in range(3000):
@@ -151,8 +158,8 @@ def test_the_punt_prefilter_finds_exactly_what_the_pattern_finds(phrases):
 
 
 def test_agent_punted_uses_the_project_phrase_list():
-    assert d.agent_punted("Ask your account manager.", ["ask your account manager"]) == {"phrase": "ask your account manager"}
-    assert d.agent_punted("I don't know.", ["ask your account manager"]) is None
+    assert agent_punted("Ask your account manager.", ["ask your account manager"]) == {"phrase": "ask your account manager"}
+    assert agent_punted("I don't know.", ["ask your account manager"]) is None
 
 
 @pytest.mark.parametrize(("signals", "metadata", "expected"), [
@@ -165,7 +172,7 @@ def test_agent_punted_uses_the_project_phrase_list():
     ({}, {}, None),
 ])
 def test_low_confidence(signals, metadata, expected):
-    assert d.low_confidence(turn(signals=signals, metadata=metadata), 0.5) == expected
+    assert low_confidence(turn(signals=signals, metadata=metadata), 0.5) == expected
 
 
 @pytest.mark.parametrize(("retrieved", "attempted", "expected"), [
@@ -176,25 +183,25 @@ def test_low_confidence(signals, metadata, expected):
     (["doc without score"], True, None),
 ])
 def test_knowledge_gap(retrieved, attempted, expected):
-    assert d.knowledge_gap(turn(retrieved=retrieved, retrieval_attempted=attempted), 0.3) == expected
+    assert knowledge_gap(turn(retrieved=retrieved, retrieval_attempted=attempted), 0.3) == expected
 
 
 def test_tool_error():
-    assert d.tool_error(turn(step_errors=["search"])) == {"failed": ["search"]}
-    assert d.tool_error(turn(tool_calls=[{"name": "refund", "error": "timeout"}])) == {"failed": ["refund"]}
-    assert d.tool_error(turn(tool_calls=[{"name": "refund", "status": "failed"}])) == {"failed": ["refund"]}
-    assert d.tool_error(turn(tool_calls=[{"name": "refund", "status": "ok", "error": None}])) is None
+    assert tool_error(turn(step_errors=["search"])) == {"failed": ["search"]}
+    assert tool_error(turn(tool_calls=[{"name": "refund", "error": "timeout"}])) == {"failed": ["refund"]}
+    assert tool_error(turn(tool_calls=[{"name": "refund", "status": "failed"}])) == {"failed": ["refund"]}
+    assert tool_error(turn(tool_calls=[{"name": "refund", "status": "ok", "error": None}])) is None
 
 
 def test_random_sample_is_deterministic_and_near_the_percentage():
     ids = [uuid.UUID(int=n) for n in range(20_000)]
 
-    chosen = [i for i in ids if d.sampled(i, 5.0)]
+    chosen = [i for i in ids if sampled(i, 5.0)]
 
-    assert chosen == [i for i in ids if d.sampled(i, 5.0)]
+    assert chosen == [i for i in ids if sampled(i, 5.0)]
     assert 800 < len(chosen) < 1200
-    assert not any(d.sampled(i, 0) for i in ids[:100])
-    assert all(d.sampled(i, 100) for i in ids[:100])
+    assert not any(sampled(i, 0) for i in ids[:100])
+    assert all(sampled(i, 100) for i in ids[:100])
 
 
 @pytest.mark.parametrize(("answer", "signals", "minutes_ago", "fires"), [
@@ -244,15 +251,15 @@ def test_recurrence_ignores_other_users():
 
 
 def test_rules_emit_their_kind_with_the_rule_id_as_dedupe_key():
-    from apps.detection.rules import parse
+    from apps.detection.rules.parser import parse
 
-    rule = d.CompiledRule(id=7, signal_kind="enterprise_unhappy", ast=parse('metadata.plan == "enterprise" and signals.thumbs_down'))
+    rule = CompiledRule(id=7, signal_kind="enterprise_unhappy", ast=parse('metadata.plan == "enterprise" and signals.thumbs_down'))
     hit = turn(metadata={"plan": "enterprise"}, signals={"thumbs_down": True})
     miss = turn(metadata={"plan": "free"}, signals={"thumbs_down": True})
 
     result = run([[hit], [miss]], only(), rules=[rule])
 
-    assert result.detections == [d.Detection(hit.id, "enterprise_unhappy", {"rule_id": "7"}, "rule:7")]
+    assert result.detections == [Detection(hit.id, "enterprise_unhappy", {"rule_id": "7"}, "rule:7")]
 
 
 def test_disabled_detectors_do_not_run():

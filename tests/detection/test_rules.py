@@ -2,7 +2,8 @@
 
 import pytest
 
-from apps.detection.rules import RuleSyntaxError, evaluate, matches, parse
+from apps.detection.rules.evaluator import compile_rule, matches
+from apps.detection.rules.parser import RuleSyntaxError, parse
 
 CONTEXT = {
     "model": "gpt-x", "prompt_version": "v12", "variant": "B", "user_id": "u1", "session_id": "s1",
@@ -51,7 +52,7 @@ def test_valid_rules_evaluate(text, expected):
 
 def test_precedence_and_binds_tighter_than_or():
     assert parse("model == 'a' or model == 'b' and variant == 'c'")["op"] == "or"
-    assert evaluate(parse("true or false and false"), {}) is True
+    assert matches(parse("true or false and false"), {}) is True
 
 
 @pytest.mark.parametrize(("text", "message", "position"), [
@@ -110,35 +111,56 @@ def test_limits():
         parse("not " * 60 + "true")
 
 
-@pytest.mark.parametrize("text", [
-    'metadata.plan == "enterprise" and signals.thumbs_down', "metadata.plan == 'free' or signals.rating <= 2",
-    "not signals.thumbs_down", "not (model == \"gpt-x\" and variant == \"A\")", "metadata.seats > 39.5 and metadata.seats < 41",
-    'model in ["gpt-x", "gpt-y"]', 'question contains "refund"', 'metadata.tags contains "vip"', 'metadata.region.code != "us"',
-    "metadata.missing == null", "metadata.missing > 3", "metadata.plan > 3", "signals.rating == 2.0", "signals.thumbs_down == 1",
-    'metadata.plan != "enterprise"', "metadata.seats == 40", "metadata.seats != 40.0", '"vip" in metadata.tags', "true or false and false",
+OTHER_TYPES = {"metadata": {"plan": 3, "seats": True, "region": "eu", "tags": "vip"}, "signals": {"rating": "2", "thumbs_down": 1}}
+
+
+@pytest.mark.parametrize(("text", "on_context", "on_empty", "on_other_types"), [
+    ('metadata.plan == "enterprise" and signals.thumbs_down', True, False, False),
+    ("metadata.plan == 'free' or signals.rating <= 2", True, False, False),
+    ("not signals.thumbs_down", False, True, False),
+    ("not (model == \"gpt-x\" and variant == \"A\")", True, True, True),
+    ("metadata.seats > 39.5 and metadata.seats < 41", True, False, False),
+    ('model in ["gpt-x", "gpt-y"]', True, False, False),
+    ('question contains "refund"', True, False, False),
+    ('metadata.tags contains "vip"', True, False, True),  # a substring of a string as well
+    ('metadata.region.code != "us"', True, True, True),
+    ("metadata.missing == null", True, True, True),
+    ("metadata.missing > 3", False, False, False),
+    ("metadata.plan > 3", False, False, False),
+    ("signals.rating == 2.0", True, False, False),  # the string "2" is not the number 2
+    ("signals.thumbs_down == 1", False, False, True),  # true is not 1, the number 1 is
+    ('metadata.plan != "enterprise"', False, True, True),
+    ("metadata.seats == 40", True, False, False),
+    ("metadata.seats != 40.0", False, True, True),
+    ('"vip" in metadata.tags', True, False, True),
+    ("true or false and false", True, True, True),
 ])
-@pytest.mark.parametrize("context", [
-    CONTEXT,
-    {},
-    {"metadata": {"plan": 3, "seats": True, "region": "eu", "tags": "vip"}, "signals": {"rating": "2", "thumbs_down": 1}},
+def test_the_evaluator_on_every_kind_of_context(text, on_context, on_empty, on_other_types):
+    # Given one rule, compiled once
+    holds = compile_rule(parse(text))
+
+    # Then it answers exactly True or False on a full context, an empty one and one with other types
+    for context, expected in ((CONTEXT, on_context), ({}, on_empty), (OTHER_TYPES, on_other_types)):
+        assert holds(context) is expected
+        assert matches(parse(text), context) is expected
+
+
+@pytest.mark.parametrize(("text", "on_full_turn", "on_other_types", "on_list_metadata"), [
+    ('metadata.plan == "enterprise" and signals.thumbs_down', True, False, False),
+    ("metadata.plan == 'free' or signals.rating <= 2", True, True, False),
+    ("not signals.thumbs_down", False, True, True),
+    ('prompt_version == "v12" and metadata.confidence < 0.2', True, False, False),
+    ('question contains "refund"', True, False, False),
+    ('user_id == "u1"', True, False, False),
+    ('session_id != "s"', False, True, True),
+    ("metadata.region.code == \"eu\"", True, False, False),
+    ('answer contains "sorry"', True, False, False),
 ])
-def test_a_compiled_rule_agrees_with_the_evaluator(text, context):
-    from apps.detection.rules import compile_rule
-
-    ast = parse(text)
-
-    assert compile_rule(ast)(context) is matches(ast, context)
-
-
-@pytest.mark.parametrize("text", [
-    'metadata.plan == "enterprise" and signals.thumbs_down', "metadata.plan == 'free' or signals.rating <= 2",
-    "not signals.thumbs_down", 'prompt_version == "v12" and metadata.confidence < 0.2', 'question contains "refund"',
-    'user_id == "u1"', 'session_id != "s"', "metadata.region.code == \"eu\"", 'answer contains "sorry"',
-])
-def test_a_rule_compiled_for_turns_agrees_with_the_evaluator_on_the_turns_context(text):
+def test_a_rule_compiled_for_turns_reads_the_turns_fields_as_its_context_does(text, on_full_turn, on_other_types, on_list_metadata):
     import uuid
 
-    from apps.detection.detectors import TurnData, _compiled_rule, rule_context
+    from apps.detection.detectors.base import TurnData
+    from apps.detection.detectors.runner import _compiled_rule, rule_context
 
     ast = parse(text)
     turns = [
@@ -148,5 +170,6 @@ def test_a_rule_compiled_for_turns_agrees_with_the_evaluator_on_the_turns_contex
         TurnData(id=uuid.uuid4(), metadata=[], signals={}),  # a metadata that is not an object: as {}
     ]
 
-    for turn in turns:
-        assert _compiled_rule(ast)(turn) is matches(ast, rule_context(turn))
+    for turn, expected in zip(turns, (on_full_turn, on_other_types, on_list_metadata), strict=True):
+        assert _compiled_rule(ast)(turn) is expected
+        assert matches(ast, rule_context(turn)) is expected

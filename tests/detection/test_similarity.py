@@ -17,7 +17,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from apps.detection import similarity
 from apps.detection.config import DetectorConfig
-from apps.detection.detectors import TurnData, run_detectors
+from apps.detection.detectors.base import TurnData
+from apps.detection.detectors.runner import run_detectors
 from apps.detection.models import DetectorSettings
 from apps.detection.services import detect_sessions
 from apps.traces.models import Signal

@@ -13,23 +13,21 @@ Grammar (a hand-written tokenizer and a recursive-descent parser)::
     field       := model | prompt_version | variant | user_id | session_id | question | answer
                  | metadata.<key>(.<key>)* | signals.<kind>
 
-The parser turns text into a JSON AST (stored on the rule); ``evaluate`` walks that AST over
-a plain dict of turn fields. Nothing is ever looked up by attribute or called, so a rule can
-only read the fields listed above.
+The parser turns text into a JSON AST (stored on the rule as ``DetectionRule.ast``);
+``apps.detection.rules.evaluator`` runs that AST. The grammar has no attribute access and no
+call, so a rule can only read the fields listed above.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 SCALAR_FIELDS = ("model", "prompt_version", "variant", "user_id", "session_id", "question", "answer")
 MAP_FIELDS = ("metadata", "signals")
-COMPARISONS = ("==", "!=", "<=", ">=", "<", ">", "in", "contains")
 KEYWORDS = {"and", "or", "not", "in", "contains", "true", "false", "null"}
 
 
@@ -243,175 +241,3 @@ def _describe(token) -> str:
 def parse(text: str) -> dict:
     """Parse rule text into its JSON AST; raises ``RuleSyntaxError`` with a position."""
     return _Parser(text).parse()
-
-
-# --- evaluation ---------------------------------------------------------------------------
-
-
-def _lookup(path: list[str], context: dict):
-    value = context.get(path[0])
-    for key in path[1:]:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _order(left, right):
-    """Ordering only between numbers or between strings; anything else is "no match"."""
-    numeric = (int, float)
-    if isinstance(left, bool) or isinstance(right, bool):
-        return None
-    if isinstance(left, numeric) and isinstance(right, numeric):
-        return (left > right) - (left < right)
-    if isinstance(left, str) and isinstance(right, str):
-        return (left > right) - (left < right)
-    return None
-
-
-def _contains(container, item) -> bool:
-    if isinstance(container, str):
-        return isinstance(item, str) and item.lower() in container.lower()
-    if isinstance(container, list):
-        return item in container
-    if isinstance(container, dict):
-        return isinstance(item, str) and item in container
-    return False
-
-
-def evaluate(node: dict, context: dict):
-    """Evaluate an AST from ``parse`` over ``context`` (field name → value); total, never raises
-    on data: a missing field is null, a comparison between incompatible types is false."""
-    if "value" in node:
-        return node["value"]
-    if "field" in node:
-        return _lookup(node["field"], context)
-    op = node["op"]
-    if op == "and":
-        return all(_truthy(evaluate(arg, context)) for arg in node["args"])
-    if op == "or":
-        return any(_truthy(evaluate(arg, context)) for arg in node["args"])
-    if op == "not":
-        return not _truthy(evaluate(node["arg"], context))
-    left, right = evaluate(node["left"], context), evaluate(node["right"], context)
-    if op == "==":
-        return left == right and type(left) is type(right) or _numbers_equal(left, right)
-    if op == "!=":
-        return not (left == right and type(left) is type(right) or _numbers_equal(left, right))
-    if op == "in":
-        return _contains(right, left)
-    if op == "contains":
-        return _contains(left, right)
-    order = _order(left, right)
-    if order is None:
-        return False
-    return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[op]
-
-
-def _numbers_equal(left, right) -> bool:
-    return (
-        isinstance(left, (int, float)) and isinstance(right, (int, float))
-        and not isinstance(left, bool) and not isinstance(right, bool) and left == right
-    )
-
-
-def _truthy(value) -> bool:
-    return bool(value)
-
-
-def matches(ast: dict, context: dict) -> bool:
-    return _truthy(evaluate(ast, context))
-
-
-# --- compiled evaluation --------------------------------------------------------------------
-
-_ORDERS = {"<": lambda o: o < 0, "<=": lambda o: o <= 0, ">": lambda o: o > 0, ">=": lambda o: o >= 0}
-
-
-def _compile_node(node: dict, fields=None) -> Callable[[dict], Any]:
-    """The closure equivalent of ``evaluate(node, ·)``: same values, same totality.
-
-    ``fields``, when given, maps a field's path to a function returning its value in the
-    evaluated object (what ``_lookup(path, context)`` returns otherwise): the detectors evaluate
-    rules on a turn directly instead of building a context dict per turn.
-    """
-    if "value" in node:
-        value = node["value"]
-        return lambda context: value
-    if "field" in node:
-        path = node["field"]
-        head, rest = path[0], path[1:]
-        if fields is not None:
-            return fields(path)
-        if not rest:
-            return lambda context: context.get(head)
-        if len(rest) == 1:
-            key = rest[0]
-
-            def field(context):
-                value = context.get(head)
-                return value.get(key) if isinstance(value, dict) else None
-
-            return field
-        return lambda context: _lookup(path, context)
-    op = node["op"]
-    if op in ("and", "or"):
-        args = [_compile_node(arg, fields) for arg in node["args"]]
-        if len(args) == 2:  # the usual shape, without a generator per evaluation
-            first, second = args
-            if op == "and":
-                return lambda context: bool(first(context)) and bool(second(context))
-            return lambda context: bool(first(context)) or bool(second(context))
-        if op == "and":
-            return lambda context: all(_truthy(arg(context)) for arg in args)
-        return lambda context: any(_truthy(arg(context)) for arg in args)
-    if op == "not":
-        arg = _compile_node(node["arg"], fields)
-        return lambda context: not _truthy(arg(context))
-    left, right = _compile_node(node["left"], fields), _compile_node(node["right"], fields)
-    if op in ("==", "!="):
-        literal = node["right"].get("value")
-        if isinstance(literal, str):  # the common `field == "text"`: equal only to that very string
-            if op == "==":
-                return lambda context: type(found := left(context)) is str and found == literal
-
-            return lambda context: not (type(found := left(context)) is str and found == literal)
-
-        def equal(context) -> bool:
-            a, b = left(context), right(context)
-            return a == b and type(a) is type(b) or _numbers_equal(a, b)
-
-        return equal if op == "==" else (lambda context: not equal(context))
-    if op == "in":
-        return lambda context: _contains(right(context), left(context))
-    if op == "contains":
-        return lambda context: _contains(left(context), right(context))
-    holds = _ORDERS[op]
-    literal = node["right"].get("value")
-    if type(literal) in (int, float):  # the common `field < 0.2`: numbers compared in place, the rest as _order does
-
-        def ordered_number(context) -> bool:
-            found = left(context)
-            kind = type(found)
-            if kind is float or kind is int:
-                return holds((found > literal) - (found < literal))
-            order = _order(found, literal)
-            return False if order is None else holds(order)
-
-        return ordered_number
-
-    def ordered(context) -> bool:
-        order = _order(left(context), right(context))
-        return False if order is None else holds(order)
-
-    return ordered
-
-
-def compile_rule(ast: dict, fields=None) -> Callable[[dict], bool]:
-    """A predicate over a rule context equal to ``matches(ast, context)``, without re-walking the
-    AST for every turn (detectors cache it per stored AST). With ``fields`` (see
-    ``_compile_node``) it takes the object those functions read instead of a context dict."""
-    run = _compile_node(ast, fields)
-    if "op" in ast:  # operators already answer True or False
-        return run
-    return lambda context: bool(run(context))
