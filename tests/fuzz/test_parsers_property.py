@@ -25,7 +25,8 @@ from rest_framework.test import APIClient
 
 from apps.core.roles import Role
 from apps.detection.models import DetectionRule
-from apps.detection.rules import RuleSyntaxError, compile_rule, matches, parse
+from apps.detection.rules.evaluator import compile_rule, matches
+from apps.detection.rules.parser import RuleSyntaxError, parse
 from apps.feedback.models import Feedback
 from apps.feedback.signing import make_token
 from apps.traces.models import Signal, Step, Turn
