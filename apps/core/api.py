@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, permissions
 from rest_framework.response import Response
@@ -66,7 +66,7 @@ def exception_handler(exc, context):
         if getattr(exc, "retry_after", None):
             response["Retry-After"] = str(exc.retry_after)
         return response
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
         response = Response(error_body("unavailable", "The database is unavailable; retry shortly."), status=503)
         response["Retry-After"] = "5"

@@ -1,3 +1,4 @@
+import logging
 import secrets
 
 from django.contrib import messages
@@ -20,6 +21,8 @@ from apps.projects import selectors, services
 from apps.projects.forms import ApiKeyForm, ProjectAccessForm, ProjectForm
 from apps.projects.models import ACCESS_PERMISSION
 from apps.projects.tenancy import ProjectViewMixin
+
+logger = logging.getLogger(__name__)
 
 
 class OrganizationDetailView(OrganizationViewMixin, TemplateView):
@@ -158,12 +161,25 @@ class ApiKeyListView(ApiKeysPageMixin, ProjectViewMixin, TemplateView):
 
     def get(self, request, org, project):
         nonce = request.GET.get("created", "")
-        shown = cache.get(self._cache_key(nonce)) if nonce and request.session.session_key else None
+        shown = self._take_shown(nonce) if nonce and request.session.session_key else None
         if shown is None:
             return self.render_to_response(self.get_context_data())
-        cache.delete(self._cache_key(nonce))
         new_key = selectors.api_key_get(project=self.project, key_id=shown["key_id"])
-        response = self.render_to_response(self.get_context_data(new_key=new_key, new_secret=shown["secret"]))
+        return self._show_secret(new_key, shown["secret"])
+
+    def _take_shown(self, nonce: str) -> dict | None:
+        """The new key parked for this page, removed as it is read; None when Redis cannot say."""
+        try:
+            shown = cache.get(self._cache_key(nonce))
+            if shown is not None:
+                cache.delete(self._cache_key(nonce))
+        except Exception:  # noqa: BLE001 - the cache is Redis; a dead one only means nothing to show
+            logger.warning("new API key page: cache unavailable", exc_info=True)
+            return None
+        return shown
+
+    def _show_secret(self, api_key, secret: str, status: int = 200):
+        response = self.render_to_response(self.get_context_data(new_key=api_key, new_secret=secret), status=status)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -180,7 +196,11 @@ class ApiKeyListView(ApiKeysPageMixin, ProjectViewMixin, TemplateView):
                 if not request.session.session_key:
                     request.session.save()
                 nonce = secrets.token_urlsafe(16)
-                cache.set(self._cache_key(nonce), {"key_id": api_key.key_id, "secret": secret}, self.secret_ttl_seconds)
+                try:
+                    cache.set(self._cache_key(nonce), {"key_id": api_key.key_id, "secret": secret}, self.secret_ttl_seconds)
+                except Exception:  # noqa: BLE001 - Redis is down: show the secret now rather than lose it
+                    logger.warning("new API key page: cache unavailable; showing the secret in the answer", exc_info=True)
+                    return self._show_secret(api_key, secret, status=201)
                 url = reverse("project_keys", kwargs={"org": org, "project": project})
                 return HttpResponseRedirect(f"{url}?created={nonce}", status=303)
         return self.render_to_response(self.get_context_data(form=form), status=400)

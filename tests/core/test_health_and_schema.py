@@ -1,9 +1,11 @@
 import time
 
 import pytest
+from django.db import InterfaceError, OperationalError
 from django.test import Client, override_settings
 
 from apps.core import tasks
+from apps.core.api import exception_handler
 from apps.core.redis import redis_client
 from config.embedded import free_port
 from tests.faults.processes import Redis
@@ -129,3 +131,10 @@ def test_openapi_schema_is_valid_openapi_3_without_warnings(tmp_path):
 
     text = target.read_text()
     assert "/api/v1/ingest:" in text and "/api/v1/otlp/v1/traces:" in text
+
+
+@pytest.mark.parametrize("error", [OperationalError("server closed the connection"), InterfaceError("connection already closed")])
+def test_a_lost_database_connection_is_a_retryable_503_not_a_500(error):
+    response = exception_handler(error, {})
+
+    assert (response.status_code, response["Retry-After"], response.data["code"]) == (503, "5", "unavailable")

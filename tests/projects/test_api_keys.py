@@ -89,6 +89,26 @@ def test_html_create_shows_the_secret_once(project, admin, login):
     assert f"al_sk_{api_key.key_id}_{secret[:4]}…" in later.content.decode()
 
 
+def test_html_create_with_redis_down_shows_the_secret_in_the_answer(project, admin, login, settings):
+    # Given a cache (Redis) that refuses connections
+    client = login(admin)
+    path = f"/orgs/acme/projects/{project.pk}/keys/"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+
+    # When an admin creates a key, then follows an old "created" link
+    posted = client.post(path, {"name": "staging"})
+    stale = client.get(f"{path}?created=whatever")
+
+    # Then the secret is shown at once (not lost behind a redirect) and the page still works
+    api_key = ApiKey.objects.for_project(project).get()
+    assert posted.status_code == 201
+    assert posted["Cache-Control"] == "no-store"
+    secret = _secret_part(posted.context["new_secret"], api_key.key_id)
+    assert api_key.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert stale.status_code == 200
+    assert "new_secret" not in stale.context
+
+
 # --- authenticating with a key ----------------------------------------------------------------------
 
 
