@@ -3,8 +3,8 @@
 Every HTML page of the README's demo organization (tests/browser/walk.py) is loaded with the policy
 enforced; the browser reports each blocked script, style or resource as a securitypolicyviolation
 event, which an init script records. Then the interactive parts: htmx loads and filters, the
-review page's shortcuts, confirmations and the step timeline's geometry (the widget framed by a
-customer's page: test_widget_and_replay.py).
+review page's shortcuts, confirmations, the step timeline's geometry and Swagger UI (the widget
+framed by a customer's page: test_widget_and_replay.py).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_no_page_of_the_demo_raises_a_csp_violation(browser, live_server, demo, 
     assert len(visits) >= 60
 
 
-def test_htmx_shortcuts_confirmations_and_the_timeline_work_under_the_policy(browser, live_server, demo):
+def test_htmx_shortcuts_confirmations_timeline_and_api_docs_work_under_the_policy(browser, live_server, demo):
     walker = Walker(browser, live_server.url)
     page = walker.page
     project = Project.all_tenants.get(pk=demo.values["project"][0])  # unscoped: the demo names its project
@@ -93,6 +93,11 @@ def test_htmx_shortcuts_confirmations_and_the_timeline_work_under_the_policy(bro
     page.get_by_role("button", name="Revoke").first.click()
     expect(page.get_by_test_id("api-keys")).to_contain_text("active")
     page.screenshot(path="/tmp/browser-csp-keys.png", full_page=True)
+
+    # Swagger UI starts from its split-out initialiser and lists the operations
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("AgentLoop API")
+    expect(page.locator(".opblock").first).to_be_visible()
     walker.close()
 
     assert walker.dialogs[-1].endswith("Revoke demo SDK? Anything using it stops working immediately.")
