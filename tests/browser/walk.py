@@ -71,9 +71,8 @@ def route_paths(world: World) -> list[str]:
         choices = {kwarg: world.tokens[name] if kwarg == "token" else world.values[kwarg] for kwarg in groups}
         assert all(choices.values()), f"{name}: the world has no object for {[k for k, v in choices.items() if not v]}"
         first = {kwarg: values[0] for kwarg, values in choices.items()}
-        for kwarg, values in [(None, [None]), *choices.items()]:
-            for value in values if kwarg is None else values[1:]:
-                paths.append(reverse(name, kwargs=first if kwarg is None else {**first, kwarg: value}))
+        variants = [first] + [{**first, kwarg: value} for kwarg, values in choices.items() for value in values[1:]]
+        paths += [reverse(name, kwargs=kwargs) for kwargs in variants]
     return [path for path in dict.fromkeys(paths + world.extra_paths) if _answers_get(path)]
 
 

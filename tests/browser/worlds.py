@@ -31,6 +31,7 @@ from apps.review.models import ReviewItem, ReviewQueue
 from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services
 from apps.traces.models import Turn
+from tests.factories.accounts import UserFactory
 
 # Each sets window.__xss (or opens a dialog) if it ever runs; none holds a control character.
 PAYLOADS = [
@@ -143,8 +144,6 @@ def _hostile_turn(payload: str, number: int) -> dict:
 
 def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
     """An organization whose every captured and admin-entered text is a payload (one payload per object)."""
-    from tests.factories.accounts import UserFactory
-
     owner = UserFactory(email=owner_email, password=password, name=PAYLOADS[0])
     actor = Actor(user=owner)
     organization = organization_create(name=PAYLOADS[1], owner=owner, actor=actor)
