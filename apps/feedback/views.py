@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from apps.core.body import decode_json
 from apps.core.errors import ServiceError
 from apps.core.http import client_ip
+from apps.core.middleware import csp_update
 from apps.core.ratelimit import RateLimited, enforce
 from apps.feedback.forms import WidgetForm
 from apps.feedback.services import LinkError, link_verify, widget_feedback_current, widget_feedback_submit
@@ -34,7 +35,8 @@ def _wants_json(request) -> bool:
     return request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
 
 
-@method_decorator([csrf_exempt, xframe_options_exempt], name="dispatch")
+# Customers embed the widget in their pages: any ancestor may frame it (no X-Frame-Options, frame-ancestors *).
+@method_decorator([csrf_exempt, xframe_options_exempt, csp_update(frame_ancestors="*")], name="dispatch")
 class FeedbackWidgetView(View):
     """The signed link is the only credential: no login, no CSRF token (nothing ambient to forge)."""
 

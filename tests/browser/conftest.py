@@ -48,3 +48,20 @@ def page(browser, live_server, transactional_db):
     page = context.new_page()
     yield page
     context.close()
+
+
+# What the page walks covered (tests/browser/test_csp_pages.py, test_stored_xss.py), printed after the run.
+SUMMARY: dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in SUMMARY.values():
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def operator(db):
+    """A superuser for the Django admin pages."""
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(email="operator@agentloop.test", is_staff=True, is_superuser=True)

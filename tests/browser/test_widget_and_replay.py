@@ -1,8 +1,6 @@
 """The feedback widget inside a customer's iframe, and the replay page with hostile agent output."""
 
-import json
 import time
-import urllib.request
 import uuid
 
 import pytest
@@ -12,6 +10,7 @@ from apps.core.roles import Role
 from apps.feedback.models import Feedback
 from apps.feedback.signing import make_token
 from apps.traces.models import Signal
+from tests.browser.worlds import post_json
 from tests.factories.accounts import PASSWORD
 from tests.factories.organizations import MembershipFactory
 from tests.factories.projects import api_key_with_secret
@@ -21,11 +20,7 @@ PAYLOAD = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwne
 
 
 def _post_turn(live_server, secret, body):
-    request = urllib.request.Request(
-        f"{live_server.url}/api/v1/turns", data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
-    )
-    return json.loads(urllib.request.urlopen(request, timeout=10).read())
+    return post_json(live_server.url, "/api/v1/turns", secret, body)
 
 
 def test_widget_in_an_iframe_records_and_updates_feedback(page, live_server, project):

@@ -264,7 +264,7 @@ def test_replay_orders_steps_as_a_tree(client, project, full_turn):
 
     response = client.get(url("turn_detail", project, turn=full_turn.id))
 
-    spans = re.findall(r'style="--depth: (\d+)" data-span="([^"]+)"', response.content.decode())
+    spans = re.findall(r'data-depth="(\d+)" data-span="([^"]+)"', response.content.decode())
     assert spans == [("0", "orphan"), ("0", "root"), ("1", "llm1"), ("2", "tool1")]
 
 
