@@ -14,15 +14,15 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
-from apps.core import demo_traffic
-from apps.core.management.commands import seed_demo
+from apps.demo import seed as seed_demo
+from apps.demo import traffic as demo_traffic
 from apps.core.roles import Role
 from apps.detection.services import detection_rule_create
 from apps.feedback.signing import make_token
 from apps.governance.services import Actor
 from apps.organizations.models import Invitation, Membership
 from apps.organizations.services import invitation_create, organization_create
-from apps.problems.demo import seed_problems_demo
+from apps.demo.problems import seed_problems_demo
 from apps.problems.models import Problem
 from apps.problems.services.backlog import problem_update
 from apps.projects.models import ApiKey, Project
@@ -85,7 +85,7 @@ def _values(organization, project) -> dict[str, list[str]]:
         "key_id": list(ApiKey.objects.for_project(project).values_list("key_id", flat=True)),
         "member": [str(pk) for pk in Membership.objects.for_org(organization).values_list("pk", flat=True)],
         "invitation": [str(pk) for pk in Invitation.objects.for_org(organization).values_list("pk", flat=True)],
-        "turn": [str(pk) for pk in Turn.objects.for_project(project).order_by("created_at").values_list("pk", flat=True)],
+        "turn": [str(pk) for pk in Turn.objects.for_project(project).order_by("created_at").values_list("id", flat=True)],
         "queue": [str(pk) for pk in ReviewQueue.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
         "item": [str(pk) for pk in ReviewItem.objects.for_project(project).order_by("pk").values_list("pk", flat=True)[:1]],
         "problem": [str(pk) for pk in Problem.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
