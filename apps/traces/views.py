@@ -2,7 +2,7 @@
 
 Everything shown here was sent by an SDK and is untrusted: templates render it with Django's
 autoescaping only (never ``|safe`` or ``mark_safe``), and JSON is pretty-printed to plain text
-that the template escapes inside ``<pre>``.
+that the template escapes inside ``<pre>`` (apps/traces/presenters.py).
 """
 
 from __future__ import annotations
