@@ -1,4 +1,5 @@
-"""The no-login feedback widget: verify a signed link, then store feedback through ingestion."""
+"""The no-login feedback widget: verify a signed link, then store feedback through capture's one
+public door for it (``apps.traces.services.ingest.feedback_ingest``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from apps.core.errors import ServiceError
 from apps.feedback.links import link_signing_key
 from apps.feedback.signing import Claims, InvalidLink, read_claims, signature_matches
 from apps.projects.models import ApiKey
+from apps.traces import selectors as trace_selectors
 from apps.traces.schemas import FeedbackIn
-from apps.traces.services.ingest import Batch, Outcome, add_parsed, write_batch
+from apps.traces.services.batch import Outcome
+from apps.traces.services.ingest import feedback_ingest
 
 WIDGET_NAMESPACE = uuid.UUID("6f1d5c7e-3b0a-4f55-9a53-2d1c9e0b7a10")
 
@@ -64,17 +67,11 @@ def widget_feedback_submit(*, api_key: ApiKey, claims: Claims, rating: str, comm
         turn_id=turn_id, id=widget_feedback_id(claims), rating=rating or None,
         comment=comment, correction=correction, user_id=claims.user_id,
     )
-    batch = Batch(project=api_key.project)
-    outcome = Outcome(index=0, type="feedback")
-    batch.outcomes.append(outcome)
-    add_parsed(batch, parsed, outcome, source="widget")
-    write_batch(batch)
+    outcome = feedback_ingest(project=api_key.project, feedback=parsed, source="widget")
     if outcome.status >= 400:
         raise ServiceError(outcome.message or "Feedback was not accepted.", code=outcome.code or "invalid")
     return outcome
 
 
 def widget_feedback_current(*, api_key: ApiKey, claims: Claims):
-    from apps.feedback.models import Feedback
-
-    return Feedback.objects.for_project(api_key.project).filter(id=widget_feedback_id(claims)).first()
+    return trace_selectors.feedback_get(project=api_key.project, feedback_id=widget_feedback_id(claims))

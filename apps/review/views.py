@@ -26,6 +26,7 @@ from apps.review.forms import AssignForm, DecisionForm, QueueForm, TaxonomyForm
 from apps.review.models import OPEN_STATES, WORK_PERMISSION, ItemState
 from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services
+from apps.traces import presenters
 from apps.traces import selectors as trace_selectors
 
 
@@ -286,18 +287,5 @@ class ReviewView(QueueViewMixin, TemplateView):
 
 def _replay_context(turn, project) -> dict:
     """The turn replay's content (conversation, steps, documents, tools, signals, feedback)."""
-    from apps.traces import views as trace_views
-
     children = trace_selectors.turn_children(project=project, turn_id=turn.id)
-    return {
-        "history": trace_views._history_entries(turn.history),
-        "documents": trace_views._documents(turn.retrieved),
-        "tool_calls": trace_views._tool_calls(turn.tool_calls),
-        "steps": trace_views._step_rows(children["steps"]),
-        "signals": [
-            {"signal": s, "value": trace_views.compact(s.value), "badge": trace_views.signal_badge_class(s.kind)}
-            for s in children["signals"]
-        ],
-        "feedback": children["feedback"],
-        "metadata": trace_views.pretty(turn.metadata) if turn.metadata else "",
-    }
+    return presenters.turn_replay(turn=turn, children=children)

@@ -10,15 +10,18 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core import hooks
 from apps.core.body import read_json
 from apps.core.errors import ServiceError
 from apps.core.ratelimit import enforce
-from apps.feedback.links import feedback_url_for
 from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
 from apps.traces import openapi, schemas, selectors
 from apps.traces.services.ingest import ingest_items
 
 ERROR = OpenApiResponse(description="Error: {code, message, field}")
+# ``(*, api_key, turn_id, user_id) -> str | None``: the signed feedback link of a stored turn.
+# apps.feedback (a floor above) owns the links and registers it at ready().
+FEEDBACK_URL_HOOK = "feedback.turn_url"
 
 
 class IngestView(APIView):
@@ -67,7 +70,7 @@ class TurnCreateView(IngestView):
         outcome = ingest_items(project=self.project, items=[{"type": "turn", "body": body}])[0]
         if outcome.status >= 400:
             raise _single_error(outcome)
-        url = feedback_url_for(api_key=request.auth, turn_id=outcome.id, user_id=body.get("user_id") or "")
+        url = hooks.call(FEEDBACK_URL_HOOK, api_key=request.auth, turn_id=outcome.id, user_id=body.get("user_id") or "")
         return Response({"id": outcome.id, "feedback_url": url}, status=outcome.status)
 
 

@@ -12,9 +12,9 @@ from rest_framework.negotiation import BaseContentNegotiation
 
 from apps.core.body import read_body
 from apps.core.collector import collector_paused
-from apps.traces import otlp_codec
 from apps.traces.api import ERROR, IngestView
-from apps.traces.services.otlp.ingest import otlp_traces_ingest
+from apps.traces.otlp import codec as otlp_codec
+from apps.traces.otlp.ingest import otlp_traces_ingest
 
 _BINARY = {"type": "string", "format": "binary", "description": "A protobuf-encoded ExportTraceServiceRequest"}
 _BINARY_RESPONSE = {

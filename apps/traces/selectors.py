@@ -12,8 +12,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.core.pagination import decode_position, encode_position
-from apps.feedback.models import Feedback
-from apps.traces.models import Signal, Step, Turn
+from apps.core.sql import tenant_sql
+from apps.traces.models import Feedback, Signal, Step, Turn
 
 
 def turn_get(*, project, turn_id) -> Turn | None:
@@ -30,6 +30,10 @@ def turn_children(*, project, turn_id) -> dict:
         "signals": list(Signal.objects.for_project(project).filter(turn_id=turn_id).order_by("created_at", "id")),
         "feedback": list(Feedback.objects.for_project(project).filter(turn_id=turn_id).order_by("created_at")),
     }
+
+
+def feedback_get(*, project, feedback_id) -> Feedback | None:
+    return Feedback.objects.for_project(project).filter(id=feedback_id).first()
 
 
 def _iso(value):
@@ -202,17 +206,16 @@ def _distinct_values(*, model, column: str, project, limit: int) -> list[str]:
     column = connection.ops.quote_name(column)
     sql = f"""
         WITH RECURSIVE walk(value) AS (
-            (SELECT {column} FROM {table} WHERE project_id = %s AND {column} > '' ORDER BY {column} LIMIT 1)
+            (SELECT {column} FROM {table} WHERE project_id = %(project_id)s AND {column} > '' ORDER BY {column} LIMIT 1)
             UNION ALL
-            SELECT (SELECT {column} FROM {table} WHERE project_id = %s AND {column} > walk.value
+            SELECT (SELECT {column} FROM {table} WHERE project_id = %(project_id)s AND {column} > walk.value
                     ORDER BY {column} LIMIT 1)
             FROM walk WHERE walk.value IS NOT NULL
         )
-        SELECT value FROM walk WHERE value IS NOT NULL LIMIT %s
+        SELECT value FROM walk WHERE value IS NOT NULL LIMIT %(limit)s
     """
-    project_id = getattr(project, "pk", project)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [project_id, project_id, limit])
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(sql, {"limit": limit})
         return [row[0] for row in cursor.fetchall()]
 
 

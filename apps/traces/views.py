@@ -2,13 +2,12 @@
 
 Everything shown here was sent by an SDK and is untrusted: templates render it with Django's
 autoescaping only (never ``|safe`` or ``mark_safe``), and JSON is pretty-printed to plain text
-that the template escapes inside ``<pre>``.
+that the template escapes inside ``<pre>`` (apps/traces/presenters.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 from django import forms
@@ -20,17 +19,12 @@ from django.views.generic import TemplateView
 from apps.core.pagination import decode_position
 from apps.core.roles import Role
 from apps.projects.tenancy import ProjectViewMixin
-from apps.traces import selectors
+from apps.traces import presenters, selectors
 from apps.traces.selectors import TurnFilters
 
 PAGE_SIZE = 50
 KIND_PATTERN = r"^[A-Za-z][A-Za-z0-9_.:\-]{0,63}$"  # the ingestion schema's signal kind
-# Signal kinds that mean "something went wrong" (red badges); thumbs_up is the good one.
-NEGATIVE_SIGNALS = {
-    "thumbs_down", "rephrase", "abandonment", "escalation", "agent_punted", "low_confidence",
-    "recurrence", "reverted_quickly",
-}
-STANDARD_SIGNALS = sorted(NEGATIVE_SIGNALS | {"thumbs_up", "rating", "sample"})
+STANDARD_SIGNALS = sorted(presenters.NEGATIVE_SIGNALS | {"thumbs_up", "rating", "sample"})
 FEEDBACK_CHOICES = [
     ("", "Any (or none)"),
     ("any", "Has feedback"),
@@ -39,29 +33,6 @@ FEEDBACK_CHOICES = [
     ("comment", "With a comment"),
     ("correction", "With a correction"),
 ]
-
-
-def signal_badge_class(kind: str) -> str:
-    if kind in NEGATIVE_SIGNALS:
-        return "signal-bad"
-    if kind == "thumbs_up":
-        return "signal-good"
-    return "signal"
-
-
-def pretty(value) -> str:
-    """Plain text for any captured JSON value (the template escapes it)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
-def compact(value) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class TurnFilterForm(forms.Form):
@@ -164,64 +135,11 @@ class TurnListView(ProjectViewMixin, TemplateView):
         newest_query.pop("after", None)
         context.update(
             tab="turns", form=form, choices=choices, filtered=filtered,
-            rows=[{"turn": t, "signals": [(k, signal_badge_class(k)) for k in kinds.get(t.id, [])]} for t in rows],
+            rows=[{"turn": t, "signals": [(k, presenters.signal_badge_class(k)) for k in kinds.get(t.id, [])]} for t in rows],
             next_query=next_query, newest_query=newest_query.urlencode(),
             paged=bool(self.request.GET.get("after")),
         )
         return context
-
-
-def _history_entries(history) -> list[dict]:
-    entries = []
-    for item in history if isinstance(history, list) else [history]:
-        if isinstance(item, dict) and isinstance(item.get("content"), str) and set(item) <= {"role", "content", "name"}:
-            entries.append({"role": str(item.get("role") or "message"), "text": item["content"], "json": ""})
-        else:
-            role = item.get("role") if isinstance(item, dict) else None
-            entries.append({"role": str(role or "item"), "text": "", "json": pretty(item)})
-    return entries
-
-
-def _documents(retrieved) -> list[dict]:
-    documents = []
-    for item in retrieved if isinstance(retrieved, list) else [retrieved]:
-        if isinstance(item, dict):
-            rest = dict(item)
-            doc_id = rest.pop("id", None) or rest.pop("doc_id", None) or ""
-            score = rest.pop("score", None)
-            text = rest.pop("text", None) or rest.pop("content", None) or rest.pop("page_content", None) or ""
-            documents.append({"id": compact(doc_id), "score": "" if score is None else compact(score),
-                              "text": pretty(text), "extra": pretty(rest) if rest else ""})
-        else:
-            documents.append({"id": "", "score": "", "text": pretty(item), "extra": ""})
-    return documents
-
-
-def _tool_calls(tool_calls) -> list[dict]:
-    calls = []
-    for item in tool_calls if isinstance(tool_calls, list) else [tool_calls]:
-        if isinstance(item, dict):
-            rest = dict(item)
-            name = rest.pop("name", None) or rest.pop("tool", None) or ""
-            arguments = next((rest.pop(key) for key in ("arguments", "args", "input") if key in rest), None)
-            result = next((rest.pop(key) for key in ("result", "output") if key in rest), None)
-            error = rest.pop("error", None)
-            calls.append({"name": compact(name), "arguments": pretty(arguments), "result": pretty(result),
-                          "error": pretty(error), "extra": pretty(rest) if rest else ""})
-        else:
-            calls.append({"name": "", "arguments": "", "result": pretty(item), "error": "", "extra": ""})
-    return calls
-
-
-def _step_rows(steps) -> list[dict]:
-    return [
-        {
-            "node": node, "step": node.step,
-            "input": pretty(node.step.input), "output": pretty(node.step.output),
-            "attributes": pretty(node.step.attributes) if node.step.attributes else "",
-        }
-        for node in selectors.step_tree(steps)
-    ]
 
 
 class TurnDetailView(ProjectViewMixin, TemplateView):
@@ -257,19 +175,7 @@ class TurnDetailView(ProjectViewMixin, TemplateView):
             return context
         turn = self.turn
         children = selectors.turn_children(project=self.project, turn_id=turn.id)
-        context.update(
-            tab="turns", turn=turn,
-            history=_history_entries(turn.history),
-            documents=_documents(turn.retrieved),
-            tool_calls=_tool_calls(turn.tool_calls),
-            steps=_step_rows(children["steps"]),
-            signals=[
-                {"signal": s, "value": compact(s.value), "badge": signal_badge_class(s.kind)}
-                for s in children["signals"]
-            ],
-            feedback=children["feedback"],
-            metadata=pretty(turn.metadata) if turn.metadata else "",
-        )
+        context.update(tab="turns", turn=turn, **presenters.turn_replay(turn=turn, children=children))
         return context
 
 
@@ -300,7 +206,7 @@ class SessionDetailView(ProjectViewMixin, TemplateView):
             kinds = selectors.signal_kinds_for(project=self.project, turn_ids=ids)
             feedback = selectors.feedback_summary_for(project=self.project, turn_ids=ids)
             rows = [
-                {"turn": t, "signals": [(k, signal_badge_class(k)) for k in kinds.get(t.id, [])],
+                {"turn": t, "signals": [(k, presenters.signal_badge_class(k)) for k in kinds.get(t.id, [])],
                  "feedback": feedback.get(t.id)}
                 for t in turns
             ]
@@ -324,7 +230,7 @@ class WaitingListView(ProjectViewMixin, TemplateView):
         context.update(
             tab="waiting", limit=self.limit, counts=selectors.waiting_counts(project=self.project),
             feedback=items["feedback"],
-            signals=[{"signal": s, "value": compact(s.value)} for s in items["signals"]],
+            signals=[{"signal": s, "value": presenters.compact(s.value)} for s in items["signals"]],
             steps=items["steps"],
         )
         return context

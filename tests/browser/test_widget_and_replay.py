@@ -7,9 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.core.roles import Role
-from apps.feedback.models import Feedback
 from apps.feedback.signing import make_token
-from apps.traces.models import Signal
+from apps.traces.models import Feedback, Signal
 from tests.browser.worlds import post_json
 from tests.factories.accounts import PASSWORD
 from tests.factories.organizations import MembershipFactory

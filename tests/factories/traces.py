@@ -6,8 +6,7 @@ import uuid
 import factory
 from django.utils import timezone
 
-from apps.feedback.models import Feedback
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import ProjectFactory
 
 

@@ -12,7 +12,7 @@ from apps.projects.models import derive_signing_key
 from apps.core.audit import Actor
 from apps.projects.models import ApiKey
 from apps.projects.services import api_key_create
-from apps.feedback.models import Feedback
+from apps.traces.models import Feedback
 from tests.factories.accounts import UserFactory
 from tests.factories.projects import api_key_with_secret
 

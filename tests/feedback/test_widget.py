@@ -8,10 +8,9 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from apps.feedback.models import Feedback
 from apps.feedback.signing import encode_payload, make_token, sign_payload
 from apps.projects.models import derive_signing_key
-from apps.traces.models import Signal
+from apps.traces.models import Feedback, Signal
 from tests.factories.projects import api_key_with_secret
 
 VECTORS = json.loads((Path(__file__).resolve().parents[2] / "sdk/test-vectors/feedback-url.json").read_text())["vectors"]

@@ -17,11 +17,10 @@ from rest_framework.test import APIClient
 
 from apps.core.roles import Role
 from apps.detection.models import DetectionRule
-from apps.feedback.models import Feedback
 from apps.feedback.signing import make_token
 from apps.organizations.models import Invitation, Organization
 from apps.projects.models import Project
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import api_key_with_secret
 
 pytestmark = pytest.mark.django_db

@@ -27,9 +27,8 @@ from apps.core.roles import Role
 from apps.detection.models import DetectionRule
 from apps.detection.rules.evaluator import compile_rule, matches
 from apps.detection.rules.parser import RuleSyntaxError, parse
-from apps.feedback.models import Feedback
 from apps.feedback.signing import make_token
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import api_key_with_secret
 from tests.fuzz import tally
 from tests.traces.test_otlp import export, make_span, otlp_json

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from apps.feedback.models import Feedback
 from apps.feedback.signing import read_claims, signature_matches
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import api_key_with_secret
 
 JS = Path(__file__).resolve().parents[2] / "sdk" / "js"

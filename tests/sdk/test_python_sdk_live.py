@@ -11,9 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from agentloop import AgentLoop
 
-from apps.feedback.models import Feedback
 from apps.feedback.signing import read_claims, signature_matches
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import api_key_with_secret
 
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Content-Encoding", "User-Agent", "Accept")

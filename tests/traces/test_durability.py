@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from apps.feedback.models import Feedback
+from apps.traces.models import Feedback
 from config.embedded import free_port
 from tests.factories.projects import api_key_with_secret
 

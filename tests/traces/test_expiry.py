@@ -4,8 +4,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from apps.feedback.models import Feedback
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from apps.traces.tasks import expire_waiting
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from rest_framework.test import APIClient
 
-from apps.feedback.models import Feedback
 from apps.feedback.signing import make_token
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import api_key_with_secret
 
 T0 = 1_767_261_600_000_000_000  # 2026-01-01T10:00:00Z in nanoseconds

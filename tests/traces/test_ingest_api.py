@@ -5,9 +5,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from apps.feedback.models import Feedback
 from apps.feedback.signing import read_claims, signature_matches
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import api_key_with_secret
 
 pytestmark = pytest.mark.django_db

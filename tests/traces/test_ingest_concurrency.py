@@ -8,8 +8,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from apps.feedback.models import Feedback
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 from tests.factories.projects import api_key_with_secret
 
 THREADS = 8

@@ -19,8 +19,9 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 from rest_framework.test import APIClient
 
-from apps.traces import otlp_codec, schemas, selectors
+from apps.traces import schemas, selectors
 from apps.traces.models import Signal, Step, Turn
+from apps.traces.otlp import codec as otlp_codec
 from tests.factories.projects import api_key_with_secret
 
 URL = "/api/v1/otlp/v1/traces"

@@ -11,8 +11,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from apps.feedback.models import Feedback
-from apps.traces.models import Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn
 
 BATCH_SIZE = 5000
 CHILDREN = (Feedback, Signal, Step)

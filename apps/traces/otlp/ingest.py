@@ -12,7 +12,8 @@
 - ``agentloop.signal.<kind>`` attributes on any span become signals of the trace's turn.
 - OTLP clients cannot fix one item, so over-long text is truncated rather than rejected; the
   structs are built directly (no second validation pass) and every limit of
-  apps/traces/schemas.py is applied here. Everything is written by one ``write_batch``.
+  apps/traces/schemas.py is applied while they are built (otlp/mapping.py: spans → steps,
+  otlp/assembly.py: root → turn). Everything is written by one ``write_batch``.
 """
 
 
@@ -22,12 +23,12 @@ import uuid
 from dataclasses import dataclass, field
 
 from apps.traces.models import Step
-from apps.traces.otlp_codec import DecodedSpans, SpanData
+from apps.traces.otlp.assembly import Child, root_turn
+from apps.traces.otlp.codec import DecodedSpans, SpanData
+from apps.traces.otlp.mapping import EPOCH, KIND_RE, SIGNAL_PREFIX, SOURCE, indexed_attributes, span_step
 from apps.traces.schemas import SignalIn
-from apps.traces.services.ingest import Batch, Outcome, add_parsed, write_batch
-from apps.traces.services.otlp.mapping import (
-    EPOCH, KIND_RE, SIGNAL_PREFIX, SOURCE, Child, indexed_attributes, root_turn, span_step,
-)
+from apps.traces.services.batch import Batch, Outcome, add_parsed
+from apps.traces.services.write import write_batch
 
 
 @dataclass
@@ -105,7 +106,3 @@ def _stored_children(project, trace_ids: list[str], current: dict[str, dict[str,
             child = Child(span_id, kind, name, started_at, input, output, error, attributes)
             stored.setdefault(trace_id, []).append(child)
     return stored
-
-
-# --- spans → steps ----------------------------------------------------------------------------
-

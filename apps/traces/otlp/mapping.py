@@ -1,5 +1,6 @@
-"""OTLP span attributes → AgentLoop steps and turns (OpenInference and OpenTelemetry GenAI,
-current and deprecated names). Pure functions over decoded spans: no database access.
+"""OTLP span attributes → AgentLoop steps (OpenInference and OpenTelemetry GenAI, current and
+deprecated names), and the readers of a span's kind, input, output and error that the turn
+assembly (apps/traces/otlp/assembly.py) shares. Pure functions over decoded spans: no database access.
 
 Over-long text is truncated rather than rejected (OTLP clients cannot fix one item), and every
 limit of apps/traces/schemas.py is applied while the structs are built.
@@ -13,12 +14,11 @@ import uuid
 
 import msgspec
 
-from apps.traces.otlp_codec import STATUS_ERROR, SpanData
-from apps.traces.schemas import KIND_PATTERN, MAX_KEYS, MAX_LIST, MAX_SHORT, MAX_TEXT, StepIn, TurnIn
+from apps.traces.otlp.codec import STATUS_ERROR, SpanData
+from apps.traces.schemas import KIND_PATTERN, MAX_KEYS, MAX_SHORT, MAX_TEXT, StepIn
 
 SOURCE = "otlp"
 SIGNAL_PREFIX = "agentloop.signal."
-MAX_VARIANT = 100
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 KIND_RE = re.compile(KIND_PATTERN)
 _OPENINFERENCE_KINDS = {"LLM": "llm", "TOOL": "tool", "RETRIEVER": "retrieval"}
@@ -30,31 +30,9 @@ _DOCUMENTS = "retrieval.documents."
 _PROMPTS = "gen_ai.prompt."  # OpenLLMetry: gen_ai.prompt.0.role / .content
 _COMPLETIONS = "gen_ai.completion."
 _INDEXED = (_INPUT_MESSAGES, _OUTPUT_MESSAGES, _DOCUMENTS, _PROMPTS, _COMPLETIONS, SIGNAL_PREFIX)
-_USER_ROLES = {"user", "human"}
-_ASSISTANT_ROLES = {"assistant", "ai", "model", "bot"}
-_QUESTION_KEYS = ("question", "input", "query", "prompt", "message", "text", "content")
-_ANSWER_KEYS = ("answer", "output", "response", "result", "content", "text", "message")
-_INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-_MODEL_NAMES = ("llm.model_name", "gen_ai.request.model", "gen_ai.response.model")
-_OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
 
 
-
-
-
-class Child:
-    """A non-root span as the turn summary needs it (from this request or already stored)."""
-
-    __slots__ = ("span_id", "kind", "name", "started_at", "input", "output", "error", "attributes")
-
-    def __init__(self, span_id, kind, name, started_at, input, output, error, attributes):
-        self.span_id, self.kind, self.name, self.started_at = span_id, kind, name, started_at
-        self.input, self.output, self.error, self.attributes = input, output, error, attributes
-
-
-
-
-def _time(nanoseconds: int) -> dt.datetime | None:
+def span_time(nanoseconds: int) -> dt.datetime | None:
     return EPOCH + dt.timedelta(microseconds=nanoseconds // 1000) if nanoseconds > 0 else None
 
 
@@ -84,7 +62,7 @@ def _items(flat: dict, wrapper: str) -> list[dict]:
     return [items[index] for index in sorted(items)]
 
 
-def _maybe_json(value):
+def maybe_json(value):
     """JSON text → its value; anything else unchanged."""
     if isinstance(value, str) and value[:1] in ("{", "[", '"'):
         try:
@@ -101,11 +79,11 @@ def _value(attributes: dict, name: str):
         return None
     mime = attributes.get(f"{name}.mime_type")
     if mime == "application/json" or (mime is None and isinstance(value, str) and value[:1] in ("{", "[")):
-        return _maybe_json(value)
+        return maybe_json(value)
     return value
 
 
-def _text(content) -> str:
+def content_text(content) -> str:
     """Message content as text: a string, OpenAI content parts, or GenAI parts."""
     if content is None:
         return ""
@@ -121,35 +99,35 @@ def _text(content) -> str:
                 if isinstance(text, str):
                     texts.append(text)
         return "\n".join(texts)
-    return _dump(content)
+    return dump(content)
 
 
-def _dump(value) -> str:
+def dump(value) -> str:
     return value if isinstance(value, str) else msgspec.json.encode(value).decode()
 
 
 def _tool_call(name, arguments) -> dict:
-    return {"name": "" if name is None else str(name), "arguments": _maybe_json(arguments)}
+    return {"name": "" if name is None else str(name), "arguments": maybe_json(arguments)}
 
 
 def _message(raw) -> dict | None:
     """One chat message in a common shape: ``{"role", "content"[, "tool_calls", "tool_call_id"]}``."""
     if not isinstance(raw, dict):
-        return {"role": "", "content": _text(raw)} if raw is not None else None
+        return {"role": "", "content": content_text(raw)} if raw is not None else None
     message = {"role": str(raw.get("role") or ""), "content": ""}
     tool_calls = []
     parts = raw.get("parts")
     if isinstance(parts, list):  # GenAI gen_ai.input.messages / gen_ai.output.messages
-        message["content"] = _text(parts)
+        message["content"] = content_text(parts)
         for part in parts:
             if not isinstance(part, dict):
                 continue
             if part.get("type") == "tool_call":
                 tool_calls.append(_tool_call(part.get("name"), part.get("arguments")))
             elif part.get("type") == "tool_call_response" and not message["content"]:
-                message["content"] = _text(part.get("response"))
+                message["content"] = content_text(part.get("response"))
     else:
-        message["content"] = _text(raw.get("content"))
+        message["content"] = content_text(raw.get("content"))
     for call in raw.get("tool_calls") or ():  # OpenAI: {"function": {"name", "arguments"}}
         if isinstance(call, dict):
             function = call.get("function") if isinstance(call.get("function"), dict) else call
@@ -174,7 +152,7 @@ def _openinference_messages(flat: dict) -> list[dict]:
             texts = [str(c["text"]) for c in contents if c.get("type", "text") == "text" and "text" in c]
             message["content"] = "\n".join(texts)
         elif not isinstance(message["content"], str):
-            message["content"] = _dump(message["content"])
+            message["content"] = dump(message["content"])
         calls = _items(_under(fields, "tool_calls."), "tool_call")
         if calls:
             message["tool_calls"] = [_tool_call(c.get("function.name"), c.get("function.arguments")) for c in calls]
@@ -186,14 +164,14 @@ def _openinference_messages(flat: dict) -> list[dict]:
 
 def _genai_messages(value) -> list[dict] | str | None:
     """GenAI messages: a JSON string (or structured value) holding a list of messages."""
-    value = _maybe_json(value)
+    value = maybe_json(value)
     if value is None:
         return None
     if isinstance(value, dict):
         value = value.get("messages", [value])
     if isinstance(value, list):
         return [message for message in map(_message, value) if message is not None]
-    return value if isinstance(value, str) else _dump(value)
+    return value if isinstance(value, str) else dump(value)
 
 
 def _event_attribute(events: list, event_name: str, attribute: str):
@@ -203,11 +181,11 @@ def _event_attribute(events: list, event_name: str, attribute: str):
     return None
 
 
-def _span_input(kind: str, attributes: dict, indexed: dict, events: list):
+def span_input(kind: str, attributes: dict, indexed: dict, events: list):
     if kind == "tool":
         for name in ("tool.parameters", "gen_ai.tool.call.arguments"):
             if attributes.get(name) is not None:
-                return _maybe_json(attributes[name])
+                return maybe_json(attributes[name])
     if _INPUT_MESSAGES in indexed:
         return _openinference_messages(indexed[_INPUT_MESSAGES])
     for value in (attributes.get("gen_ai.input.messages"), attributes.get("gen_ai.prompt"),
@@ -219,12 +197,12 @@ def _span_input(kind: str, attributes: dict, indexed: dict, events: list):
     return _value(attributes, "input")
 
 
-def _span_output(kind: str, attributes: dict, indexed: dict, events: list):
+def span_output(kind: str, attributes: dict, indexed: dict, events: list):
     if kind == "retrieval" and _DOCUMENTS in indexed:
         return _documents(indexed[_DOCUMENTS])
     result = attributes.get("gen_ai.tool.call.result")
     if kind == "tool" and attributes.get("output.value") is None and result is not None:
-        return _maybe_json(result)
+        return maybe_json(result)
     if _OUTPUT_MESSAGES in indexed:
         return _openinference_messages(indexed[_OUTPUT_MESSAGES])
     for value in (attributes.get("gen_ai.output.messages"), attributes.get("gen_ai.completion"),
@@ -242,12 +220,12 @@ def _documents(flat: dict) -> list[dict]:
         document = {}
         for name in ("id", "content", "score", "metadata"):
             if fields.get(name) is not None:
-                document[name] = _maybe_json(fields[name]) if name == "metadata" else fields[name]
+                document[name] = maybe_json(fields[name]) if name == "metadata" else fields[name]
         documents.append(document)
     return documents
 
 
-def _kind(attributes: dict) -> str:
+def span_kind(attributes: dict) -> str:
     openinference = attributes.get("openinference.span.kind")
     if isinstance(openinference, str):
         return _OPENINFERENCE_KINDS.get(openinference.upper(), "other")
@@ -261,7 +239,7 @@ def _kind(attributes: dict) -> str:
     return "other"
 
 
-def _error(span: SpanData) -> str:
+def span_error(span: SpanData) -> str:
     exception = _event_attribute(span.events, "exception", "exception.message")
     if exception is None:
         exception = _event_attribute(span.events, "exception", "exception.type")
@@ -286,194 +264,17 @@ def _step_attributes(attributes: dict, indexed: dict) -> dict:
 
 def span_step(span: SpanData, turn_id: uuid.UUID, indexed: dict) -> StepIn:
     attributes = span.attributes
-    kind = _kind(attributes)
+    kind = span_kind(attributes)
     return StepIn(
         id=span.span_id,
         turn_id=turn_id,
         parent_id=span.parent_id,
         kind=kind,
         name=span.name[:MAX_SHORT],
-        started_at=_time(span.start_ns),
-        ended_at=_time(span.end_ns),
-        input=_span_input(kind, attributes, indexed, span.events),
-        output=_span_output(kind, attributes, indexed, span.events),
-        error=_error(span),
+        started_at=span_time(span.start_ns),
+        ended_at=span_time(span.end_ns),
+        input=span_input(kind, attributes, indexed, span.events),
+        output=span_output(kind, attributes, indexed, span.events),
+        error=span_error(span),
         attributes=_step_attributes(attributes, indexed),
     )
-
-
-# --- root span → turn -------------------------------------------------------------------------
-
-
-def _pick_text(value, *, wanted, keys, again) -> str:
-    """Text from an input or output: the last matching message, a known key, or the dump."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        messages = [m for m in value if isinstance(m, dict)]
-        for message in reversed(messages):
-            if wanted(message):
-                return _text(message.get("content", message.get("parts")))
-        return _dump(value)
-    if isinstance(value, dict):
-        for key in keys:
-            if isinstance(value.get(key), str):
-                return value[key]
-        if isinstance(value.get("messages"), list):
-            return again(value["messages"])
-    return _dump(value)
-
-
-def _question(value) -> str:
-    """The user's question in an input: the last user message, a known key, or the text itself."""
-    return _pick_text(
-        value, keys=_QUESTION_KEYS, again=_question,
-        wanted=lambda message: str(message.get("role", "")).lower() in _USER_ROLES,
-    )
-
-
-def _answer(value) -> str:
-    """The agent's answer in an output: the last assistant message, a known key, or the text."""
-    return _pick_text(
-        value, keys=_ANSWER_KEYS, again=_answer,
-        wanted=lambda message: "role" not in message or str(message.get("role", "")).lower() in _ASSISTANT_ROLES,
-    )
-
-
-def _history(value) -> list:
-    """The messages before the final user message of an input (the conversation so far)."""
-    if not isinstance(value, list):
-        return []
-    for index in range(len(value) - 1, -1, -1):
-        message = value[index]
-        if isinstance(message, dict) and str(message.get("role", "")).lower() in _USER_ROLES:
-            return value[:index][:MAX_LIST]
-    return []
-
-
-def _short(value, limit: int = MAX_SHORT) -> str:
-    if value is None:
-        return ""
-    return (value if isinstance(value, str) else _dump(value))[:limit]
-
-
-def _first(attributes: dict, names: tuple[str, ...]):
-    for name in names:
-        value = attributes.get(name)
-        if value is not None and value != "":
-            return value
-    return None
-
-
-def _from_family(attributes: dict, family: list[Child], names: tuple[str, ...]):
-    """The root's attribute, else the first child's (LLM children first)."""
-    value = _first(attributes, names)
-    if value is not None:
-        return value
-    for child in sorted(family, key=lambda c: c.kind != "llm"):
-        value = _first(child.attributes or {}, names)
-        if value is not None:
-            return value
-    return None
-
-
-def _usage(attributes: dict, llm_children: list[Child], names: tuple[str, ...]) -> int | None:
-    value = _first(attributes, names)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    counts = [_first(child.attributes or {}, names) for child in llm_children]
-    counts = [int(c) for c in counts if isinstance(c, (int, float)) and not isinstance(c, bool)]
-    return sum(counts) if counts else None
-
-
-def root_turn(span: SpanData, indexed: dict, family: list[Child]) -> TurnIn:
-    attributes = span.attributes
-    kind = _kind(attributes)
-    root_input = _span_input(kind, attributes, indexed, span.events)
-    root_output = _span_output(kind, attributes, indexed, span.events)
-    llm_children = [child for child in family if child.kind == "llm"]
-
-    question = _question(root_input)
-    history = _history(root_input)
-    if not question and llm_children:
-        question = _question(llm_children[0].input)
-    if not history and llm_children:
-        history = _history(llm_children[0].input)
-    answer = _answer(root_output)
-    if not answer and llm_children:
-        answer = _answer(llm_children[-1].output)
-
-    metadata = _turn_metadata(span, attributes, family, llm_children)
-    return TurnIn(
-        id=uuid.UUID(span.trace_id),
-        question=question[:MAX_TEXT],
-        agent_response=answer[:MAX_TEXT],
-        user_id=_short(_from_family(attributes, family, ("user.id", "enduser.id"))),
-        session_id=_short(_from_family(attributes, family, ("session.id", "gen_ai.conversation.id"))),
-        history=history,
-        prompt_version=_short(_first(attributes, ("agentloop.prompt_version", "llm.prompt_template.version"))),
-        model=_short(_from_family(attributes, family, _MODEL_NAMES)),
-        retrieved=_retrieved(family),
-        tool_calls=_tool_calls(family),
-        metadata=metadata,
-        variant=_short(attributes.get("agentloop.variant"), MAX_VARIANT),
-        timestamp=_time(span.start_ns),
-    )
-
-
-def _turn_metadata(span: SpanData, attributes: dict, family: list[Child], llm_children: list[Child]) -> dict:
-    metadata = {}
-    service = span.resource.get("service.name")
-    if service is not None:
-        metadata["service.name"] = service
-    if span.name:
-        metadata["otel.span_name"] = span.name
-    for name in ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", "gen_ai.response.model"):
-        if attributes.get(name) is not None:
-            metadata[name] = attributes[name]
-    input_tokens = _usage(attributes, llm_children, _INPUT_TOKENS)
-    output_tokens = _usage(attributes, llm_children, _OUTPUT_TOKENS)
-    if input_tokens is not None:
-        metadata["gen_ai.usage.input_tokens"] = input_tokens
-    if output_tokens is not None:
-        metadata["gen_ai.usage.output_tokens"] = output_tokens
-    tags = attributes.get("tag.tags")
-    if tags is not None:
-        metadata["tags"] = tags
-    error = _error(span)
-    if error:
-        metadata["error"] = error
-    custom = _maybe_json(attributes.get("metadata"))
-    if isinstance(custom, dict):
-        for key, value in custom.items():
-            if len(metadata) >= MAX_KEYS:
-                break
-            metadata.setdefault(str(key), value)
-    elif custom is not None:
-        metadata.setdefault("metadata", custom)
-    return metadata
-
-
-def _retrieved(family: list[Child]) -> list:
-    documents = []
-    for child in family:
-        if child.kind == "retrieval" and isinstance(child.output, list):
-            documents.extend(child.output)
-    return documents[:MAX_LIST]
-
-
-def _tool_calls(family: list[Child]) -> list:
-    calls = []
-    for child in family:
-        if child.kind != "tool":
-            continue
-        attributes = child.attributes or {}
-        name = _first(attributes, ("tool.name", "gen_ai.tool.name")) or child.name
-        call = {"name": _short(name), "arguments": child.input, "result": child.output}
-        if child.error:
-            call["error"] = child.error
-        calls.append(call)
-    return calls[:MAX_LIST]
-
