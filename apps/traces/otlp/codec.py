@@ -1,7 +1,7 @@
 """OTLP/HTTP trace payloads: decode ``ExportTraceServiceRequest`` bodies and encode the response.
 
 Both encodings decode to the same plain representation (``SpanData``), so the mapping to turns
-and steps (apps/traces/services/otlp/) cannot tell them apart:
+and steps (mapping.py and assembly.py beside it) cannot tell them apart:
 
 - protobuf (``application/x-protobuf``) with the ``opentelemetry-proto`` classes (upb, in C);
 - OTLP JSON (``application/json``) with msgspec structs. OTLP JSON is proto3 JSON with camelCase
