@@ -179,3 +179,19 @@ def detection_batch_get(*, project, session_ids=(), turn_ids=()) -> DetectionBat
             sessions.append([turn])
             current = turn.session_id
     return DetectionBatch(config=config, rules=rules, sessions=sessions, history=loaded.history or [])
+
+
+# --- Reads for the floors above (problems) ------------------------------------------------------
+
+from apps.core.sql import tenant_sql  # noqa: E402 - kept with the block it serves
+
+
+def detection_pass_rows_after(*, project, watermark: int, limit: int) -> list[tuple]:
+    """(pass id, turn id, detected_at) of the project's first detection passes past ``watermark``,
+    by id, at most ``limit`` (the clustering job's watermark read: one statement)."""
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(
+            "SELECT id, turn_id, detected_at FROM detection_detectionpass WHERE project_id = %(project_id)s AND id > %(watermark)s ORDER BY id LIMIT %(limit)s",
+            {"watermark": watermark, "limit": limit},
+        )
+        return cursor.fetchall()

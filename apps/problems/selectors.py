@@ -4,17 +4,19 @@ inputs (what changed since the watermarks, the facts of those turns, the cause b
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 
 from apps.core.pagination import decode_position, encode_position
+from apps.core.sql import tenant_sql
+from apps.detection import selectors as detection_selectors
 from apps.problems.causes import BASELINE_DAYS, SIGNAL_LABELS, Counts
 from apps.problems.flags import TurnFlags, turn_flags
 from apps.problems.models import UNRESOLVED_STATUSES, ClusteringState, Problem, ProblemStatus, ProblemTurn
+from apps.review import selectors as review_selectors
+from apps.traces import selectors as traces_selectors
 from apps.traces.models import Turn
 
 # --- the backlog ------------------------------------------------------------------------------
@@ -134,15 +136,14 @@ class TurnFacts:
     flags: TurnFlags
 
 
-def _read_since(cursor, sql: str, params: list, watermark: int, limit: int, cutoff: dt.datetime):
-    """Rows (id, turn_id, created_at) after ``watermark``; returns (turn ids, new watermark, more).
+def _read_since(rows: list[tuple], watermark: int, limit: int, cutoff: dt.datetime):
+    """``rows`` (id, turn_id, created_at) read after ``watermark``, at most ``limit``; returns
+    (turn ids, new watermark, more).
 
     A ``bigserial`` id is taken before its transaction commits, so a row committed late can
     appear below ids already read. Rows younger than ``cutoff`` are processed but the watermark
     stays below them: they are read again next run (a no-op for turns already placed).
     """
-    cursor.execute(sql, [*params, watermark, limit])
-    rows = cursor.fetchall()
     turn_ids = {row[1] for row in rows}
     new_watermark = watermark
     held_back = False
@@ -160,38 +161,18 @@ def clustering_changes_get(*, project, state: ClusteringState, limit: int, cutof
 
     Returns (turn ids, {"signal": wm, "decision": wm, "pass": wm}, more to read).
     """
-    with connection.cursor() as cursor:
-        signals = _read_since(
-            cursor,
-            "SELECT id, turn_id, created_at FROM traces_signal WHERE project_id = %s AND id > %s ORDER BY id LIMIT %s",
-            [project.pk], state.signal_watermark, limit, cutoff,
-        )
-        decisions = _read_since(
-            cursor,
-            """
-            SELECT d.id, i.turn_id, d.created_at FROM review_decision d JOIN review_reviewitem i ON i.id = d.item_id
-            WHERE d.project_id = %s AND d.id > %s ORDER BY d.id LIMIT %s
-            """,
-            [project.pk], state.decision_watermark, limit, cutoff,
-        )
-        passes = _read_since(
-            cursor,
-            "SELECT id, turn_id, detected_at FROM detection_detectionpass WHERE project_id = %s AND id > %s ORDER BY id LIMIT %s",
-            [project.pk], state.pass_watermark, limit, cutoff,
-        )
-    turn_ids = signals[0] | decisions[0] | passes[0]
-    marks = {"signal": signals[1], "decision": decisions[1], "pass": passes[1]}
-    return turn_ids, marks, signals[2] or decisions[2] or passes[2]
-
-
-def _json(value):
-    """Django's psycopg setup hands jsonb to raw cursors as text."""
-    if isinstance(value, (str, bytes)):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+    reads = (
+        ("signal", traces_selectors.signal_rows_after, state.signal_watermark),
+        ("decision", review_selectors.review_decision_rows_after, state.decision_watermark),
+        ("pass", detection_selectors.detection_pass_rows_after, state.pass_watermark),
+    )
+    turn_ids, marks, more = set(), {}, False
+    for name, rows_after, watermark in reads:
+        rows = rows_after(project=project, watermark=watermark, limit=limit)
+        ids, marks[name], truncated = _read_since(rows, watermark, limit, cutoff)
+        turn_ids |= ids
+        more = more or truncated
+    return turn_ids, marks, more
 
 
 def clustering_turn_facts(*, project, turn_ids) -> dict:
@@ -199,37 +180,13 @@ def clustering_turn_facts(*, project, turn_ids) -> dict:
     ids = list(turn_ids)
     if not ids:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT id, input, output, created_at, end_user_id, session_id, prompt_version, model
-            FROM traces_turn WHERE project_id = %s AND id = ANY(%s::uuid[])
-            """,
-            [project.pk, ids],
-        )
-        turns = cursor.fetchall()
-        cursor.execute(
-            "SELECT turn_id, kind, value, source FROM traces_signal WHERE project_id = %s AND turn_id = ANY(%s::uuid[])",
-            [project.pk, ids],
-        )
-        signals: dict = {}
-        for turn_id, kind, value, source in cursor.fetchall():
-            signals.setdefault(turn_id, []).append((kind, _json(value), source))
-        cursor.execute(
-            """
-            SELECT DISTINCT ON (i.turn_id) i.turn_id, d.verdict, d.category
-            FROM review_decision d JOIN review_reviewitem i ON i.id = d.item_id
-            WHERE d.project_id = %s AND i.project_id = %s AND i.turn_id = ANY(%s::uuid[])
-              -- final outcomes only: with N reviewers per item a single vote is not the verdict
-              AND i.state IN ('confirmed', 'rejected')
-              AND d.verdict = CASE i.state WHEN 'confirmed' THEN 'confirm' ELSE 'reject' END
-            ORDER BY i.turn_id, d.created_at DESC, d.id DESC
-            """,
-            [project.pk, project.pk, ids],
-        )
-        verdicts = {turn_id: (verdict, category) for turn_id, verdict, category in cursor.fetchall()}
+    rows = traces_selectors.turn_fact_rows(project=project, turn_ids=ids)
+    signals: dict = {}
+    for turn_id, kind, value, source in rows.signals:
+        signals.setdefault(turn_id, []).append((kind, value, source))
+    verdicts = review_selectors.review_final_verdicts(project=project, turn_ids=ids)
     facts = {}
-    for turn_id, question, answer, created_at, user, session, prompt_version, model in turns:
+    for turn_id, question, answer, created_at, user, session, prompt_version, model in rows.turns:
         affected = f"user:{user}" if user else (f"session:{session}" if session else f"turn:{turn_id}")
         facts[turn_id] = TurnFacts(
             id=turn_id, text=question or answer or "", created_at=created_at, affected_key=affected[:220],
@@ -261,21 +218,21 @@ def clustering_seeds(*, project, keys) -> list[Problem]:
 
 def problem_stats_rows(*, project, since_week: dt.datetime, since_fortnight: dt.datetime, problem_ids=None) -> dict:
     """problem id → (turns, users, mean severity, first, last, last 7 days, previous 7 days, top prompt)."""
-    where, params = "m.project_id = %s", [project.pk]
+    where, params = "m.project_id = %(project_id)s", {"week": since_week, "fortnight": since_fortnight}
     if problem_ids is not None:
-        where += " AND m.problem_id = ANY(%s)"
-        params.append(list(problem_ids))
-    with connection.cursor() as cursor:
+        where += " AND m.problem_id = ANY(%(problems)s)"
+        params["problems"] = list(problem_ids)
+    with tenant_sql(project=project) as cursor:
         cursor.execute(
             f"""
             SELECT m.problem_id, count(*), count(DISTINCT m.affected_key), avg(m.severity)::float8,
                    min(m.turn_created_at), max(m.turn_created_at),
-                   count(*) FILTER (WHERE m.turn_created_at >= %s),
-                   count(*) FILTER (WHERE m.turn_created_at >= %s AND m.turn_created_at < %s),
+                   count(*) FILTER (WHERE m.turn_created_at >= %(week)s),
+                   count(*) FILTER (WHERE m.turn_created_at >= %(fortnight)s AND m.turn_created_at < %(week)s),
                    mode() WITHIN GROUP (ORDER BY m.prompt_version)
             FROM problems_problemturn m WHERE {where} GROUP BY m.problem_id
             """,
-            [since_week, since_fortnight, since_week, *params],
+            params,
         )
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
@@ -286,14 +243,14 @@ def problem_member_counts(*, project, problem_ids) -> dict:
     counts = {pid: Counts() for pid in ids}
     if not ids:
         return counts
-    with connection.cursor() as cursor:
+    with tenant_sql(project=project) as cursor:
         cursor.execute(
             """
             SELECT problem_id, count(*), count(*) FILTER (WHERE retrieval_gap = 'empty'),
                    count(*) FILTER (WHERE retrieval_gap = 'low_score')
-            FROM problems_problemturn WHERE project_id = %s AND problem_id = ANY(%s) GROUP BY problem_id
+            FROM problems_problemturn WHERE project_id = %(project_id)s AND problem_id = ANY(%(ids)s) GROUP BY problem_id
             """,
-            [project.pk, ids],
+            {"ids": ids},
         )
         for pid, total, empty, low in cursor.fetchall():
             counts[pid].total, counts[pid].gap_empty, counts[pid].gap_low = total, empty, low
@@ -305,10 +262,10 @@ def problem_member_counts(*, project, problem_ids) -> dict:
                 f"""
                 SELECT problem_id, value, count(*) FROM (
                     SELECT problem_id, {expression} AS value FROM problems_problemturn
-                    WHERE project_id = %s AND problem_id = ANY(%s)
+                    WHERE project_id = %(project_id)s AND problem_id = ANY(%(ids)s)
                 ) AS v GROUP BY problem_id, value
                 """,
-                [project.pk, ids],
+                {"ids": ids},
             )
             for pid, value, count in cursor.fetchall():
                 getattr(counts[pid], attribute)[value] = count
@@ -317,46 +274,14 @@ def problem_member_counts(*, project, problem_ids) -> dict:
 
 def problem_baseline_counts(*, project, now: dt.datetime) -> Counts:
     """The project's turns over the last BASELINE_DAYS: what a cause is compared against."""
-    since = now - dt.timedelta(days=BASELINE_DAYS)
-    baseline = Counts()
-    with connection.cursor() as cursor:
-        for attribute, column in (("prompt_versions", "prompt_version"), ("models", "model")):
-            cursor.execute(
-                f"SELECT {column}, count(*) FROM traces_turn WHERE project_id = %s AND created_at >= %s GROUP BY 1",
-                [project.pk, since],
-            )
-            setattr(baseline, attribute, dict(cursor.fetchall()))
-        baseline.total = sum(baseline.models.values())
-        cursor.execute(
-            """
-            SELECT kind, count(DISTINCT turn_id) FROM traces_signal
-            WHERE project_id = %s AND created_at >= %s AND kind = ANY(%s) AND value IS DISTINCT FROM 'false'::jsonb
-            GROUP BY kind
-            """,
-            [project.pk, since, list(SIGNAL_LABELS)],
-        )
-        baseline.kinds = dict(cursor.fetchall())
-        cursor.execute(
-            """
-            SELECT value->>'reason', count(DISTINCT turn_id) FROM traces_signal
-            WHERE project_id = %s AND created_at >= %s AND kind = 'knowledge_gap' GROUP BY 1
-            """,
-            [project.pk, since],
-        )
-        for reason, count in cursor.fetchall():
-            if reason == "empty":
-                baseline.gap_empty += count
-            else:
-                baseline.gap_low += count
-        cursor.execute(
-            """
-            SELECT tool, count(DISTINCT turn_id) FROM traces_signal s,
-                LATERAL jsonb_array_elements_text(
-                    CASE WHEN jsonb_typeof(s.value->'failed') = 'array' THEN s.value->'failed' ELSE '[]'::jsonb END
-                ) AS tool
-            WHERE s.project_id = %s AND s.created_at >= %s AND s.kind = 'tool_error' GROUP BY tool
-            """,
-            [project.pk, since],
-        )
-        baseline.tools = dict(cursor.fetchall())
+    rows = traces_selectors.turn_baseline_counts(
+        project=project, since=now - dt.timedelta(days=BASELINE_DAYS), kinds=SIGNAL_LABELS
+    )
+    baseline = Counts(prompt_versions=rows.prompt_versions, models=rows.models, kinds=rows.kinds, tools=rows.tools)
+    baseline.total = sum(baseline.models.values())
+    for reason, count in rows.gap_reasons.items():
+        if reason == "empty":
+            baseline.gap_empty += count
+        else:
+            baseline.gap_low += count
     return baseline

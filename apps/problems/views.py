@@ -1,5 +1,5 @@
 """Backlog pages: the ranked list (members read) and a problem's page, where reviewers rename,
-set the status, confirm or reject the cause, merge and split.
+set the status, confirm or reject the cause, merge and split — one view and URL per action.
 
 The problem named in the URL is resolved in ``resolve_tenant``: another project's problem and a
 missing one are the same 404. A merged problem's page redirects to the one that absorbed it.
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
+from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
 from apps.core.errors import ServiceError
 from apps.core.pagination import decode_position
@@ -60,27 +61,15 @@ class ProblemListView(ProjectViewMixin, TemplateView):
         return self.render_to_response(context, status=400 if context["error"] else 200)
 
 
-class ProblemDetailView(ProjectViewMixin, TemplateView):
-    """``…/problems/<problem>/``: cause and evidence, status, turns; the reviewer's actions."""
+class _ProblemPage(ProjectViewMixin, TemplateResponseMixin, ContextMixin, View):
+    """The problem named in the URL and the context of its page (shown, or shown again with an
+    error). No ``get`` here: an action's URL takes only its POST (405 otherwise)."""
 
     template_name = "problems/problem_detail.html"
-    required_role = {"GET": Role.MEMBER, "POST": Role.REVIEWER}
-    ACTIONS = ("rename", "status", "cause", "merge", "split")
 
     def resolve_tenant(self, request, **kwargs) -> None:
         super().resolve_tenant(request, **kwargs)
         self.problem = selectors.problem_get(project=self.project, problem_id=kwargs["problem"])
-
-    def get(self, request, org, project, problem):
-        if self.problem.is_merged:
-            survivor = selectors.problem_surviving(problem=self.problem)
-            messages.info(request, f"Problem #{self.problem.pk} was merged into this one.")
-            return redirect("problem_detail", org=org, project=project, problem=survivor.pk)
-        after = request.GET.get("after", "")
-        if after and decode_position(after) is None:
-            context = self.get_context_data(error="This page link is not valid; showing the newest turns.")
-            return self.render_to_response(context, status=400)
-        return self.render_to_response(self.get_context_data(after=after))
 
     def get_context_data(self, *, after: str = "", **kwargs):
         context = super().get_context_data(**kwargs)
@@ -95,35 +84,80 @@ class ProblemDetailView(ProjectViewMixin, TemplateView):
         )
         return context
 
+
+class ProblemDetailView(_ProblemPage):
+    """``…/problems/<problem>/``: cause and evidence, status, turns; the forms of the reviewer's
+    actions, each posting to its own view below."""
+
+    required_role = {"GET": Role.MEMBER}
+
+    def get(self, request, org, project, problem):
+        if self.problem.is_merged:
+            survivor = selectors.problem_surviving(problem=self.problem)
+            messages.info(request, f"Problem #{self.problem.pk} was merged into this one.")
+            return redirect("problem_detail", org=org, project=project, problem=survivor.pk)
+        after = request.GET.get("after", "")
+        if after and decode_position(after) is None:
+            context = self.get_context_data(error="This page link is not valid; showing the newest turns.")
+            return self.render_to_response(context, status=400)
+        return self.render_to_response(self.get_context_data(after=after))
+
+
+class _ProblemActionView(_ProblemPage):
+    """A reviewer's change to the problem: ``act`` calls one service and returns the problem to
+    show next with its message; a refused change shows the page again with the reason."""
+
+    required_role = {"POST": Role.REVIEWER}
+
+    def act(self, request, actor: Actor):
+        raise NotImplementedError
+
     def post(self, request, org, project, problem):
-        action = request.POST.get("action", "")
-        actor = Actor.from_request(request)
-        target = self.problem
         try:
-            if action == "rename":
-                backlog.problem_update(problem=self.problem, actor=actor, title=request.POST.get("title", ""))
-                messages.success(request, "Renamed.")
-            elif action == "status":
-                backlog.problem_update(problem=self.problem, actor=actor, status=request.POST.get("status", ""))
-                messages.success(request, "Status saved.")
-            elif action == "cause":
-                backlog.problem_cause_review(problem=self.problem, actor=actor, verdict=request.POST.get("verdict", ""))
-                messages.success(request, "Cause reviewed.")
-            elif action == "merge":
-                into = selectors.problem_get_by_id(project=self.project, problem_id=request.POST.get("into"))
-                target = backlog.problem_merge(problem=self.problem, into=into, actor=actor)
-                messages.success(request, f"Merged #{self.problem.pk} into this problem.")
-            elif action == "split":
-                target = backlog.problem_split(
-                    problem=self.problem, actor=actor, turn_ids=request.POST.getlist("turn_ids"),
-                    title=request.POST.get("title", ""),
-                )
-                messages.success(request, f"Split {target.turn_count} turns off into this new problem.")
-            else:
-                return self.render_to_response(self.get_context_data(error="Unknown action."), status=400)
+            target, message = self.act(request, Actor.from_request(request))
         except ServiceError as error:
             self.problem.refresh_from_db()
-            return self.render_to_response(
-                self.get_context_data(error=error.message, error_action=action), status=error.status
-            )
+            return self.render_to_response(self.get_context_data(error=error.message), status=error.status)
+        messages.success(request, message)
         return redirect("problem_detail", org=org, project=project, problem=target.pk)
+
+
+class ProblemRenameView(_ProblemActionView):
+    """``…/problems/<problem>/rename/``: a new title, which the clustering job then keeps."""
+
+    def act(self, request, actor):
+        return backlog.problem_update(problem=self.problem, actor=actor, title=request.POST.get("title", "")), "Renamed."
+
+
+class ProblemStatusView(_ProblemActionView):
+    """``…/problems/<problem>/status/``: one of the settable statuses."""
+
+    def act(self, request, actor):
+        return backlog.problem_update(problem=self.problem, actor=actor, status=request.POST.get("status", "")), "Status saved."
+
+
+class ProblemCauseView(_ProblemActionView):
+    """``…/problems/<problem>/cause/``: confirm or reject the proposed cause."""
+
+    def act(self, request, actor):
+        verdict = request.POST.get("verdict", "")
+        return backlog.problem_cause_review(problem=self.problem, actor=actor, verdict=verdict), "Cause reviewed."
+
+
+class ProblemMergeView(_ProblemActionView):
+    """``…/problems/<problem>/merge/``: into another problem of this project, whose page follows."""
+
+    def act(self, request, actor):
+        into = selectors.problem_get_by_id(project=self.project, problem_id=request.POST.get("into"))
+        target = backlog.problem_merge(problem=self.problem, into=into, actor=actor)
+        return target, f"Merged #{self.problem.pk} into this problem."
+
+
+class ProblemSplitView(_ProblemActionView):
+    """``…/problems/<problem>/split/``: the selected turns into a new problem, whose page follows."""
+
+    def act(self, request, actor):
+        target = backlog.problem_split(
+            problem=self.problem, actor=actor, turn_ids=request.POST.getlist("turn_ids"), title=request.POST.get("title", ""),
+        )
+        return target, f"Split {target.turn_count} turns off into this new problem."

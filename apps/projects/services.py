@@ -5,11 +5,12 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
+from apps.core.sql import tenant_sql
 from apps.core.text import required_name, sha256_hex
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.organizations.models import Membership, Organization
@@ -176,8 +177,8 @@ def _authenticate_query():
     sql = (
         f"SELECT {key_sql}, {project_sql}, {org_sql} FROM projects_apikey k "
         "JOIN projects_project p ON p.id = k.project_id "
-        "JOIN organizations_organization o ON o.id = p.organization_id "
-        "WHERE k.key_id = %s AND k.revoked_at IS NULL"
+        f"JOIN {Organization._meta.db_table} o ON o.id = p.organization_id "
+        "WHERE k.key_id = %(key_id)s AND k.revoked_at IS NULL"
     )
     return sql, key_names, project_names, org_names
 
@@ -193,8 +194,8 @@ def api_key_authenticate(*, raw: str) -> ApiKey | None:
         return None
     key_id, secret = parsed
     sql, key_names, project_names, org_names = _authenticate_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key_id])
+    with tenant_sql(unscoped="an API key names its project: the key is looked up before any tenant is known") as cursor:
+        cursor.execute(sql, {"key_id": key_id})
         row = cursor.fetchone()
     if row is None:
         return None

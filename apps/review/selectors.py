@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.core.permissions import object_permission_has, object_permission_user_ids
 from apps.core.roles import Role, role_at_least
+from apps.core.sql import tenant_sql
 from apps.organizations.selectors import membership_list
 from apps.review.agreement import agreement_summary
 from apps.review.models import (
@@ -192,3 +193,41 @@ def review_reviewer_progress(*, queue, now: dt.datetime | None = None) -> list[d
         {"reviewer": email, "done_today": len(values), "median_seconds": _median(values)}
         for email, values in sorted(per.items())
     ]
+
+
+# --- Reads for the floors above (problems) ------------------------------------------------------
+
+
+def review_decision_rows_after(*, project, watermark: int, limit: int) -> list[tuple]:
+    """(decision id, its item's turn id, created_at) of the project's decisions past ``watermark``,
+    by id, at most ``limit`` (the clustering job's watermark read: one statement)."""
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(
+            """
+            SELECT d.id, i.turn_id, d.created_at FROM review_decision d JOIN review_reviewitem i ON i.id = d.item_id
+            WHERE d.project_id = %(project_id)s AND d.id > %(watermark)s ORDER BY d.id LIMIT %(limit)s
+            """,
+            {"watermark": watermark, "limit": limit},
+        )
+        return cursor.fetchall()
+
+
+def review_final_verdicts(*, project, turn_ids: list) -> dict:
+    """turn id → (verdict, category) of the latest decision that is its item's final outcome.
+
+    Final outcomes only: with N reviewers per item a single vote is not the verdict.
+    """
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT ON (i.turn_id) i.turn_id, d.verdict, d.category
+            FROM review_decision d JOIN review_reviewitem i ON i.id = d.item_id
+            WHERE d.project_id = %(project_id)s AND i.project_id = %(project_id)s AND i.turn_id = ANY(%(ids)s::uuid[])
+              -- final outcomes only: with N reviewers per item a single vote is not the verdict
+              AND i.state IN ('confirmed', 'rejected')
+              AND d.verdict = CASE i.state WHEN 'confirmed' THEN 'confirm' ELSE 'reject' END
+            ORDER BY i.turn_id, d.created_at DESC, d.id DESC
+            """,
+            {"ids": turn_ids},
+        )
+        return {turn_id: (verdict, category) for turn_id, verdict, category in cursor.fetchall()}

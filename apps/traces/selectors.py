@@ -337,3 +337,111 @@ def waiting_items(*, project, limit: int = 200) -> dict:
         "signals": list(_waiting(Signal, project).order_by("-created_at")[:limit]),
         "steps": list(_waiting(Step, project).order_by("-received_at")[:limit]),
     }
+
+
+# --- Reads for the floors above (problems) ------------------------------------------------------
+# The clustering job's reads of turns and signals, asked of this app rather than spelled against
+# its tables elsewhere. Each is one statement through the tenancy door, the text the job was
+# tuned on: these run for every batch the job reads.
+
+import json  # noqa: E402 - kept with the block it serves
+from apps.core.sql import tenant_sql  # noqa: E402
+
+
+def signal_rows_after(*, project, watermark: int, limit: int) -> list[tuple]:
+    """(id, turn id, created_at) of the project's signals past ``watermark``, by id, at most ``limit``."""
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(
+            "SELECT id, turn_id, created_at FROM traces_signal WHERE project_id = %(project_id)s AND id > %(watermark)s ORDER BY id LIMIT %(limit)s",
+            {"watermark": watermark, "limit": limit},
+        )
+        return cursor.fetchall()
+
+
+def _json(value):
+    """Django's psycopg setup hands jsonb to raw cursors as text."""
+    if isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass(slots=True)
+class TurnFactRows:
+    """The turns asked for that exist, and every signal of them (value decoded)."""
+
+    turns: list[tuple]  # (id, input, output, created_at, end_user_id, session_id, prompt_version, model)
+    signals: list[tuple]  # (turn id, kind, value, source)
+
+
+def turn_fact_rows(*, project, turn_ids: list) -> TurnFactRows:
+    """The facts clustering places a turn by, for ``turn_ids`` (two statements, one cursor)."""
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(
+            """
+            SELECT id, input, output, created_at, end_user_id, session_id, prompt_version, model
+            FROM traces_turn WHERE project_id = %(project_id)s AND id = ANY(%(ids)s::uuid[])
+            """,
+            {"ids": turn_ids},
+        )
+        turns = cursor.fetchall()
+        cursor.execute(
+            "SELECT turn_id, kind, value, source FROM traces_signal WHERE project_id = %(project_id)s AND turn_id = ANY(%(ids)s::uuid[])",
+            {"ids": turn_ids},
+        )
+        signals = [(turn_id, kind, _json(value), source) for turn_id, kind, value, source in cursor.fetchall()]
+    return TurnFactRows(turns=turns, signals=signals)
+
+
+@dataclass(slots=True)
+class TurnBaselineCounts:
+    """The project's turns since a moment, counted the ways a problem's cause is compared by."""
+
+    prompt_versions: dict = field(default_factory=dict)  # prompt version → turns
+    models: dict = field(default_factory=dict)  # model → turns
+    kinds: dict = field(default_factory=dict)  # signal kind (of those asked for) → turns with it, not false
+    gap_reasons: dict = field(default_factory=dict)  # knowledge_gap reason → turns
+    tools: dict = field(default_factory=dict)  # failed tool of a tool_error → turns
+
+
+def turn_baseline_counts(*, project, since: dt.datetime, kinds) -> TurnBaselineCounts:
+    """Turn and signal group counts since ``since`` (five statements, one cursor)."""
+    counts = TurnBaselineCounts()
+    with tenant_sql(project=project) as cursor:
+        for attribute, column in (("prompt_versions", "prompt_version"), ("models", "model")):
+            cursor.execute(
+                f"SELECT {column}, count(*) FROM traces_turn WHERE project_id = %(project_id)s AND created_at >= %(since)s GROUP BY 1",
+                {"since": since},
+            )
+            setattr(counts, attribute, dict(cursor.fetchall()))
+        cursor.execute(
+            """
+            SELECT kind, count(DISTINCT turn_id) FROM traces_signal
+            WHERE project_id = %(project_id)s AND created_at >= %(since)s AND kind = ANY(%(kinds)s) AND value IS DISTINCT FROM 'false'::jsonb
+            GROUP BY kind
+            """,
+            {"since": since, "kinds": list(kinds)},
+        )
+        counts.kinds = dict(cursor.fetchall())
+        cursor.execute(
+            """
+            SELECT value->>'reason', count(DISTINCT turn_id) FROM traces_signal
+            WHERE project_id = %(project_id)s AND created_at >= %(since)s AND kind = 'knowledge_gap' GROUP BY 1
+            """,
+            {"since": since},
+        )
+        counts.gap_reasons = dict(cursor.fetchall())
+        cursor.execute(
+            """
+            SELECT tool, count(DISTINCT turn_id) FROM traces_signal s,
+                LATERAL jsonb_array_elements_text(
+                    CASE WHEN jsonb_typeof(s.value->'failed') = 'array' THEN s.value->'failed' ELSE '[]'::jsonb END
+                ) AS tool
+            WHERE s.project_id = %(project_id)s AND s.created_at >= %(since)s AND s.kind = 'tool_error' GROUP BY tool
+            """,
+            {"since": since},
+        )
+        counts.tools = dict(cursor.fetchall())
+    return counts

@@ -60,6 +60,21 @@ def test_an_unscoped_statement_states_its_reason_and_spans_projects(project, oth
     assert count == 2
 
 
+def test_several_statements_in_one_execute_stay_one_round_trip_through_the_door(project, other_project, django_assert_num_queries):
+    # Given a key in each project
+    ApiKeyFactory(project=project, name="ours")
+    ApiKeyFactory(project=other_project, name="theirs")
+
+    # When a SET and a scoped read go as one execute (as review's claim does)
+    with django_assert_num_queries(1), tenant_sql(project=project) as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF; " + SELECT_KEYS, {})
+        cursor.nextset()  # the cursor's own, through the door
+        rows = cursor.fetchall()
+
+    # Then the read is the door's project's only
+    assert rows == [("ours",)]
+
+
 def test_hooks_call_the_registered_implementation_and_refuse_a_missing_one():
     calls = []
     hooks.register("test.hook", calls.append)

@@ -252,7 +252,7 @@ def _run_problem(case, *, project, html, api, p, a):
         api.patch(f"{a}/problems/{refunds.pk}/", {"status": "fixing"}, format="json", REMOTE_ADDR=IP)
         return ("problem", str(refunds.pk), "Refund questions", {"status": "open"}, {"status": "fixing"})
     if case == "problem.cause_reviewed":
-        html.post(f"{p}/problems/{refunds.pk}/", {"action": "cause", "verdict": "confirm"}, REMOTE_ADDR=IP)
+        html.post(f"{p}/problems/{refunds.pk}/cause/", {"verdict": "confirm"}, REMOTE_ADDR=IP)
         return ("problem", str(refunds.pk), "Refund questions", {"cause": cause, "cause_state": "proposed"},
                 {"cause": cause, "cause_state": "confirmed"})
     if case == "problem.merged":
@@ -260,7 +260,7 @@ def _run_problem(case, *, project, html, api, p, a):
         return ("problem", str(passwords.pk), "Password resets", {"status": "open", "turns": 1},
                 {"status": "merged", "merged_into": refunds.pk, "merged_into_title": "Refund questions", "moved_turns": 1})
     # problem.split
-    html.post(f"{p}/problems/{refunds.pk}/", {"action": "split", "turn_ids": [turn_ids[0]], "title": "Old orders"}, REMOTE_ADDR=IP)
+    html.post(f"{p}/problems/{refunds.pk}/split/", {"turn_ids": [turn_ids[0]], "title": "Old orders"}, REMOTE_ADDR=IP)
     new = Problem.objects.for_project(project).get(title="Old orders")
     return ("problem", str(refunds.pk), "Refund questions", None,
             {"new_problem": new.pk, "title": "Old orders", "turns": 1, "turn_ids": [turn_ids[0]]})

@@ -23,9 +23,10 @@ import logging
 from collections import Counter
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from apps.core.sql import tenant_sql
 from apps.problems import selectors
 from apps.problems.grouping import Item, Seed, group
 from apps.problems.models import ClusteringState, Problem, ProblemStatus, ProblemTurn
@@ -42,8 +43,10 @@ SEPARATOR = "\x1f"
 
 
 def _try_lock(project) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [LOCK_NAMESPACE, str(project.pk)])
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%(namespace)s, hashtext(%(project_id)s::text))", {"namespace": LOCK_NAMESPACE}
+        )
         return bool(cursor.fetchone()[0])
 
 
@@ -68,27 +71,32 @@ def _insert_memberships(project, rows: list[tuple], now) -> int:
     if not rows:
         return 0
     snapshots = [(problem_id, facts.id, _snapshot(facts)) for problem_id, facts in rows]
-    with connection.cursor() as cursor:
+    with tenant_sql(project=project) as cursor:
         cursor.execute(
             """
             INSERT INTO problems_problemturn (project_id, problem_id, turn_id, pinned, added_at, turn_created_at,
                 affected_key, severity, category, key_tool, signal_kinds, failed_tools, retrieval_gap, prompt_version, model)
-            SELECT %s, u.problem_id, u.turn_id, false, %s, u.created_at, u.affected, u.severity, u.category, u.key_tool,
-                string_to_array(u.kinds, %s), string_to_array(u.tools, %s), u.gap, u.prompt, u.model
-            FROM unnest(%s::bigint[], %s::uuid[], %s::timestamptz[], %s::text[], %s::smallint[], %s::text[], %s::text[],
-                        %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+            SELECT %(project_id)s, u.problem_id, u.turn_id, false, %(now)s, u.created_at, u.affected, u.severity, u.category,
+                u.key_tool, string_to_array(u.kinds, %(separator)s), string_to_array(u.tools, %(separator)s), u.gap, u.prompt,
+                u.model
+            FROM unnest(%(problems)s::bigint[], %(turns)s::uuid[], %(created)s::timestamptz[], %(affected)s::text[],
+                        %(severities)s::smallint[], %(categories)s::text[], %(key_tools)s::text[], %(kinds)s::text[],
+                        %(tools)s::text[], %(gaps)s::text[], %(prompts)s::text[], %(models)s::text[])
                 AS u(problem_id, turn_id, created_at, affected, severity, category, key_tool, kinds, tools, gap, prompt, model)
             ON CONFLICT (project_id, turn_id) DO NOTHING
             """,
-            [
-                project.pk, now, SEPARATOR, SEPARATOR,
-                [p for p, _, _ in snapshots], [t for _, t, _ in snapshots],
-                [s["turn_created_at"] for _, _, s in snapshots], [s["affected_key"] for _, _, s in snapshots],
-                [s["severity"] for _, _, s in snapshots], [s["category"] for _, _, s in snapshots],
-                [s["key_tool"] for _, _, s in snapshots], [SEPARATOR.join(s["signal_kinds"]) for _, _, s in snapshots],
-                [SEPARATOR.join(s["failed_tools"]) for _, _, s in snapshots], [s["retrieval_gap"] for _, _, s in snapshots],
-                [s["prompt_version"] for _, _, s in snapshots], [s["model"] for _, _, s in snapshots],
-            ],
+            {
+                "now": now, "separator": SEPARATOR,
+                "problems": [p for p, _, _ in snapshots], "turns": [t for _, t, _ in snapshots],
+                "created": [s["turn_created_at"] for _, _, s in snapshots],
+                "affected": [s["affected_key"] for _, _, s in snapshots],
+                "severities": [s["severity"] for _, _, s in snapshots], "categories": [s["category"] for _, _, s in snapshots],
+                "key_tools": [s["key_tool"] for _, _, s in snapshots],
+                "kinds": [SEPARATOR.join(s["signal_kinds"]) for _, _, s in snapshots],
+                "tools": [SEPARATOR.join(s["failed_tools"]) for _, _, s in snapshots],
+                "gaps": [s["retrieval_gap"] for _, _, s in snapshots],
+                "prompts": [s["prompt_version"] for _, _, s in snapshots], "models": [s["model"] for _, _, s in snapshots],
+            },
         )
         return cursor.rowcount
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection
-
+from apps.core.sql import tenant_sql
 from apps.problems import selectors
 from apps.problems.causes import propose
 from apps.problems.models import CauseState, Problem, ProblemStatus
@@ -40,19 +39,20 @@ def problem_stats_refresh(*, project, now: dt.datetime, problem_ids=None) -> int
             columns[name].append(value)
     if not columns["id"]:
         return 0
-    with connection.cursor() as cursor:
+    with tenant_sql(project=project) as cursor:
         cursor.execute(
             """
             UPDATE problems_problem AS p SET
                 turn_count = u.turns, user_count = u.users, severity = u.severity, first_seen = u.first,
                 last_seen = u.last, count_last_7d = u.last7, count_prev_7d = u.prev7, prompt_version = u.prompt,
                 recency = u.recency, trend = u.trend, pain = u.pain
-            FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[], %s::timestamptz[], %s::timestamptz[],
-                        %s::int[], %s::int[], %s::text[], %s::float8[], %s::float8[], %s::float8[])
+            FROM unnest(%(id)s::bigint[], %(turns)s::int[], %(users)s::int[], %(severity)s::float8[],
+                        %(first)s::timestamptz[], %(last)s::timestamptz[], %(last7)s::int[], %(prev7)s::int[],
+                        %(prompt)s::text[], %(recency)s::float8[], %(trend)s::float8[], %(pain)s::float8[])
                 AS u(id, turns, users, severity, first, last, last7, prev7, prompt, recency, trend, pain)
-            WHERE p.id = u.id AND p.project_id = %s
+            WHERE p.id = u.id AND p.project_id = %(project_id)s
             """,
-            [*columns.values(), project.pk],
+            columns,
         )
         return cursor.rowcount
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_has
 from apps.core.roles import Role, role_at_least
+from apps.core.sql import tenant_sql
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.review.models import (
     OPEN_STATES, VERDICT_STATE, WORK_PERMISSION, Decision, ItemState, ReviewItem, ReviewQueue, Verdict,
@@ -69,11 +70,10 @@ def review_route_turns(*, project, turn_ids) -> int:
     ]
     if not pairs:
         return 0
-    with connection.cursor() as cursor:
+    with tenant_sql(project=project) as cursor:
         cursor.execute(
             _ROUTE_SQL,
             {
-                "project": project.pk,
                 "queues": [queue.pk for queue, _ in pairs],
                 "turns": [turn_id for _, turn_id in pairs],
                 "priorities": [queue.priority for queue, _ in pairs],
@@ -88,7 +88,7 @@ def review_route_turns(*, project, turn_ids) -> int:
 
 _ROUTE_SQL = """
 INSERT INTO review_reviewitem (project_id, queue_id, turn_id, priority, state, note, decided_by, created_at)
-SELECT %(project)s, q, t, p, 'pending', '', '{}', now()
+SELECT %(project_id)s, q, t, p, 'pending', '', '{}', now()
 FROM unnest(%(queues)s::bigint[], %(turns)s::uuid[], %(priorities)s::int[]) AS x(q, t, p)
 ON CONFLICT (project_id, queue_id, turn_id) DO NOTHING
 """
@@ -114,12 +114,12 @@ _CLAIM_SQL = """
 SET LOCAL synchronous_commit TO OFF;
 WITH held AS (
     SELECT id FROM review_reviewitem
-    WHERE project_id = %(project)s AND queue_id = %(queue)s AND state = 'claimed'
+    WHERE project_id = %(project_id)s AND queue_id = %(queue)s AND state = 'claimed'
       AND claimed_by_id = %(reviewer)s AND lease_expires_at > now()
     ORDER BY claimed_at LIMIT 1
 ), next AS (
     SELECT id FROM review_reviewitem
-    WHERE project_id = %(project)s AND queue_id = %(queue)s
+    WHERE project_id = %(project_id)s AND queue_id = %(queue)s
       AND (state = 'pending' OR (state = 'claimed' AND lease_expires_at <= now()))
       AND (assigned_to_id IS NULL OR assigned_to_id = %(reviewer)s)
       AND %(reviewer)s::bigint <> ALL (decided_by)
@@ -148,11 +148,9 @@ def review_item_claim_next(*, queue: ReviewQueue, reviewer) -> ReviewItem | None
     live lease in this queue gets that item back. One statement, one round trip: the held-item
     check, the skip-locked pick and the lease.
     """
-    with connection.cursor() as cursor:  # Django's client-side-binding cursor: several statements per execute
-        cursor.execute(
-            _CLAIM_SQL,
-            {"project": queue.project_id, "queue": queue.pk, "reviewer": reviewer.pk, "lease": queue.lease_seconds},
-        )
+    # Django's client-side-binding cursor behind the door: several statements in one execute.
+    with tenant_sql(project=queue.project_id) as cursor:
+        cursor.execute(_CLAIM_SQL, {"queue": queue.pk, "reviewer": reviewer.pk, "lease": queue.lease_seconds})
         cursor.nextset()  # past the SET to the claim's rows
         row = cursor.fetchone()
         columns = [column.name for column in cursor.description]
