@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from apps.core.sql import tenant_sql
 from apps.detection.config import DETECTORS, DetectorConfig, effective_config
 from apps.detection.db import prepared_value
 from apps.detection.detectors.base import CompiledRule, TurnData
@@ -183,7 +184,6 @@ def detection_batch_get(*, project, session_ids=(), turn_ids=()) -> DetectionBat
 
 # --- Reads for the floors above (problems) ------------------------------------------------------
 
-from apps.core.sql import tenant_sql  # noqa: E402 - kept with the block it serves
 
 
 def detection_pass_rows_after(*, project, watermark: int, limit: int) -> list[tuple]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -344,8 +345,6 @@ def waiting_items(*, project, limit: int = 200) -> dict:
 # its tables elsewhere. Each is one statement through the tenancy door, the text the job was
 # tuned on: these run for every batch the job reads.
 
-import json  # noqa: E402 - kept with the block it serves
-from apps.core.sql import tenant_sql  # noqa: E402
 
 
 def signal_rows_after(*, project, watermark: int, limit: int) -> list[tuple]:
