@@ -10,12 +10,12 @@ import time
 from django.contrib import messages
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views import View
 
 from apps.core.errors import ServiceError
+from apps.core.sql import tenant_sql
 
 
 def service_error_to_form(form, error: ServiceError) -> None:
@@ -72,7 +72,7 @@ def _check(probe) -> dict:
 
 
 def _database_probe() -> None:
-    with connection.cursor() as cursor:
+    with tenant_sql(unscoped="the health probe reads no table") as cursor:
         cursor.execute("SELECT 1")
 
 
