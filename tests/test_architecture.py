@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -266,3 +268,14 @@ def test_problems_review_and_projects_keep_to_the_door_and_their_own_tables():
     offenders = _bare_cursors(trees) + _foreign_tables(trees, _owned_tables())
 
     assert offenders == []
+
+
+def test_the_floors_contract_holds():
+    """`lint-imports` with the contracts in pyproject.toml: layers, no sibling cycles, no tests imported."""
+    lint = Path(sys.executable).with_name("lint-imports")
+
+    result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    print(result.stdout[-3000:])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Contracts: 3 kept, 0 broken." in result.stdout

@@ -16,23 +16,25 @@ HEARTBEAT_KEY = "agentloop:worker-heartbeat"
 BROKER = Breaker()
 
 
-def publish(task, **kwargs) -> bool:
-    """Send ``task`` with keyword arguments ``kwargs``; returns whether the broker took it.
+def publish(name: str, kwargs: dict, *, via=None) -> bool:
+    """Send the task named ``name`` with keyword arguments ``kwargs``; returns whether the broker took it.
 
+    By name (``send_task``), so a lower floor starts work on a higher one without importing it.
     A 2xx never waits on the broker: a publish gives up after the broker transport's socket
     timeouts (settings ``CELERY_BROKER_TRANSPORT_OPTIONS``, no retries), and after a failure
     every publish in this process is skipped for ``BROKER.pause_seconds``. A failed or skipped
     publish is counted and logged, never raised: each caller names the periodic job that does
-    the work instead (detection's sweep, the beat's clustering and routing runs).
+    the work instead (detection's sweep, the beat's clustering and routing runs). ``via`` is
+    another Celery app (tests point one at a frozen or dead broker).
     """
     if not BROKER.allows():
-        logger.info("broker paused after a failure; %s not sent", task.name)
+        logger.info("broker paused after a failure; %s not sent", name)
         return False
     try:
-        task.apply_async(kwargs=kwargs, retry=False)
+        (via or app).send_task(name, kwargs=kwargs, retry=False)
     except Exception as error:  # noqa: BLE001 - any broker failure; the caller's sweep is the fallback
         BROKER.fail(error)
-        logger.warning("broker unavailable; %s not sent (paused %ss)", task.name, BROKER.pause_seconds, exc_info=True)
+        logger.warning("broker unavailable; %s not sent (paused %ss)", name, BROKER.pause_seconds, exc_info=True)
         return False
     return True
 

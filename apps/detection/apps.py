@@ -7,7 +7,12 @@ class DetectionConfig(AppConfig):
     label = "detection"
 
     def ready(self) -> None:
+        from apps.core import hooks
+        from apps.detection.services import detection_enqueue
+        from apps.traces.services.write import CAPTURE_COMMITTED_HOOK
+
         checks.register(similarity_backend_check)
+        hooks.register(CAPTURE_COMMITTED_HOOK, detection_enqueue)
 
 
 def similarity_backend_check(app_configs=None, **kwargs) -> list:

@@ -152,13 +152,12 @@ def detection_enqueue(*, project_id, session_ids, turn_ids) -> None:
     up the turns whose task was not sent (they have no detection pass yet).
     """
     from apps.core.tasks import publish
-    from apps.detection.tasks import detect_sessions_task, detect_turns_task
 
     ordered = sorted(session_ids)
     for start in range(0, len(ordered), ENQUEUE_SESSIONS_PER_TASK):
-        publish(detect_sessions_task, project_id=str(project_id), session_ids=ordered[start:start + ENQUEUE_SESSIONS_PER_TASK])
+        publish("detection.detect_sessions", {"project_id": str(project_id), "session_ids": ordered[start:start + ENQUEUE_SESSIONS_PER_TASK]})
     if turn_ids:
-        publish(detect_turns_task, project_id=str(project_id), turn_ids=[str(t) for t in turn_ids])
+        publish("detection.detect_turns", {"project_id": str(project_id), "turn_ids": [str(t) for t in turn_ids]})
 
 
 def detection_sweep(*, limit: int = SWEEP_BATCH, now=None) -> int:

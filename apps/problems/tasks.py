@@ -37,4 +37,4 @@ def cluster_all() -> None:
 
     project_ids = list(Project.all_tenants.values_list("pk", flat=True))  # unscoped: the beat visits every project
     for project_id in project_ids:
-        publish(cluster_project, project_id=str(project_id))
+        publish(cluster_project.name, {"project_id": str(project_id)})

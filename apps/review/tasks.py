@@ -47,4 +47,4 @@ def route_recent() -> None:
 
     project_ids = set(ReviewQueue.all_tenants.exclude(routing__signal_kinds=[]).values_list("project_id", flat=True))  # unscoped: the sweep visits every project with queues
     for project_id in project_ids:
-        publish(route, project_id=str(project_id))
+        publish(route.name, {"project_id": str(project_id)})

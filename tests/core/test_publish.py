@@ -28,34 +28,29 @@ def frozen_redis(tmp_path):
     server.kill()
 
 
-def _task_on(url: str):
-    """A task of a Celery app with the project's broker settings, on ``url``."""
+def _app_on(url: str):
+    """A Celery app with the project's broker settings, on ``url``."""
     app = Celery("probe", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = url
-
-    @app.task(name="detection.detect_turns")
-    def probe(**kwargs):
-        """Never runs: only published."""
-
-    return probe
+    return app
 
 
-def _timed_publish(task, **kwargs) -> tuple[bool | None, float]:
+def _timed_publish(via, **kwargs) -> tuple[bool | None, float]:
     """Publish on a thread so a publish that hangs fails the test instead of hanging it."""
     outcome = {}
     started = time.perf_counter()
-    thread = threading.Thread(target=lambda: outcome.update(sent=publish(task, **kwargs)), daemon=True)
+    thread = threading.Thread(target=lambda: outcome.update(sent=publish("detection.detect_turns", kwargs, via=via)), daemon=True)
     thread.start()
     thread.join(timeout=5)
     return outcome.get("sent"), time.perf_counter() - started
 
 
 def test_a_publish_to_a_frozen_broker_gives_up_within_the_timeout_then_pauses(frozen_redis):
-    task = _task_on(frozen_redis.url)
+    via = _app_on(frozen_redis.url)
 
-    first, first_seconds = _timed_publish(task, project_id="p", turn_ids=["t"])
-    second, second_seconds = _timed_publish(task, project_id="p", turn_ids=["t"])
+    first, first_seconds = _timed_publish(via, project_id="p", turn_ids=["t"])
+    second, second_seconds = _timed_publish(via, project_id="p", turn_ids=["t"])
 
     assert first is False and first_seconds < 1.5
     assert second is False and second_seconds < 0.05
@@ -64,11 +59,11 @@ def test_a_publish_to_a_frozen_broker_gives_up_within_the_timeout_then_pauses(fr
 
 
 def test_a_publish_to_a_dead_broker_fails_at_once_and_is_counted():
-    task = _task_on(f"redis://127.0.0.1:{free_port()}/0")
+    via = _app_on(f"redis://127.0.0.1:{free_port()}/0")
 
-    sent, seconds = _timed_publish(task, project_id="p", turn_ids=["t"])
+    sent, seconds = _timed_publish(via, project_id="p", turn_ids=["t"])
     BROKER._paused_until = 0.0  # the pause over: the next publish tries the broker again
-    again, again_seconds = _timed_publish(task, project_id="p", turn_ids=["t"])
+    again, again_seconds = _timed_publish(via, project_id="p", turn_ids=["t"])
 
     assert (sent, again) == (False, False)
     assert seconds < 0.5 and again_seconds < 0.5
@@ -79,7 +74,7 @@ def test_a_publish_to_a_live_broker_is_sent(tmp_path):
     server = Redis(tmp_path)
     server.start()
     try:
-        sent, _ = _timed_publish(_task_on(server.url), project_id="p", turn_ids=["t"])
+        sent, _ = _timed_publish(_app_on(server.url), project_id="p", turn_ids=["t"])
         queued = redis.Redis.from_url(server.url).llen("default")
     finally:
         server.kill()

@@ -6,11 +6,14 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from apps.core import hooks
 from apps.detection.models import DetectionPass, DetectorSettings, SweepCursor
 from apps.detection.services import detect_session, detect_sessions, detect_turns, detection_sweep
 from apps.detection.tasks import detect_session_task, detect_sessions_task, detect_turns_task, sweep
 from apps.traces.models import Signal
 from apps.traces.services.ingest import ingest_items
+from apps.traces.services.write import CAPTURE_COMMITTED_HOOK
+from config.celery_app import app as celery_app
 from tests.factories.traces import SignalFactory, StepFactory, TurnFactory
 
 pytestmark = pytest.mark.django_db
@@ -183,9 +186,15 @@ def test_sweep_task_twice_and_abandonment_recheck(project):
     assert detection_sweep(now=now + dt.timedelta(hours=1)) == 0
 
 
+def test_detection_is_registered_for_committed_captures():
+    from apps.detection.services import detection_enqueue
+
+    assert hooks._hooks[CAPTURE_COMMITTED_HOOK] is detection_enqueue
+
+
 def test_ingestion_enqueues_one_task_per_session_after_commit(project, django_capture_on_commit_callbacks, monkeypatch):
     calls = []
-    monkeypatch.setattr("apps.detection.services.detection_enqueue", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setitem(hooks._hooks, CAPTURE_COMMITTED_HOOK, lambda **kwargs: calls.append(kwargs))
     items = [
         {"type": "turn", "body": {"session_id": "a", "question": "q1"}},
         {"type": "turn", "body": {"session_id": "a", "question": "q2"}},
@@ -200,12 +209,11 @@ def test_ingestion_enqueues_one_task_per_session_after_commit(project, django_ca
 
 def test_enqueue_survives_a_broker_outage(project, monkeypatch):
     from apps.detection import services
-    from apps.detection.tasks import detect_sessions_task
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(detect_sessions_task, "apply_async", refuse)
+    monkeypatch.setattr(celery_app, "send_task", refuse)
 
     services.detection_enqueue(project_id=project.pk, session_ids={"a"}, turn_ids=set())  # no exception
 
@@ -214,7 +222,7 @@ def test_enqueue_sends_the_batch_sessions_in_tasks_of_at_most_a_hundred(project,
     from apps.detection import services
 
     sent = []
-    monkeypatch.setattr(detect_sessions_task, "apply_async", lambda **kwargs: sent.append(kwargs["kwargs"]))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, **kwargs: sent.append(kwargs["kwargs"]))
     sessions = {f"s{n:03d}" for n in range(150)}
 
     services.detection_enqueue(project_id=project.pk, session_ids=sessions, turn_ids=set())

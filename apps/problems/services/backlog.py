@@ -35,9 +35,8 @@ def clustering_enqueue(*, project_id) -> None:
 
     def send():
         from apps.core.tasks import publish
-        from apps.problems.tasks import cluster_project
 
-        publish(cluster_project, project_id=str(project_id))
+        publish("problems.cluster_project", {"project_id": str(project_id)})
 
     transaction.on_commit(send)
 

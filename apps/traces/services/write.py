@@ -17,6 +17,7 @@ import msgspec
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core import hooks
 from apps.core.sql import tenant_sql
 from apps.traces.services.batch import Batch, Outcome, SignalRow, reject
 
@@ -291,15 +292,21 @@ def write_batch(batch: Batch) -> list[Outcome]:
     return batch.outcomes
 
 
+# After a batch commits: the sessions and loose turns it touched. apps.detection registers the
+# detection enqueue here (it sits above capture and is never imported from it).
+CAPTURE_COMMITTED_HOOK = "capture.committed"
+
+
 def _enqueue_detection(batch: Batch) -> None:
-    """After commit, queue detection (apps/detection) once per session touched by new turns and
-    once for other touched turns (late signals, feedback, sessionless turns)."""
+    """After commit, hand detection (apps/detection, through the ``capture.committed`` hook) the
+    sessions touched by new turns and the other touched turns (late signals, feedback,
+    sessionless turns)."""
     sessions = {row.parsed.session_id for row in batch.turns.values() if row.outcome.status == 201 and row.parsed.session_id}
     loose = {turn_id for turn_id, row in batch.turns.items() if row.outcome.status == 201 and not row.parsed.session_id}
     loose |= {s.turn_id for s in batch.signals if s.outcome is not None and s.outcome.status in (200, 201)}
     loose |= {row.parsed.turn_id for row in batch.feedback.values() if row.outcome.status in (200, 201)}
     if sessions or loose:
-        from apps.detection.services import detection_enqueue
-
         project_id = batch.project.pk
-        transaction.on_commit(lambda: detection_enqueue(project_id=project_id, session_ids=sessions, turn_ids=loose))
+        transaction.on_commit(
+            lambda: hooks.call(CAPTURE_COMMITTED_HOOK, project_id=project_id, session_ids=sessions, turn_ids=loose)
+        )
