@@ -279,3 +279,18 @@ def test_the_floors_contract_holds():
     print(result.stdout[-3000:])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "Contracts: 3 kept, 0 broken." in result.stdout
+
+
+def test_every_task_has_a_queue_of_the_one_enum_and_every_worker_serves_them_all():
+    from apps.core.queues import Queue
+    from config.celery_app import app
+
+    app.loader.import_default_modules()  # autodiscovery is lazy: load every app's tasks module
+    names = sorted(name for name in app.tasks if not name.startswith("celery."))
+    routes = {name: app.amqp.router.route({}, name)["queue"].name for name in names}
+
+    assert {"detection.detect_sessions", "review.route", "problems.cluster_project", "core.heartbeat"} <= set(names)
+    assert set(routes.values()) <= {str(queue) for queue in Queue}
+    assert (routes["detection.detect_sessions"], routes["review.route"], routes["problems.cluster_project"]) == (
+        "detect", "review", "cluster")
+    assert sorted(queue.name for queue in app.conf.task_queues) == sorted(str(queue) for queue in Queue)

@@ -71,7 +71,7 @@ WITH stored AS (  -- a detector signal expires with its turn
     FROM json_to_recordset(%(detections)s::json) AS d(turn_id uuid, kind text, value jsonb, dedupe_key text)
     LEFT JOIN traces_turn t ON t.project_id = %(project)s AND t.id = d.turn_id
     ON CONFLICT (project_id, turn_id, kind, source, dedupe_key) DO NOTHING
-    RETURNING 1
+    RETURNING turn_id
 ), passes AS (
     INSERT INTO detection_detectionpass (project_id, turn_id, detected_at, recheck_after)
     SELECT %(project)s, e.turn_id::uuid, %(now)s, r.recheck_after
@@ -80,7 +80,7 @@ WITH stored AS (  -- a detector signal expires with its turn
     ON CONFLICT (project_id, turn_id) DO UPDATE
         SET detected_at = EXCLUDED.detected_at, recheck_after = EXCLUDED.recheck_after
 )
-SELECT count(*) FROM stored
+SELECT json_build_object('count', count(*), 'turns', coalesce(json_agg(DISTINCT turn_id), '[]'::json)) FROM stored
 """
 _ENCODE = msgspec.json.Encoder().encode
 
@@ -91,13 +91,29 @@ def _write(project, sessions, result, now) -> int:
     One statement (two data-modifying CTEs), so it is atomic without a transaction block and
     costs one round trip; the rows travel as JSON parameters (msgspec encodes the ``Detection``
     dataclasses and the turn ids directly; the database joins each signal to its turn's expiry).
+    The turns that got a new signal go on to review routing (the pipeline's next step).
     """
-    return prepared_value(_WRITE, {
+    stored = prepared_value(_WRITE, {
         "project": project.pk, "now": now,
         "detections": _ENCODE(result.detections).decode(),
         "turns": _ENCODE([turn.id for session in sessions for turn in session]).decode(),
         "rechecks": _ENCODE([{"turn_id": turn_id, "recheck_after": due} for turn_id, due in result.recheck_after.items()]).decode(),
     })
+    # Routing follows the evidence: turns that got a detector signal now, and turns that carry
+    # explicit ones (a thumbs-down from the SDK) — routing is idempotent, so a re-pass costs a no-op.
+    flagged = set(stored["turns"]) | {str(turn.id) for session in sessions for turn in session if turn.signals}
+    if flagged:
+        routing_enqueue(project_id=project.pk, turn_ids=sorted(flagged))
+    return stored["count"]
+
+
+def routing_enqueue(*, project_id, turn_ids) -> None:
+    """After the signals are committed, publish review routing for these turns (by name: review
+    sits above detection). A lost publish is caught by the routing beat's catch-up run."""
+    from apps.core.tasks import publish
+
+    turn_ids = [str(turn_id) for turn_id in turn_ids]
+    transaction.on_commit(lambda: publish("review.route", {"project_id": str(project_id), "turn_ids": turn_ids}))
 
 
 def _detect(*, project, session_ids=(), turn_ids=(), now=None) -> int:

@@ -118,6 +118,31 @@ def problem_member_turn_ids(*, problem: Problem, turn_ids) -> set:
     )
 
 
+def clustering_projects_behind() -> list:
+    """Ids of the projects with evidence the clustering job has not taken in: a signal, review
+    decision or detection pass past the project's watermarks, or any evidence at all for a
+    project never clustered. Index-driven ``EXISTS`` probes (each table's id order per project);
+    the catch-up beat visits only these."""
+    from django.db.models import Exists, OuterRef
+
+    from apps.detection.models import DetectionPass
+    from apps.projects.models import Project
+    from apps.review.models import Decision
+    from apps.traces.models import Signal
+
+    def newer(model, watermark):
+        return Exists(model.all_tenants.filter(project=OuterRef("project"), id__gt=OuterRef(watermark)))  # unscoped: correlated to each project's state
+
+    behind = ClusteringState.all_tenants.filter(  # unscoped: the beat looks at every project's watermarks
+        newer(Signal, "signal_watermark") | newer(Decision, "decision_watermark") | newer(DetectionPass, "pass_watermark")
+    ).values_list("project_id", flat=True)
+    never = Project.all_tenants.filter(  # unscoped: the beat looks at every project
+        ~Exists(ClusteringState.all_tenants.filter(project=OuterRef("pk"))),  # unscoped: correlated
+        Exists(Signal.all_tenants.filter(project=OuterRef("pk"))) | Exists(Decision.all_tenants.filter(project=OuterRef("pk"))),  # unscoped: correlated
+    ).values_list("pk", flat=True)
+    return [*behind, *never]
+
+
 def clustering_state_get(*, project) -> ClusteringState | None:
     return ClusteringState.objects.for_project(project).first()
 

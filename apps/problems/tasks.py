@@ -30,11 +30,11 @@ def cluster_project(*, project_id: str) -> None:
 
 @app.task(name="problems.cluster_all", acks_late=True, ignore_result=True)
 def cluster_all() -> None:
-    """Beat: enqueue a clustering run for every project that has signals or decisions. A project
-    whose publish fails is clustered by the next run."""
+    """Beat, a catch-up sweep: routing publishes a clustering run when it adds items, so this only
+    catches up after a lost publish. It visits the projects with evidence past their clustering
+    watermarks (problems.selectors.clustering_projects_behind), nothing else."""
     from apps.core.tasks import publish
-    from apps.projects.models import Project
+    from apps.problems.selectors import clustering_projects_behind
 
-    project_ids = list(Project.all_tenants.values_list("pk", flat=True))  # unscoped: the beat visits every project
-    for project_id in project_ids:
+    for project_id in clustering_projects_behind():
         publish(cluster_project.name, {"project_id": str(project_id)})

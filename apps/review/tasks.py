@@ -11,6 +11,7 @@ import logging
 
 from django.utils import timezone
 
+from apps.core.tasks import publish
 from config.celery_app import app
 
 logger = logging.getLogger(__name__)
@@ -36,15 +37,21 @@ def route(*, project_id, turn_ids=None) -> None:
     created = item_services.review_route_turns(project=project, turn_ids=turn_ids)
     if created:
         logger.info("review.route: %s new items in project %s", created, project_id)
+        # The pipeline's next step: new items are new evidence for the problems backlog (by name).
+        publish("problems.cluster_project", {"project_id": str(project_id)})
 
 
 @app.task(name="review.route_recent", acks_late=True, ignore_result=True)
 def route_recent() -> None:
-    """Beat: enqueue ``review.route`` for every project that has a routing queue (bounded per project).
-    A project whose publish fails is routed by the next run."""
-    from apps.core.tasks import publish
-    from apps.review.models import ReviewQueue
+    """Beat, a catch-up sweep: detection publishes routing for the turns it flags, so this only
+    re-routes after a lost publish (a broker outage). It visits the projects that have a routing
+    queue and a signal newer than the sweep window, nothing else."""
+    from django.db.models import Exists, OuterRef
 
-    project_ids = set(ReviewQueue.all_tenants.exclude(routing__signal_kinds=[]).values_list("project_id", flat=True))  # unscoped: the sweep visits every project with queues
-    for project_id in project_ids:
+    from apps.review.models import ReviewQueue
+    from apps.traces.models import Signal
+
+    recent = Signal.all_tenants.filter(project=OuterRef("project"), created_at__gte=timezone.now() - SWEEP_WINDOW)  # unscoped: correlated to each queue's project
+    queues = ReviewQueue.all_tenants.exclude(routing__signal_kinds=[]).filter(Exists(recent))  # unscoped: the sweep visits every project with queues
+    for project_id in set(queues.values_list("project_id", flat=True)):
         publish(route.name, {"project_id": str(project_id)})

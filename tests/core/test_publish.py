@@ -14,6 +14,7 @@ from celery import Celery
 from apps.core import ratelimit
 from apps.core.redis import LIMITER, redis_client
 from apps.core.tasks import BROKER, publish
+from config.celery_app import app as product_app
 from config.embedded import free_port
 from tests.faults.processes import Redis
 
@@ -33,6 +34,8 @@ def _app_on(url: str):
     app = Celery("probe", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = url
+    app.conf.task_queues = product_app.conf.task_queues  # the product's queues and routes
+    app.conf.task_routes = product_app.conf.task_routes
     return app
 
 
@@ -75,7 +78,7 @@ def test_a_publish_to_a_live_broker_is_sent(tmp_path):
     server.start()
     try:
         sent, _ = _timed_publish(_app_on(server.url), project_id="p", turn_ids=["t"])
-        queued = redis.Redis.from_url(server.url).llen("default")
+        queued = redis.Redis.from_url(server.url).llen("detect")  # detection.* goes to the detect queue
     finally:
         server.kill()
 
