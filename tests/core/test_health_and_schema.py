@@ -139,7 +139,7 @@ def test_every_operation_documents_its_auth_tenant_and_input_errors_with_the_err
                     missing.append(f"{method.upper()} {path} {status}")
 
     assert missing == []
-    assert schema["components"]["schemas"]["Error"]["required"] == ["code", "message", "field"]
+    assert schema["components"]["schemas"]["Error"]["required"] == ["code", "field", "message"]
     assert schema["components"]["schemas"]["Error"]["properties"]["field"]["nullable"] is True
     assert set(schema["paths"]["/api/v1/turns"]["post"]["responses"]) >= {"400", "401", "409", "413", "415", "429"}
 

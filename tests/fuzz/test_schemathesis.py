@@ -28,11 +28,11 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from apps.core.roles import Role
-from apps.traces.schemas import KIND_PATTERN
 from apps.governance.services import SYSTEM
 from apps.problems.models import Problem
 from apps.review.models import ReviewItem
 from apps.review.services import queues as queue_services
+from apps.traces.schemas import KIND_PATTERN
 from tests.conftest import client_for
 from tests.factories.organizations import InvitationFactory
 from tests.factories.projects import api_key_with_secret
@@ -59,6 +59,7 @@ DEVIATIONS: dict[tuple[str, str], str] = {
 
 _TALLY: dict[str, collections.Counter] = {mode: collections.Counter() for mode in AUTH_MODES}
 _FAILED: dict[str, set[str]] = {mode: set() for mode in AUTH_MODES}
+_STATUSES: dict[str, collections.Counter] = {mode: collections.Counter() for mode in AUTH_MODES}
 
 
 @pytest.fixture
@@ -68,8 +69,7 @@ def world(db, organization, project, members):
     other_key, _ = api_key_with_secret(project=project, name="spare")
     second_level = queue_services.review_queue_create(project=project, actor=SYSTEM, name="Second level")
     queue = queue_services.review_queue_create(project=project, actor=SYSTEM, name="Triage", escalate_to=second_level)
-    reviewer = members[Role.REVIEWER]
-    queue_services.review_queue_assign(queue=queue, membership=reviewer, actor=SYSTEM)
+    queue_services.review_queue_assign(queue=queue, membership=members[Role.REVIEWER], actor=SYSTEM)
     turn = TurnFactory(project=project)
     item = ReviewItem.objects.create(project=project, queue=queue, turn_id=turn.pk)
     for text in ["How do I get a refund?", "refund my annual plan", "I want a refund on my plan"]:
@@ -105,17 +105,23 @@ def in_process_app():
     request_finished.connect(close_old_connections)
 
 
-def _headers(mode: str, world: dict) -> dict[str, str]:
-    if mode == "api_key":
-        return {"Authorization": f"Bearer {world['secret']}"}
-    client = client_for(world["owner"])
-    csrf = _get_new_csrf_string()
-    return {"Cookie": f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}", "X-CSRFToken": csrf}
-
-
 @pytest.fixture(params=AUTH_MODES)
 def auth_mode(request) -> str:
     return request.param
+
+
+@pytest.fixture
+def credentials(auth_mode, world):
+    """What the auth mode sends: the project key, or the owner's session cookie with the CSRF
+    cookie and the matching ``X-CSRFToken`` header a browser's script sends."""
+    if auth_mode == "api_key":
+        _CREDENTIALS.update(headers={"Authorization": f"Bearer {world['secret']}"}, cookies={})
+    else:
+        session = client_for(world["owner"]).cookies["sessionid"].value
+        csrf = _get_new_csrf_string()
+        _CREDENTIALS.update(headers={"X-CSRFToken": csrf}, cookies={"sessionid": session, "csrftoken": csrf})
+    yield
+    _CREDENTIALS.clear()
 
 
 CONFIG = {
@@ -132,6 +138,22 @@ schema = schemathesis.openapi.from_wsgi(
 )
 
 
+_CREDENTIALS: dict[str, dict[str, str]] = {}
+
+
+@schema.auth(refresh_interval=None)
+class _AuthModeUnderTest:
+    """Schemathesis' own auth hook, so its ignored_auth check knows the credentials are real and
+    probes the operation again without them (and with wrong ones): every operation must refuse."""
+
+    def get(self, case, context):
+        return _CREDENTIALS or None  # None while collecting: no test has made its world yet
+
+    def set(self, case, data, context):
+        case.headers = {**(case.headers or {}), **data["headers"]}
+        case.cookies = {**(case.cookies or {}), **data["cookies"]}
+
+
 _KIND = re.compile(KIND_PATTERN)
 
 
@@ -141,7 +163,9 @@ def _signal_kinds_as_documented(context, body):
     if isinstance(body, dict):
         for name, value in body.items():
             if name == "signals" and isinstance(value, dict):
-                body[name] = {(key if _KIND.match(key) else f"kind_{index}"): item for index, (key, item) in enumerate(value.items())}
+                body[name] = {
+                    (key if _KIND.match(key) else f"kind_{index}"): item for index, (key, item) in enumerate(value.items())
+                }
             else:
                 _signal_kinds_as_documented(context, value)
     elif isinstance(body, list):
@@ -160,7 +184,8 @@ def report(request):
     yield
     lines = [
         f"schemathesis [{mode}]: {len(_TALLY[mode])} operations, {sum(_TALLY[mode].values())} cases, "
-        f"{len(_FAILED[mode])} failing operations, {len(DEVIATIONS)} listed deviations"
+        f"{len(_FAILED[mode])} failing operations, {len(DEVIATIONS)} listed deviations "
+        f"(answers: {', '.join(f'{kind} {count}' for kind, count in sorted(_STATUSES[mode].items()))})"
         for mode in AUTH_MODES
         if _TALLY[mode]
     ]
@@ -171,18 +196,18 @@ def report(request):
 
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
 @schema.parametrize()
-def test_every_operation_conforms_to_the_schema(case, auth_mode, world, in_process_app):
-    mode = auth_mode
+def test_every_operation_conforms_to_the_schema(case, auth_mode, credentials, world, in_process_app):
     label = case.operation.label
-    _TALLY[mode][label] += 1
+    _TALLY[auth_mode][label] += 1
     if case.path_parameters:
         case.path_parameters = {name: world["path"][name] for name in case.path_parameters}
     try:
         with transaction.atomic():
-            case.call_and_validate(
-                app=in_process_app, headers=_headers(mode, world), excluded_checks=_skipped_checks(label)
+            response = case.call_and_validate(
+                app=in_process_app, excluded_checks=_skipped_checks(label)
             )
+            _STATUSES[auth_mode][f"{response.status_code // 100}xx"] += 1
             transaction.set_rollback(True)
     except FailureGroup:
-        _FAILED[mode].add(label)
+        _FAILED[auth_mode].add(label)
         raise
