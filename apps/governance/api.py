@@ -17,7 +17,7 @@ class AuditEventOut(serializers.Serializer):
     target_label = serializers.CharField()
     before = serializers.JSONField()
     after = serializers.JSONField()
-    ip_address = serializers.CharField()
+    ip_address = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
 
 

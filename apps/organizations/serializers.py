@@ -33,7 +33,7 @@ class InvitationOut(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.CharField()
     status = serializers.SerializerMethodField()
-    invited_by = serializers.EmailField(source="invited_by.email", default=None)
+    invited_by = serializers.EmailField(source="invited_by.email", default=None, allow_null=True)
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
 

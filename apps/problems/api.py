@@ -5,11 +5,11 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from apps.projects.tenancy import ProjectScopedViewSet
 from apps.core.errors import ValidationFailed
+from apps.core.pagination import LimitOffsetPagination
 from apps.core.roles import Role
 from apps.core.audit import Actor
 from apps.problems import selectors
@@ -24,11 +24,6 @@ ERROR = OpenApiResponse(description="Error: {code, message, field}")
 ERRORS = {400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
 
 
-class BacklogPagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 500
-
-
 def _detail(problem: Problem) -> dict:
     turn_ids = selectors.problem_turn_ids(problem=problem, limit=1001)
     problem.turn_ids, problem.turn_ids_truncated = turn_ids[:1000], len(turn_ids) > 1000
@@ -40,7 +35,7 @@ class ProblemViewSet(ProjectScopedViewSet):
 
     model = Problem
     serializer_class = ProblemOut
-    pagination_class = BacklogPagination
+    pagination_class = LimitOffsetPagination
     lookup_url_kwarg = "problem"
     lookup_value_regex = "[0-9]{1,18}"
     required_role = {

@@ -22,10 +22,10 @@ class ApiKeyOut(serializers.Serializer):
     name = serializers.CharField()
     prefix = serializers.CharField()
     is_active = serializers.BooleanField()
-    created_by = serializers.EmailField(source="created_by.email", default=None)
+    created_by = serializers.EmailField(source="created_by.email", default=None, allow_null=True)
     created_at = serializers.DateTimeField()
-    last_used_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
 
 
 class ApiKeyIn(serializers.Serializer):

@@ -19,7 +19,7 @@ from apps.core.roles import Role
 from apps.core.audit import Actor
 from apps.organizations.selectors import membership_get, membership_list
 from apps.review import selectors
-from apps.review.models import ReviewQueue
+from apps.review.models import ItemState, ReviewQueue
 from apps.review.serializers import (
     AssignIn, ClaimOut, DecisionIn, DecisionResultOut, ItemFilter, ItemOut, MemberIn, QueueIn, QueueOut, ReviewerOut,
     TaxonomySerializer,
@@ -135,7 +135,11 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        parameters=[OpenApiParameter("state", str, many=True, description="Item states to list (repeatable); all when absent.")],
+        parameters=[
+            OpenApiParameter(
+                "state", str, many=True, enum=ItemState.values, description="Item states to list (repeatable); all when absent."
+            )
+        ],
         responses={200: ItemPageOut, 400: ERROR},
     )
     @action(detail=True, methods=["get"])

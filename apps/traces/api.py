@@ -18,16 +18,26 @@ from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
 from apps.traces import openapi, schemas, selectors
 from apps.traces.services.ingest import ingest_items
 
-ERROR = OpenApiResponse(description="Error: {code, message, field}")
 # ``(*, api_key, turn_id, user_id) -> str | None``: the signed feedback link of a stored turn.
 # apps.feedback (a floor above) owns the links and registers it at ready().
 FEEDBACK_URL_HOOK = "feedback.turn_url"
+CONFLICT = OpenApiResponse(description="The id is already used by a different item (`id_conflict`)")
+_FEEDBACK_OUT = {
+    "type": "object",
+    "required": ["id", "turn_id", "state"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "turn_id": {"type": "string", "format": "uuid"},
+        "state": {"type": "string", "enum": ["attached", "waiting"]},
+    },
+}
 
 
 class IngestView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsProjectKey]
     parser_classes: list = []
+    error_statuses = (429,)  # the per-key rate limit below (apps.core.openapi documents it)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -53,9 +63,11 @@ class TurnCreateView(IngestView):
         operation_id="turns_create",
         request={"application/json": openapi.component(schemas.TurnIn)},
         responses={
-            201: OpenApiResponse(response=openapi.component(schemas.TurnCreatedOut)),
-            200: OpenApiResponse(description="The same id was already stored: same body as 201"),
-            400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR,
+            201: OpenApiResponse(response=openapi.component(schemas.TurnCreatedOut), description="Stored"),
+            200: OpenApiResponse(
+                response=openapi.component(schemas.TurnCreatedOut),
+                description="The same id was already stored: same body as 201",
+            ),
         },
         examples=[openapi.TURN_EXAMPLE],
         description=(
@@ -78,7 +90,7 @@ class BatchIngestView(IngestView):
     @extend_schema(
         operation_id="ingest_batch",
         request={"application/json": openapi.batch_request_schema()},
-        responses={207: OpenApiResponse(response=openapi.component(schemas.BatchOut)), 400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR},
+        responses={207: OpenApiResponse(response=openapi.component(schemas.BatchOut))},
         description=(
             "Send turns, steps, signals and feedback in any order. Each item is validated on its own: "
             "a bad item never sinks the good ones. Item status: 201 stored, 200 already stored, "
@@ -106,8 +118,12 @@ class FeedbackCreateView(IngestView):
     @extend_schema(
         operation_id="feedback_create",
         request={"application/json": openapi.component(schemas.FeedbackIn)},
-        responses={201: OpenApiResponse(description="Stored"), 200: OpenApiResponse(description="Updated"),
-                   202: OpenApiResponse(description="Stored; the turn has not arrived yet"), 400: ERROR, 409: ERROR},
+        responses={
+            201: OpenApiResponse(response=_FEEDBACK_OUT, description="Stored"),
+            200: OpenApiResponse(response=_FEEDBACK_OUT, description="Updated"),
+            202: OpenApiResponse(response=_FEEDBACK_OUT, description="Stored; the turn has not arrived yet"),
+            409: CONFLICT,
+        },
         description="Feedback from your backend. The turn may arrive later: the feedback is kept and attached.",
     )
     def post(self, request):
@@ -122,7 +138,10 @@ class FeedbackCreateView(IngestView):
 
 
 class TurnDetailView(IngestView):
-    @extend_schema(operation_id="turns_retrieve", responses={200: OpenApiResponse(description="The turn with steps, signals and feedback"), 404: ERROR})
+    @extend_schema(
+        operation_id="turns_retrieve",
+        responses={200: OpenApiResponse(response={"type": "object"}, description="The turn with steps, signals and feedback")},
+    )
     def get(self, request, turn):
         turn = selectors.turn_get(project=self.project, turn_id=turn)
         if turn is None:

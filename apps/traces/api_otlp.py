@@ -12,7 +12,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 
 from apps.core.body import read_body
 from apps.core.collector import collector_paused
-from apps.traces.api import ERROR, IngestView
+from apps.traces.api import IngestView
 from apps.traces.otlp import codec as otlp_codec
 from apps.traces.otlp.ingest import otlp_traces_ingest
 
@@ -62,7 +62,6 @@ class OtlpTracesView(IngestView):
         responses={
             (200, otlp_codec.PROTOBUF): OpenApiResponse(response=_BINARY_RESPONSE, description=_COMMITTED),
             (200, otlp_codec.JSON): OpenApiResponse(response=_JSON_RESPONSE, description=_COMMITTED),
-            400: ERROR, 401: ERROR, 413: ERROR, 415: ERROR, 429: ERROR,
         },
         description=(
             "OTLP/HTTP trace export (protobuf or JSON, `Content-Encoding: gzip` allowed). A trace's root "

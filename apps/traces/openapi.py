@@ -4,6 +4,7 @@ validate them (one source of truth for the hot path and its schema)."""
 from __future__ import annotations
 
 import msgspec
+import msgspec.inspect
 from drf_spectacular.utils import OpenApiExample
 
 from apps.traces import schemas
@@ -13,6 +14,28 @@ _STRUCTS = [
     schemas.TurnCreatedOut, schemas.BatchOut, schemas.ItemResult,
 ]
 _, COMPONENTS = msgspec.json.schema_components(_STRUCTS, ref_template="#/components/schemas/{name}")
+
+
+# An RFC 3339 time whose UTC offset PostgreSQL can store (schemas.MAX_UTC_OFFSET): Z or ±00:00…±15:59.
+_STORABLE_OFFSET = r"(?:[Zz]|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])$"
+
+
+def _mark_datetimes() -> None:
+    """msgspec describes a datetime field as a bare string; the structs accept RFC 3339 with an
+    offset within ±15:59 only, so the schema says so (a client generating from it sends what is
+    accepted)."""
+    for info in msgspec.inspect.multi_type_info([getattr(schemas, name) for name in COMPONENTS]):
+        properties = COMPONENTS[info.cls.__name__].get("properties", {})
+        for field in info.fields:
+            options = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+            if any(isinstance(option, msgspec.inspect.DateTimeType) for option in options):
+                node = properties[field.encode_name]
+                for option in node.get("anyOf", [node]):
+                    if option.get("type") == "string":
+                        option.update(format="date-time", pattern=_STORABLE_OFFSET)
+
+
+_mark_datetimes()
 
 
 def component(struct) -> dict:

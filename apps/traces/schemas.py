@@ -27,6 +27,15 @@ Signals = Annotated[dict[Kind, Any], Meta(max_length=50, description="Signal kin
 Metadata = Annotated[dict[str, Any], Meta(max_length=MAX_KEYS)]
 AnyList = Annotated[list[Any], Meta(max_length=MAX_LIST)]
 Rating = Union[Literal["up", "down"], Annotated[int, Meta(ge=1, le=5)]]
+MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)  # PostgreSQL refuses a larger timestamptz offset
+
+
+def _storable(**moments: dt.datetime | None) -> None:
+    """Refuse (as a validation error, not a database error) a time PostgreSQL cannot store."""
+    for name, moment in moments.items():
+        offset = moment.utcoffset() if moment is not None else None
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise ValueError(f"`{name}` has a UTC offset beyond ±15:59")
 
 
 class StepIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -43,6 +52,9 @@ class StepIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     output: Any = None
     error: Text = ""
     attributes: Metadata = {}
+
+    def __post_init__(self) -> None:
+        _storable(started_at=self.started_at, ended_at=self.ended_at)
 
 
 class TurnIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -63,6 +75,9 @@ class TurnIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     variant: Annotated[str, Meta(max_length=100)] = ""
     timestamp: dt.datetime | None = None
     steps: Annotated[list[StepIn], Meta(max_length=MAX_LIST)] = []
+
+    def __post_init__(self) -> None:
+        _storable(timestamp=self.timestamp)
 
 
 class SignalIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
