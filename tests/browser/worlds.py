@@ -19,7 +19,7 @@ from apps.demo import traffic as demo_traffic
 from apps.core.roles import Role
 from apps.detection.services import detection_rule_create
 from apps.feedback.signing import make_token
-from apps.governance.services import Actor
+from apps.core.audit import Actor
 from apps.organizations.models import Invitation, Membership
 from apps.organizations.services import invitation_create, organization_create
 from apps.demo.problems import seed_problems_demo
