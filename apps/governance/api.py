@@ -34,7 +34,7 @@ class AuditEventViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
     required_role = {"list": Role.ADMIN}
 
     def base_queryset(self):
-        filters = AuditEventFilter(data=self.request.query_params)
+        filters = AuditEventFilter(data=self.request.query_params.dict())  # a blank value is a value (400), not "absent"
         filters.is_valid(raise_exception=True)
         return audit_event_list(
             organization=self.organization,

@@ -55,7 +55,7 @@ class ProblemViewSet(ProjectScopedViewSet):
         responses={200: ProblemOut(many=True), 400: ERROR},
     )
     def list(self, request, org=None, project=None):
-        filters = ProblemListFilter(data=request.query_params)
+        filters = ProblemListFilter(data=request.query_params.dict())  # a blank value is a value (400), not "absent"
         filters.is_valid(raise_exception=True)
         problems = selectors.problem_list(project=self.project, **filters.validated_data)
         page = self.paginate_queryset(problems)

@@ -73,7 +73,7 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/orgs/{org}/projects/", "positive_data_acceptance"): _NAME_TEXT,
     ("PATCH /api/v1/orgs/{org}/projects/{project}/", "positive_data_acceptance"): _NAME_TEXT,
     ("POST /api/v1/orgs/{org}/projects/{project}/keys/", "positive_data_acceptance"): _NAME_TEXT,
-    ("PATCH /api/v1/orgs/{org}/", "positive_data_acceptance"): _NAME_TEXT,
+    ("PATCH /api/v1/orgs/{org}", "positive_data_acceptance"): _NAME_TEXT,
     ("GET /api/v1/orgs/{org}/audit-events/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("GET /api/v1/orgs/{org}/invitations/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("PUT /api/v1/orgs/{org}/projects/{project}/access", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,

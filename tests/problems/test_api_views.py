@@ -330,3 +330,13 @@ def test_another_projects_problem_is_404_and_absent(project, other_project, prob
     assert (merge.status_code, merge.json()["code"]) == (400, "unknown_problem")
     assert "x9q" not in listing.content.decode()
     assert Problem.objects.for_project(other_project).get().status == ProblemStatus.OPEN
+
+
+def test_a_blank_status_filter_is_refused_not_read_as_absent(project, login, members):
+    from apps.core.roles import Role
+
+    client = login(members[Role.MEMBER].user, api=True)
+
+    response = client.get(f"/api/v1/orgs/acme/projects/{project.pk}/problems/?status=")
+
+    assert (response.status_code, response.json()["code"], response.json()["field"]) == (400, "invalid", "status")
