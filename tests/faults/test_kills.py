@@ -46,9 +46,6 @@ def _waiting_on_lock(stack) -> list[int]:
         "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s", "%detection_detectionpass%")]
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "regressed this session after tasks became published by name and the pipeline was chained: the "
-    "redelivered detect_turns task stores no signal within 90 s; under investigation (closing note)"))
 def test_worker_sigkilled_mid_task_the_task_is_redelivered_and_takes_effect_once(stack, tenant, web):
     # given a worker whose detection task is held mid-write by a table lock
     project_id, secret = tenant
