@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("apps.detection.urls")),
     path("", include("apps.review.urls")),
     path("", include("apps.problems.urls")),
+    path("", include("apps.datasets.urls")),
+    path("", include("apps.experiments.urls")),
 ]
 
 handler400 = "apps.core.views.error_400"

@@ -23,6 +23,7 @@ QUEUE_BY_PREFIX = {
     "detection": Queue.DETECT,
     "review": Queue.REVIEW,
     "problems": Queue.CLUSTER,
+    "datasets": Queue.LIFECYCLE,
     "traces": Queue.LIFECYCLE,
     "governance": Queue.LIFECYCLE,
     "core": Queue.LIFECYCLE,

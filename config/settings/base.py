@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "apps.detection",
     "apps.review",
     "apps.problems",
+    "apps.datasets",
+    "apps.experiments",
     "apps.demo",
 ]
 

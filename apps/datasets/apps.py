@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DatasetsConfig(AppConfig):
+    """Eval datasets: immutable versions of cases copied from confirmed failures, with lineage."""
+
+    name = "apps.datasets"
+    label = "datasets"
