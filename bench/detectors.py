@@ -183,7 +183,7 @@ def _setup_django() -> None:
 def _ingest(project, sessions) -> int:
     from django.db import connection
 
-    from apps.detection import services
+    from apps.detection.services import run as services
     from apps.traces.services.ingest import ingest_items
 
     base = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
@@ -247,8 +247,9 @@ def _timed(work) -> tuple[float, float, object]:
 
 def bench_database(sessions_count: int, in_process_rate: float, filler_turns: int) -> None:
     _setup_django()
-    from apps.detection import services, similarity
+    from apps.detection import similarity
     from apps.detection.models import DetectionRule
+    from apps.detection.services import run as services, sweep
     from apps.detection.rules.parser import parse
     from apps.detection.tasks import detect_sessions_task
     from apps.organizations.models import Organization
@@ -270,7 +271,7 @@ def bench_database(sessions_count: int, in_process_rate: float, filler_turns: in
 
     def sweep_all():
         examined = 0
-        while count := services.detection_sweep(limit=services.SWEEP_BATCH, now=now):
+        while count := sweep.detection_sweep(limit=sweep.SWEEP_BATCH, now=now):
             examined += count
         return examined
 
@@ -322,7 +323,7 @@ def bench_database(sessions_count: int, in_process_rate: float, filler_turns: in
 def bench_sweep_query(filler_turns: int, now) -> None:
     from django.db import connection
 
-    from apps.detection import services
+    from apps.detection.services import sweep as services
     from apps.organizations.models import Organization
     from apps.projects.models import Project
 

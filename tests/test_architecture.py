@@ -233,7 +233,6 @@ tenant_sql(unscoped="the sweep reads every project")
     assert offenders == ["apps/review/example.py:6: unscoped=''", "apps/review/example.py:7: unscoped=REASON"]
 
 
-@pytest.mark.xfail(strict=False, reason="apps/traces, apps/detection and the health probe convert on other branches")
 def test_no_bare_cursor_outside_the_sql_door():
     offenders = _bare_cursors(_app_trees())
 
@@ -241,9 +240,6 @@ def test_no_bare_cursor_outside_the_sql_door():
     assert offenders == []
 
 
-@pytest.mark.xfail(
-    strict=False, reason="detection's statements on traces tables and traces' writes of feedback rows move on other branches"
-)
 def test_only_an_apps_own_modules_name_its_tables():
     offenders = _foreign_tables(_app_trees(), _owned_tables())
 
@@ -257,17 +253,6 @@ def test_every_unscoped_statement_gives_its_reason():
     print(f"unscoped raw SQL: {len(reasons)} statements with a reason", *reasons, sep="\n  ")
     assert offenders == []
     assert len(reasons) >= 1  # the API key lookup, at least: the walk finds the door's callers
-
-
-CONVERTED = ("apps/problems/", "apps/review/", "apps/projects/")  # the rest convert on other branches
-
-
-def test_problems_review_and_projects_keep_to_the_door_and_their_own_tables():
-    trees = [(relative, tree) for relative, tree in _app_trees() if relative.startswith(CONVERTED)]
-
-    offenders = _bare_cursors(trees) + _foreign_tables(trees, _owned_tables())
-
-    assert offenders == []
 
 
 def test_the_floors_contract_holds():

@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from apps.detection.services import detect_turns
+from apps.detection.services.run import detect_turns
 from apps.problems.models import Problem, ProblemStatus
 from apps.problems.services.clustering import LAG, problems_cluster
 from apps.traces.models import Turn

@@ -8,7 +8,7 @@ class DetectionConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import hooks
-        from apps.detection.services import detection_enqueue
+        from apps.detection.services.run import detection_enqueue
         from apps.traces.services.write import CAPTURE_COMMITTED_HOOK
 
         checks.register(similarity_backend_check)

@@ -21,7 +21,7 @@ def detect_session_task(*, project_id: str, session_id: str) -> None:
     """Detect over one session after its turns landed. Safe twice: signals are unique."""
     project = _project(project_id)
     if project is not None:
-        from apps.detection.services import detect_session
+        from apps.detection.services.run import detect_session
 
         detect_session(project=project, session_id=session_id)
 
@@ -31,7 +31,7 @@ def detect_sessions_task(*, project_id: str, session_ids: list[str]) -> None:
     """Detect over the sessions one ingestion batch touched (the after-commit path). Safe twice."""
     project = _project(project_id)
     if project is not None:
-        from apps.detection.services import detect_sessions
+        from apps.detection.services.run import detect_sessions
 
         detect_sessions(project=project, session_ids=session_ids)
 
@@ -41,7 +41,7 @@ def detect_turns_task(*, project_id: str, turn_ids: list[str]) -> None:
     """Detect over turns without a session (and anything named by id). Safe twice."""
     project = _project(project_id)
     if project is not None:
-        from apps.detection.services import detect_turns
+        from apps.detection.services.run import detect_turns
 
         detect_turns(project=project, turn_ids=turn_ids)
 
@@ -49,7 +49,7 @@ def detect_turns_task(*, project_id: str, turn_ids: list[str]) -> None:
 @app.task(name="detection.sweep", acks_late=True, ignore_result=True)
 def sweep() -> None:
     """Beat: catch turns whose task was lost (e.g. Redis down) and due abandonment rechecks."""
-    from apps.detection.services import detection_sweep
+    from apps.detection.services.sweep import detection_sweep
 
     examined = detection_sweep()
     if examined:

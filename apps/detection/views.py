@@ -9,7 +9,8 @@ from django.views.generic import TemplateView
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
 from apps.projects.tenancy import ProjectViewMixin
-from apps.detection import selectors, services
+from apps.detection import selectors
+from apps.detection.services import settings as services
 from apps.detection.config import DETECTORS, effective_config
 from apps.core.audit import Actor
 

@@ -73,7 +73,7 @@ class Turn(ProjectOwnedModel):
             models.Index(fields=["project", "model", "-created_at"], name="traces_turn_model_idx"),
             models.Index(fields=["project", "variant", "-created_at"], name="traces_turn_variant_idx"),
             models.Index(fields=["expires_at"], name="traces_turn_expires_idx", condition=Q(expires_at__isnull=False)),
-            # The detection sweep (apps.detection.services.SWEEP_MISSED_SQL): turns of every project
+            # The detection sweep (apps.detection.services.sweep.SWEEP_MISSED_SQL): turns of every project
             # in received order; project and id ride along for the pass lookup (index-only scan).
             models.Index(fields=["received_at"], include=["project", "id"], name="traces_turn_received_idx"),
             GinIndex(SearchVector("input", "output", config="simple"), name="traces_turn_text_idx"),

@@ -273,64 +273,6 @@ def waiting_for_turn(*, project, turn_id) -> dict:
     }
 
 
-@dataclass
-class StepNode:
-    step: Step
-    depth: int
-    offset_ms: float | None
-    bar_left: float  # percent of the turn's timeline
-    bar_width: float
-    children: int = 0
-
-
-def step_tree(steps: list[Step]) -> list[StepNode]:
-    """Steps in depth-first order (parent before children, siblings by start time) with timing bars.
-
-    A step whose parent span is not among the steps (not sent, or sent later) is shown as a root;
-    a parent cycle (malformed client data) cannot loop: each step is placed once.
-    """
-    by_span = {step.span_id: step for step in steps}
-    children: dict[str, list[Step]] = {}
-    roots = []
-    for step in steps:
-        parent = step.parent_span_id
-        if parent and parent in by_span and parent != step.span_id:
-            children.setdefault(parent, []).append(step)
-        else:
-            roots.append(step)
-
-    def order(step):
-        return (step.started_at is None, step.started_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), step.pk or 0)
-
-    starts = [s.started_at for s in steps if s.started_at]
-    ends = [s.ended_at or s.started_at for s in steps if s.started_at]
-    origin = min(starts) if starts else None
-    total_ms = max(((max(ends) - origin).total_seconds() * 1000) if origin else 0, 1)
-
-    nodes: list[StepNode] = []
-    placed: set[str] = set()
-
-    def visit(step, depth):
-        if step.span_id in placed:
-            return
-        placed.add(step.span_id)
-        offset = (step.started_at - origin).total_seconds() * 1000 if origin and step.started_at else None
-        duration = step.duration_ms or 0
-        left = round(offset / total_ms * 100, 2) if offset is not None else 0
-        width = round(max(duration / total_ms * 100, 0.5), 2) if offset is not None else 0
-        kids = sorted(children.get(step.span_id, []), key=order)
-        nodes.append(StepNode(step=step, depth=depth, offset_ms=offset, bar_left=min(left, 99.5),
-                              bar_width=min(width, 100 - min(left, 99.5)), children=len(kids)))
-        for child in kids:
-            visit(child, depth + 1)
-
-    for root in sorted(roots, key=order):
-        visit(root, 0)
-    for step in sorted(steps, key=order):  # steps only reachable through a cycle
-        visit(step, 0)
-    return nodes
-
-
 def waiting_items(*, project, limit: int = 200) -> dict:
     """Children stored before their turn arrived ("waiting for their turn"), newest first."""
     return {

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from apps.demo import seed as seed_demo
 from apps.demo import traffic as demo_traffic
 from apps.core.roles import Role
-from apps.detection.services import detection_rule_create
+from apps.detection.services.settings import detection_rule_create
 from apps.feedback.signing import make_token
 from apps.core.audit import Actor
 from apps.organizations.models import Invitation, Membership

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from apps.core import hooks
 from apps.detection.models import DetectionPass, DetectorSettings, SweepCursor
-from apps.detection.services import detect_session, detect_sessions, detect_turns, detection_sweep
+from apps.detection.services.run import detect_session, detect_sessions, detect_turns
+from apps.detection.services.sweep import detection_sweep
 from apps.detection.tasks import detect_session_task, detect_sessions_task, detect_turns_task, sweep
 from apps.traces.models import Signal
 from apps.traces.services.ingest import ingest_items
@@ -87,7 +88,7 @@ def test_task_for_a_deleted_project_is_a_no_op(project):
 
 
 def test_disabled_detectors_and_rules(project, owner):
-    from apps.detection.services import detection_rule_create, detector_settings_update
+    from apps.detection.services.settings import detection_rule_create, detector_settings_update
     from apps.core.audit import Actor
 
     actor = Actor(user=owner)
@@ -187,7 +188,7 @@ def test_sweep_task_twice_and_abandonment_recheck(project):
 
 
 def test_detection_is_registered_for_committed_captures():
-    from apps.detection.services import detection_enqueue
+    from apps.detection.services.run import detection_enqueue
 
     assert hooks._hooks[CAPTURE_COMMITTED_HOOK] is detection_enqueue
 
@@ -208,7 +209,7 @@ def test_ingestion_enqueues_one_task_per_session_after_commit(project, django_ca
 
 
 def test_enqueue_survives_a_broker_outage(project, monkeypatch):
-    from apps.detection import services
+    from apps.detection.services import run as services
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
@@ -219,7 +220,7 @@ def test_enqueue_survives_a_broker_outage(project, monkeypatch):
 
 
 def test_enqueue_sends_the_batch_sessions_in_tasks_of_at_most_a_hundred(project, monkeypatch):
-    from apps.detection import services
+    from apps.detection.services import run as services
 
     sent = []
     monkeypatch.setattr(celery_app, "send_task", lambda name, **kwargs: sent.append(kwargs["kwargs"]))

@@ -110,7 +110,7 @@ def test_detection_scores_rephrases_with_the_configured_backend(project):
     from django.utils import timezone
 
     from apps.detection.models import DetectionPass, DetectorSettings
-    from apps.detection.services import detect_session
+    from apps.detection.services.run import detect_session
     from apps.traces.models import Signal
     from tests.factories.traces import TurnFactory
 

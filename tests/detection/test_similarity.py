@@ -20,7 +20,7 @@ from apps.detection.config import DetectorConfig
 from apps.detection.detectors.base import TurnData
 from apps.detection.detectors.runner import run_detectors
 from apps.detection.models import DetectorSettings
-from apps.detection.services import detect_sessions
+from apps.detection.services.run import detect_sessions
 from apps.traces.models import Signal
 from bench.detectors import synthetic_sessions
 from tests.factories.traces import TurnFactory

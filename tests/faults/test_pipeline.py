@@ -21,7 +21,7 @@ QUEUE = (
 )
 CATCH_UP = (
     "import datetime as dt, json; from django.utils import timezone; "
-    "from apps.detection.services import detection_sweep; "
+    "from apps.detection.services.sweep import detection_sweep; "
     "from apps.review.tasks import route_recent; from apps.problems.tasks import cluster_all; "
     "examined = detection_sweep(now=timezone.now() + dt.timedelta(minutes=5)); "
     "route_recent.apply(); cluster_all.apply(); print(json.dumps(examined))"

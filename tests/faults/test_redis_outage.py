@@ -66,7 +66,7 @@ def test_redis_frozen_then_killed_ingestion_keeps_its_pace_and_detection_catches
     wait_until("a turn detected by the worker after Redis returned", detected_by_the_worker, timeout=90, interval=0)
     missing_before_sweep = stack.postgres.rows(MISSING_PASSES, project_id)[0][0]
     swept = stack.python(
-        "import json; from django.utils import timezone; from apps.detection import services; "
+        "import json; from django.utils import timezone; from apps.detection.services import sweep as services; "
         "print(json.dumps(services.detection_sweep(limit=100_000, now=timezone.now() + services.SWEEP_GRACE)))"
     )
 

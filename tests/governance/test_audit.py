@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection, transaction
 
 from apps.core.roles import Role
 from apps.detection.models import DetectionRule
-from apps.detection.services import detection_rule_create
+from apps.detection.services.settings import detection_rule_create
 from apps.core.audit import AuditAction
 from apps.governance.models import AuditEvent
 from apps.core.audit import Actor

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.roles import Role
-from apps.traces import selectors
+from apps.traces import presenters, selectors
 from tests.conftest import client_for
 from tests.factories.traces import FeedbackFactory, SignalFactory, StepFactory, TurnFactory
 
@@ -273,7 +273,7 @@ def test_step_tree_survives_a_parent_cycle(project):
     a = StepFactory(turn=turn, span_id="a", parent_span_id="b")
     b = StepFactory(turn=turn, span_id="b", parent_span_id="a")
 
-    nodes = selectors.step_tree([a, b])
+    nodes = presenters.step_tree([a, b])
 
     assert sorted(node.step.span_id for node in nodes) == ["a", "b"]
 

@@ -1,5 +1,5 @@
 """The detection sweep's index: turns in received order across projects (see
-apps.detection.services.SWEEP_MISSED_SQL). Built concurrently: traces_turn is the ingestion
+apps.detection.services.sweep.SWEEP_MISSED_SQL). Built concurrently: traces_turn is the ingestion
 table and must keep taking writes while the index builds."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently
