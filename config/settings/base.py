@@ -289,6 +289,9 @@ FEEDBACK_LINK_TTL_SECONDS = env.int("AGENTLOOP_FEEDBACK_LINK_TTL_SECONDS", defau
 # A link whose expiry lies further than this from the moment it is opened is refused (403),
 # whoever signed it: an SDK cannot hand out links that never expire.
 FEEDBACK_LINK_MAX_TTL_SECONDS = env.int("AGENTLOOP_FEEDBACK_LINK_MAX_TTL_SECONDS", default=90 * 24 * 3600)
+# Customer endpoints the worker calls (apps.core.signatures): https on public addresses only,
+# unless set (self-hosted agents on the same private network; tests).
+ALLOW_PRIVATE_ENDPOINTS = env.bool("AGENTLOOP_ALLOW_PRIVATE_ENDPOINTS", default=False)
 # Nesting limit of every JSON body (objects and arrays; the document itself is level 1): 400 too_deep.
 JSON_MAX_DEPTH = env.int("AGENTLOOP_JSON_MAX_DEPTH", default=64)
 INGEST_RATE_LIMIT_PER_SECOND = env.int("AGENTLOOP_INGEST_RATE_LIMIT_PER_SECOND", default=1000)
