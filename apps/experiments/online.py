@@ -87,7 +87,7 @@ def evaluate(*, project, arm_by: str, baseline: str, candidate: str, target: Goa
                       alpha=alpha, horizon_reached=horizon_reached, horizon_note=note)
     if decision.verdict == Verdict.INCONCLUSIVE and design == FIXED and not horizon_reached:
         decision = Decision(Verdict.RUNNING, decision.metrics, note + "\n" + decision.explanation.split("\n", 1)[-1])
-    design_line = ("Design: fixed horizon (two-sided score test at the planned sample per arm)." if design == FIXED
+    design_line = ("Design: fixed horizon (two-sided pooled z-test at the planned sample per arm)." if design == FIXED
                    else f"Design: sequential (always-valid mSPRT p-value, τ = {tau:g}); it may stop early.")
     decision = Decision(decision.verdict, decision.metrics, decision.explanation + "\n" + design_line)
     return OnlineResult(decision=decision, sample_needed=sample_needed, design=design,

@@ -12,7 +12,9 @@ Offline (paired: the same dataset cases under a baseline and a candidate):
 Online (independent arms: live turns of two variants or prompt versions):
 - a rate per arm (turns with the signal / turns), the difference with its 95 % interval
   (Newcombe's hybrid score interval, ``statsmodels.stats.proportion.confint_proportions_2indep``)
-  and the two-sided score test (``statsmodels.stats.proportion.test_proportions_2indep``);
+  and the two-sided pooled two-proportion z-test (``statsmodels.stats.proportion.proportions_ztest``);
+- the mean of a numeric signal per arm: Welch's t-test and its interval (``scipy.stats.ttest_ind``
+  with ``equal_var=False``);
 - the fixed-horizon sample per arm from a power calculation
   (``statsmodels.stats.power.NormalIndPower.solve_power`` on Cohen's h,
   ``statsmodels.stats.proportion.proportion_effectsize``);
@@ -122,8 +124,8 @@ class RateDifference:
 
 
 def rate_difference(*, baseline_count: int, baseline_n: int, candidate_count: int, candidate_n: int) -> RateDifference:
-    """Two independent rates (the share of turns with a signal): difference, Newcombe interval, score test."""
-    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+    """Two independent rates (the share of turns with a signal): difference, Newcombe interval, pooled z-test."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
     if baseline_n <= 0 or candidate_n <= 0:
         raise ValueError("each arm needs at least one turn")
@@ -134,12 +136,40 @@ def rate_difference(*, baseline_count: int, baseline_n: int, candidate_count: in
     low, high = confint_proportions_2indep(candidate_count, candidate_n, baseline_count, baseline_n,
                                            method="newcomb", compare="diff", alpha=1 - CONFIDENCE)
     if baseline_count + candidate_count in (0, baseline_n + candidate_n):
-        p_value = 1.0  # both arms all-or-nothing alike: no evidence of a difference (the score test is 0/0)
+        p_value = 1.0  # both arms all-or-nothing alike: no evidence of a difference (the z statistic is 0/0)
     else:
-        p_value = test_proportions_2indep(candidate_count, candidate_n, baseline_count, baseline_n,
-                                          method="score", compare="diff", alternative="two-sided").pvalue
+        p_value = proportions_ztest([candidate_count, baseline_count], [candidate_n, baseline_n],
+                                    alternative="two-sided")[1]
     return RateDifference(baseline_n, p_baseline, candidate_n, p_candidate, p_candidate - p_baseline,
                           float(low), float(high), float(p_value))
+
+
+@dataclass(frozen=True)
+class MeanDifference:
+    baseline_n: int
+    baseline_mean: float
+    candidate_n: int
+    candidate_mean: float
+    difference: float  # candidate − baseline
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def mean_difference(baseline: Sequence[float], candidate: Sequence[float]) -> MeanDifference:
+    """Two independent samples of a numeric signal: Welch's t-test and its 95 % interval."""
+    x = np.asarray(baseline, dtype=float)
+    y = np.asarray(candidate, dtype=float)
+    if x.size < 2 or y.size < 2:
+        raise ValueError("each arm needs at least two values")
+    difference = float(y.mean() - x.mean())
+    if x.var() == 0 and y.var() == 0:
+        return MeanDifference(int(x.size), float(x.mean()), int(y.size), float(y.mean()), difference, difference,
+                              difference, 1.0 if difference == 0 else 0.0)
+    result = stats.ttest_ind(y, x, equal_var=False)
+    interval = result.confidence_interval(confidence_level=CONFIDENCE)
+    return MeanDifference(int(x.size), float(x.mean()), int(y.size), float(y.mean()), difference,
+                          float(interval.low), float(interval.high), float(result.pvalue))
 
 
 def sample_size_per_arm(*, baseline_rate: float, min_detectable_effect: float, alpha: float = 0.05,

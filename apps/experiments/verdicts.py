@@ -168,7 +168,7 @@ def rate_metric(*, name: str, role: str, direction: Direction, baseline_count: i
                       "no turns in an arm", tolerance)
     result = statistics.rate_difference(baseline_count=baseline_count, baseline_n=baseline_n,
                                         candidate_count=candidate_count, candidate_n=candidate_n)
-    p_value, test = result.p_value, "two-proportion score test, Newcombe interval"
+    p_value, test = result.p_value, "pooled two-proportion z-test, Newcombe interval"
     if sequential_tau is not None:
         variance = (result.baseline_rate * (1 - result.baseline_rate) / baseline_n
                     + result.candidate_rate * (1 - result.candidate_rate) / candidate_n)

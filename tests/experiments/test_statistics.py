@@ -110,14 +110,33 @@ def test_rate_difference_interval_is_newcombes_hybrid_score_interval():
     assert result.ci_high == pytest.approx(d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2), rel=1e-9)
 
 
-def test_rate_difference_p_value_is_the_pooled_score_test():
+def test_rate_difference_p_value_is_the_pooled_z_test():
     result = statistics.rate_difference(baseline_count=120, baseline_n=1000, candidate_count=90, candidate_n=1000)
 
     pooled = 210 / 2000
     z = (0.09 - 0.12) / math.sqrt(pooled * (1 - pooled) * (1 / 1000 + 1 / 1000))
-    # statsmodels' score test under H0 (difference 0) is the pooled z test with the n/(n-1) correction
-    z_corrected = z * math.sqrt((2000 - 1) / 2000)
-    assert result.p_value == pytest.approx(math.erfc(abs(z_corrected) / math.sqrt(2)), rel=1e-6)
+    assert result.p_value == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)
+
+
+def test_mean_difference_is_welchs_t_test():
+    rng = random.Random(4)
+    baseline = [rng.gauss(3.0, 1.0) for _ in range(80)]
+    candidate = [rng.gauss(3.4, 2.0) for _ in range(120)]
+
+    result = statistics.mean_difference(baseline, candidate)
+
+    def moments(values):
+        mean = sum(values) / len(values)
+        return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1), len(values)
+
+    (m1, v1, n1), (m2, v2, n2) = moments(baseline), moments(candidate)
+    se = math.sqrt(v1 / n1 + v2 / n2)
+    df = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
+    t = (m2 - m1) / se
+    assert result.difference == pytest.approx(m2 - m1, rel=1e-12)
+    assert result.p_value == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
+    assert result.ci_low == pytest.approx(m2 - m1 - stats.t.ppf(0.975, df) * se, rel=1e-9)
+    assert result.ci_high == pytest.approx(m2 - m1 + stats.t.ppf(0.975, df) * se, rel=1e-9)
 
 
 def test_no_signal_in_either_arm_is_no_evidence():
