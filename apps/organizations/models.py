@@ -148,7 +148,8 @@ class OrganizationToken(OrganizationOwnedModel):
     class Meta(OrganizationOwnedModel.Meta):
         constraints = [
             models.CheckConstraint(
-                condition=Q(scopes__contained_by=TokenScope.values) & Q(scopes__len__gte=1),
+                condition=Q(scopes__contained_by=TokenScope.values) & Q(scopes__len__gte=1)
+                & Q(scopes__len__lte=len(TokenScope.values)),
                 name="organizations_organizationtoken_scopes_check",
             ),
         ]
