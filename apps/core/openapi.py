@@ -67,6 +67,17 @@ class AutoSchema(SpectacularAutoSchema):
                 )
         return responses
 
+    def get_description(self):
+        """The view's description, plus the organization-token scope the operation needs (from
+        the view's ``token_scope_required``, so the schema says what the server enforces)."""
+        description = super().get_description() or ""
+        scope_of = getattr(self.view, "token_scope_required", None)
+        if scope_of is None or getattr(self.view, "request", None) is None:
+            return description
+        scope = scope_of()
+        note = f"Organization token scope: `{scope}`." if scope else "Not available to organization tokens."
+        return f"{description}\n\n{note}" if description else note
+
     def _error_description(self, status: int) -> str:
         """The generic description, or the authenticators' own words for 401 and 403."""
         authenticators = self.view.get_authenticators()

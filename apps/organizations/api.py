@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
@@ -139,6 +139,7 @@ class OrgTokenViewSet(mixins.ListModelMixin, OrganizationScopedViewSet):
         response["Cache-Control"] = "no-store"
         return response
 
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="Already revoked (`already_revoked`)")})
     def destroy(self, request, org=None, token_id=None):
         """Revoke a token: the next request with it is 401 `invalid_token`. The row stays listed."""
         tokens.org_token_revoke(token=self.object, actor=Actor.from_request(request))

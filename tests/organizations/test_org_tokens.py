@@ -463,3 +463,26 @@ def test_the_default_scope_follows_the_method_and_the_required_role():
             needed("f", "post"), needed("b", "get"), needed("zz", "post")] == [
         "read", "review", "admin", "admin", "admin", "datasets", "read", None,
     ]
+
+
+def test_every_management_viewset_declares_known_scopes_for_known_actions():
+    """Each viewset under /api/v1/orgs takes tokens, and its ``token_scope`` names real scopes of
+    actions its role map has (a typo would silently fall back to the default)."""
+    import config.api  # noqa: F401 - every management viewset is imported by the router
+
+    from apps.organizations.authentication import OrganizationTokenAuthentication
+    from apps.organizations.tenancy import OrganizationScopedViewSet
+
+    classes = {cls for cls in _all_subclasses(OrganizationScopedViewSet) if cls.__module__.startswith("apps.")}
+
+    assert len(classes) >= 9
+    for cls in classes:
+        assert cls.authentication_classes[0] is OrganizationTokenAuthentication, cls
+        assert set(cls.token_scope.values()) <= set(TokenScope.values), cls
+        assert set(cls.token_scope) <= set(cls.required_role), cls
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
