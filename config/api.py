@@ -5,7 +5,9 @@ from rest_framework.routers import SimpleRouter
 
 from apps.governance.api import AuditEventViewSet
 from apps.problems.api import ProblemViewSet
-from apps.organizations.api import InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet
+from apps.organizations.api import (
+    InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet, OrgTokenViewSet,
+)
 from apps.projects.api import ApiKeyViewSet, AuthCheckView, ProjectAccessViewSet, ProjectViewSet
 from apps.review.api import ReviewQueueViewSet, TaxonomyViewSet
 
@@ -15,6 +17,7 @@ router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects", ProjectViewSet, basena
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/members", MembershipViewSet, basename="api-member")
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/invitations", InvitationViewSet, basename="api-invitation")
 router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/audit-events", AuditEventViewSet, basename="api-audit-event")
+router.register(r"orgs/(?P<org>[-a-zA-Z0-9_]+)/tokens", OrgTokenViewSet, basename="api-org-token")
 router.register(
     r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/keys", ApiKeyViewSet, basename="api-key"
 )

@@ -5,8 +5,11 @@ For each URL pattern whose kwargs name tenant objects, a user who owns organizat
 - cannot change anything of B by sending B's ids in a request body (by body id),
 - never sees B's objects in any page or list of A (absent from lists).
 
+The same walks run with organization tokens: A's token on B's ids is the same 404 as A's session,
+and B's token on every one of A's routes is a stranger (404, nothing changed).
+
 The tenant probe (``test_tenant_probe_from_outside``) then attacks every route at once with
-A's session (HTML and API) and A's project key: B's ids of every kind by URL and in bodies
+A's session (HTML and API), A's project key and A's organization token: B's ids of every kind by URL and in bodies
 (REST, batch, OTLP, signed widget links). Its oracle is differential: each request is replayed
 with never-used ids of the same shapes, and the answers must match (so no status reveals that
 an id exists in B), no answer may carry B's content, and B's rows in every tenant table must be
@@ -29,10 +32,12 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from apps.core.audit import Actor
 from apps.core.roles import Role
 from apps.feedback.signing import make_token
 from apps.governance.models import AuditEvent
-from apps.organizations.models import Invitation, Membership
+from apps.organizations.models import Invitation, Membership, OrganizationToken, TokenScope
+from apps.organizations.tokens import org_token_create
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.conftest import client_for
 from apps.problems.models import Problem
@@ -78,6 +83,10 @@ class World:
         self.queue_a = ReviewQueue.all_tenants.create(project=self.project_a, name="Alpha queue")
         self.item_a = ReviewItem.all_tenants.create(project=self.project_a, queue=self.queue_a, turn_id=self.turn_a.id)
         self.problem_a = Problem.all_tenants.create(project=self.project_a, title="Alpha problem", turn_count=1)
+        self.token_a, self.token_secret_a = org_token_create(
+            organization=self.org_a, acting=self.owner_a, name="alpha token", scopes=TokenScope.values,
+            actor=Actor(user=self.owner_a.user),
+        )
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -96,6 +105,10 @@ class World:
         self.feedback_b = FeedbackFactory(turn=self.turn_b, comment="bravo secret comment w8e1")
         self.pending_turn_b = uuid.uuid4()  # B's feedback is waiting for this turn
         self.waiting_b = FeedbackFactory(turn=None, project=self.project_b, turn_id=self.pending_turn_b, rating="up")
+        self.token_b, self.token_secret_b = org_token_create(
+            organization=self.org_b, acting=self.owner_b, name="Bravo secret token t3k8", scopes=TokenScope.values,
+            actor=Actor(user=self.owner_b.user),
+        )
         AuditEvent.objects.create(
             organization=self.org_b, actor_email="owner@bravo.test", action="project.created",
             target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
@@ -113,6 +126,7 @@ class World:
             "queue": (self.queue_a if a else self.queue_b).pk,
             "item": (self.item_a if a else self.item_b).pk,
             "problem": (self.problem_a if a else self.problem_b).pk,
+            "token_id": (self.token_a if a else self.token_b).token_id,
         }
 
     def b_markers(self) -> list[str]:
@@ -121,7 +135,7 @@ class World:
             self.org_b.name, str(self.project_b.pk), self.project_b.name, self.key_b.key_id,
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
             self.turn_b.input, self.turn_b.session_id, str(self.turn_b.id), self.queue_b.name,
-            self.problem_b.title,
+            self.problem_b.title, self.token_b.name, self.token_b.token_id,
         ]
 
     def b_snapshot(self) -> dict:
@@ -140,10 +154,34 @@ class World:
             "queues": sorted(ReviewQueue.objects.for_project(self.project_b).values_list("pk", "name", "lease_seconds", "reviewers_per_item")),
             "items": sorted(ReviewItem.objects.for_project(self.project_b).values_list("pk", "state", "claimed_by_id", "assigned_to_id")),
             "problems": sorted(Problem.objects.for_project(self.project_b).values_list("pk", "title", "status", "cause_state", "merged_into_id")),
+            "org_tokens": sorted(OrganizationToken.objects.for_org(self.org_b).values_list("pk", "name", "scopes", "revoked_at")),
         }
 
+    def a_snapshot(self) -> dict:
+        """A's rows that B's token could try to change (the mirror of ``b_snapshot``)."""
+        self.org_a.refresh_from_db()
+        return {
+            "org": (self.org_a.name, self.org_a.retention_days),
+            "members": sorted(Membership.objects.for_org(self.org_a).values_list("pk", "user_id", "role")),
+            "invitations": sorted(Invitation.objects.for_org(self.org_a).values_list("pk", "accepted_at", "revoked_at")),
+            "projects": sorted(Project.objects.for_org(self.org_a).values_list("pk", "name", "is_restricted")),
+            "keys": sorted(ApiKey.objects.for_project(self.project_a).values_list("pk", "revoked_at", "name")),
+            "audit": AuditEvent.objects.for_org(self.org_a).count(),
+            "queues": sorted(ReviewQueue.objects.for_project(self.project_a).values_list("pk", "name", "lease_seconds")),
+            "items": sorted(ReviewItem.objects.for_project(self.project_a).values_list("pk", "state", "claimed_by_id")),
+            "problems": sorted(Problem.objects.for_project(self.project_a).values_list("pk", "title", "status")),
+            "org_tokens": sorted(OrganizationToken.objects.for_org(self.org_a).values_list("pk", "name", "scopes", "revoked_at")),
+        }
 
-FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem"}
+    def token_client(self, side: str) -> APIClient:
+        """A JSON client with the organization token of A (``"a"``) or B, and no session."""
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.token_secret_a if side == 'a' else self.token_secret_b}")
+        return client
+
+
+FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem", "token_id"}
+API_TENANT_ROUTES = [(name, route, groups) for name, route, groups in TENANT_ROUTES if name.startswith("api-")]
 
 
 @pytest.fixture
@@ -193,6 +231,43 @@ def test_foreign_objects_by_url_are_404_for_every_method(world, name, route, gro
 
     assert statuses == {method: 404 for method in METHODS}, url
     assert world.b_snapshot() == before
+
+
+@pytest.mark.parametrize(("name", "route", "groups"), API_TENANT_ROUTES, ids=[r[0] for r in API_TENANT_ROUTES])
+@pytest.mark.parametrize("mix", ["all-foreign", "own-org-foreign-objects"])
+def test_foreign_objects_by_url_are_404_for_every_method_with_a_token(world, name, route, groups, mix):
+    if mix == "own-org-foreign-objects" and set(groups) == {"org"}:
+        pytest.skip("route names only the organization")
+    values = world.values("b")
+    if mix == "own-org-foreign-objects":
+        values["org"] = world.org_a.slug
+    client = world.token_client("a")  # every scope, acting as A's owner
+    url = _url(name, groups, values)
+    before = world.b_snapshot()
+
+    answers = {method: _request(client, method, url, api=True) for method in METHODS}
+
+    assert {method: r.status_code for method, r in answers.items()} == {method: 404 for method in METHODS}, url
+    assert {r.json()["code"] for r in answers.values()} == {"not_found"}
+    assert world.b_snapshot() == before
+
+
+@pytest.mark.parametrize(("name", "route", "groups"), API_TENANT_ROUTES, ids=[r[0] for r in API_TENANT_ROUTES])
+def test_the_other_organizations_token_is_a_stranger_on_every_route(world, name, route, groups):
+    """B's token (every scope) on A's URLs answers exactly what B's owner's session answers: the
+    stranger's 404, same body, for every method; nothing of A changes."""
+    url = _url(name, groups, world.values("a"))
+    token, stranger = world.token_client("b"), client_for(world.owner_b.user, api=True)
+    before = world.a_snapshot()
+
+    with_token = {m: _request(token, m, url, body={"name": "probe"}, api=True) for m in METHODS}
+    as_stranger = {m: _request(stranger, m, url, body={"name": "probe"}, api=True) for m in METHODS}
+
+    assert {m: (r.status_code, r.json()) for m, r in with_token.items()} == {
+        m: (r.status_code, r.json()) for m, r in as_stranger.items()
+    }
+    assert {r.status_code for r in with_token.values()} == {404}, url
+    assert world.a_snapshot() == before
 
 
 @pytest.mark.parametrize(("name", "route", "groups"), TENANT_ROUTES, ids=[r[0] for r in TENANT_ROUTES])
@@ -255,6 +330,15 @@ def test_other_tenant_is_absent_from_every_page_and_list(world, name, route, gro
     assert leaked == [], url
 
 
+@pytest.mark.parametrize(("name", "route", "groups"), API_TENANT_ROUTES, ids=[r[0] for r in API_TENANT_ROUTES])
+def test_other_tenant_is_absent_from_every_list_read_with_a_token(world, name, route, groups):
+    response = world.token_client("a").get(_url(name, groups, world.values("a")))
+
+    body = response.content.decode()
+    assert response.status_code in {200, 405}, (name, response.status_code)
+    assert [marker for marker in world.b_markers() if marker in body] == []
+
+
 def test_api_key_of_one_project_reads_only_its_own_project(world):
     from rest_framework.test import APIClient
 
@@ -286,6 +370,7 @@ def _probe_ids(world, foreign: bool) -> dict:
         "invitation": number + 1, "turn": str(uuid.uuid4()), "queue": number + 2, "item": number + 3,
         "problem": number + 4, "feedback": str(uuid.uuid4()), "pending_turn": str(uuid.uuid4()),
         "span": uuid.uuid4().hex[:16], "signal": number + 5, "key": uuid.uuid4().hex[:12],
+        "token_id": uuid.uuid4().hex[:12],
     }
 
 
@@ -365,9 +450,9 @@ def _probe_sequence(world, callers: dict, ids: dict, markers: list[str]) -> tupl
         requests += [(own_url, method, body) for body in _probe_bodies(ids) for method in ("post", "put", "patch")]
         with transaction.atomic():
             before = _tenant_fingerprint(world.org_b, world.project_b)
-            # A session speaks the route's language (forms or JSON); the key always speaks JSON.
+            # A session speaks the route's language (forms or JSON); the key and the token always speak JSON.
             speakers = {caller: client for caller, client in callers.items()
-                        if caller == "key" or (caller == "session-api") == name.startswith("api-")}
+                        if caller in {"key", "token"} or (caller == "session-api") == name.startswith("api-")}
             for url, method, body in requests:
                 for caller, client in speakers.items():
                     response = _request(client, method, url, body=body, api=caller != "session-html")
@@ -385,16 +470,17 @@ def _probe_sequence(world, callers: dict, ids: dict, markers: list[str]) -> tupl
 
 
 def test_tenant_probe_from_outside(world, settings, capsys):
-    """A's session (HTML and API) and A's project key against every route, with B's ids of every
+    """A's session (HTML and API), A's project key and A's organization token against every route, with B's ids of every
     kind by URL and in bodies: answers as for ids nobody uses, no B content, B's rows unchanged."""
     settings.WIDGET_RATE_LIMIT_PER_LINK = settings.WIDGET_RATE_LIMIT_PER_IP = 10**6
     key_client = APIClient()
     key_client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.secret_a}")
     callers = {"session-html": client_for(world.owner_a.user), "session-api": client_for(world.owner_a.user, api=True),
-               "key": key_client}
+               "key": key_client, "token": world.token_client("a")}
+    settings.ORG_TOKEN_RATE_LIMIT_PER_MINUTE = 10**6
     # B's content (not its ids: a body that sends an id may echo it, the differential covers ids).
     markers = [world.org_b.name, world.project_b.name, world.owner_b.user.email, world.member_b.user.email,
-               world.invitation_b.email, world.turn_b.input, world.turn_b.session_id, world.queue_b.name,
+               world.invitation_b.email, world.token_b.name, world.turn_b.input, world.turn_b.session_id, world.queue_b.name,
                world.problem_b.title, world.step_b.name, world.feedback_b.comment]
 
     foreign, leaks = _probe_sequence(world, callers, _probe_ids(world, foreign=True), markers)

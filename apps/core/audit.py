@@ -25,10 +25,14 @@ class Actor:
 
     user: object | None
     ip_address: str | None = None
+    # How the user authenticated when it was not a session: ``token:<token_id>`` for an
+    # organization token acting as its member (the credential's ``audit_via``).
+    via: str = ""
 
     @classmethod
     def from_request(cls, request) -> Actor:
-        return cls(user=request.user if request.user.is_authenticated else None, ip_address=client_ip(request))
+        via = getattr(getattr(request, "auth", None), "audit_via", "") or ""
+        return cls(user=request.user if request.user.is_authenticated else None, ip_address=client_ip(request), via=via)
 
 
 SYSTEM = Actor(user=None)
@@ -49,6 +53,8 @@ class AuditAction(models.TextChoices):
     PROJECT_ACCESS_CHANGED = "project.access_changed", "Project access changed"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    ORG_TOKEN_CREATED = "org_token.created", "Organization token created"
+    ORG_TOKEN_REVOKED = "org_token.revoked", "Organization token revoked"
     DETECTOR_CHANGED = "detector.changed", "Detector settings changed"
     RULE_CREATED = "rule.created", "Detection rule created"
     RULE_DELETED = "rule.deleted", "Detection rule deleted"

@@ -21,6 +21,7 @@ from __future__ import annotations
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 
 
 _DESCRIPTIONS = {
@@ -60,17 +61,44 @@ class AutoSchema(SpectacularAutoSchema):
             responses.setdefault(str(status), {})
         for code, response in responses.items():
             if code >= "400" and "content" not in response:
-                description = response.get("description") or _DESCRIPTIONS.get(int(code), "Error")
+                description = response.get("description") or self._error_description(int(code))
                 responses[code] = self._get_response_for_code(
                     OpenApiResponse(response=ErrorOut, description=description), code, direction=direction
                 )
         return responses
+
+    def get_description(self):
+        """The view's description, plus the organization-token scope the operation needs (from
+        the view's ``token_scope_required``, so the schema says what the server enforces)."""
+        description = super().get_description() or ""
+        scope_of = getattr(self.view, "token_scope_required", None)
+        if scope_of is None or getattr(self.view, "request", None) is None:
+            return description
+        scope = scope_of()
+        note = f"Organization token scope: `{scope}`." if scope else "Not available to organization tokens."
+        return f"{description}\n\n{note}" if description else note
+
+    def _error_description(self, status: int) -> str:
+        """The generic description, or the authenticators' own words for 401 and 403."""
+        authenticators = self.view.get_authenticators()
+        token = next((a for a in authenticators if getattr(a, "unauthorized_description", None)), None)
+        if token is not None and status == 401:
+            return token.unauthorized_description
+        if token is not None and status == 403:
+            return _DESCRIPTIONS[403] + " With a token: a scope below the operation's (`token_scope`)."
+        return _DESCRIPTIONS.get(status, "Error")
 
     def _error_statuses(self) -> set[int]:
         statuses = set()
         authenticators = self.view.get_authenticators()
         # DRF's rule: a challenge from the first authenticator makes "not authenticated" a 401.
         statuses.add(401 if authenticators and authenticators[0].authenticate_header(None) else 403)
+        # A session beside it still answers 403 (no challenge to send); an authenticator may add
+        # statuses of its own (an organization token: 401 for a bad one, 429 past its rate limit).
+        if any(isinstance(authenticator, SessionAuthentication) for authenticator in authenticators):
+            statuses.add(403)
+        for authenticator in authenticators:
+            statuses.update(getattr(authenticator, "error_statuses", ()))
         if "{" in self.path:
             statuses.add(404)
         if self._get_request_body() is not None:

@@ -9,6 +9,7 @@ from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.services import invitation_create, organization_create, organization_update
 from apps.projects.models import ApiKey, Project
 from apps.projects.services import api_key_create, api_key_revoke, project_create, project_set_access
+from apps.demo.tokens import seed_org_tokens
 
 DEMO_EMAIL = "demo@agentloop.local"
 DEMO_PASSWORD = "agentloop-demo"
@@ -70,6 +71,8 @@ def seed() -> dict:
             api_key_revoke(api_key=old_key, actor=actor)
         _, secret = api_key_create(project=support, name="demo SDK", actor=actor)
         transaction.on_commit(lambda: key_file.write_text(secret + "\n"))
+
+    seed_org_tokens(organization=organization, owner=owner, actor=actor)
 
     other = Organization.objects.filter(slug="globex-labs").first()
     if other is None:

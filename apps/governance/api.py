@@ -18,6 +18,7 @@ class AuditEventOut(serializers.Serializer):
     before = serializers.JSONField()
     after = serializers.JSONField()
     ip_address = serializers.CharField(allow_null=True)
+    via = serializers.CharField(help_text="`token:<token_id>` when an organization token acted as the actor; empty for a session")
     created_at = serializers.DateTimeField()
 
 

@@ -21,6 +21,10 @@ class AuditEvent(OrganizationOwnedModel):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    via = models.CharField(
+        max_length=40, blank=True, default="",
+        help_text="How the actor authenticated when not by a session: `token:<token_id>` (an organization token).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta(OrganizationOwnedModel.Meta):

@@ -28,4 +28,5 @@ def audit_record(
         before=before,
         after=after,
         ip_address=actor.ip_address,
+        via=actor.via,
     )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.core.admin import TenantAdmin
-from apps.organizations.models import Invitation, Membership, Organization
+from apps.organizations.models import Invitation, Membership, Organization, OrganizationToken
 
 
 @admin.register(Organization)
@@ -22,3 +22,10 @@ class InvitationAdmin(TenantAdmin):
     list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
     exclude = ["token_hash"]
     raw_id_fields = ["organization", "invited_by", "accepted_by"]
+
+
+@admin.register(OrganizationToken)
+class OrganizationTokenAdmin(TenantAdmin):
+    list_display = ["name", "token_id", "organization", "scopes", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["secret_hash"]
+    raw_id_fields = ["organization", "membership", "created_by", "revoked_by"]

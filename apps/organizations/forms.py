@@ -25,3 +25,19 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class OrgTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Token name", help_text="Where it is used, e.g. 'CI review bot'.")
+    scopes = forms.MultipleChoiceField(
+        choices=[
+            ("read", "read — every read (GET) of the management API"),
+            ("review", "review — claim and decide in the queues you work"),
+            ("datasets", "datasets — write dataset cases and prompt versions"),
+            ("admin", "admin — everything your role allows"),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["read"],
+        label="Scopes",
+        help_text="The token acts as you: never above your role, and it stops working if you leave.",
+    )

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from django.db.models import F
 from django.http import Http404
 
 from apps.core.roles import Role
-from apps.organizations.models import Invitation, Membership, Organization
+from apps.organizations.models import Invitation, Membership, Organization, OrganizationToken
 
 
 def organization_membership_get(*, slug: str, user) -> tuple[Organization, Membership]:
@@ -54,3 +55,19 @@ def invitation_get(*, organization: Organization, invitation_id) -> Invitation:
     if invitation is None:
         raise Http404("No such invitation.")
     return invitation
+
+
+def org_token_list(*, organization: Organization):
+    """Every token of the organization, active first, newest first (revoked ones stay listed)."""
+    return (
+        OrganizationToken.objects.for_org(organization)
+        .select_related("membership__user", "created_by", "revoked_by")
+        .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk")
+    )
+
+
+def org_token_get(*, organization: Organization, token_id: str) -> OrganizationToken:
+    token = org_token_list(organization=organization).filter(token_id=token_id).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token

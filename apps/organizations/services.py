@@ -23,6 +23,7 @@ from apps.organizations.models import (
     Membership,
     Organization,
 )
+from apps.organizations.tokens import org_tokens_revoke_for_member
 
 # Called inside membership_remove's transaction, before the membership row goes; the floors above
 # that grant per-member rights (project access) register here.
@@ -308,6 +309,7 @@ def membership_remove(*, membership: Membership, acting: Membership, actor: Acto
             raise Forbidden("Only admins can remove members.")
     _check_not_last_owner(organization=organization, target=membership)
     hooks.call(MEMBER_REMOVED_HOOK, membership=membership)  # apps.projects drops its grants
+    org_tokens_revoke_for_member(membership=membership, actor=actor)  # they act as this member
     audit_record(
         organization=organization, actor=actor, action=AuditAction.MEMBER_REMOVED,
         target_type="member", target_id=membership.pk, target_label=membership.user.email,

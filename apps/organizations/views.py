@@ -14,6 +14,7 @@ from apps.core.audit import Actor
 from apps.organizations import selectors, services
 from apps.organizations.forms import InvitationForm, OrganizationForm, OrganizationSettingsForm, RoleForm
 from apps.organizations.tenancy import OrganizationViewMixin
+from apps.organizations.token_views import SettingsPageMixin, take_shown_token
 
 
 def home(request):
@@ -185,18 +186,17 @@ class InvitationAcceptView(View):
         return redirect("organization_detail", org=membership.organization.slug)
 
 
-class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
-    template_name = "organizations/settings.html"
+class OrganizationSettingsView(SettingsPageMixin, OrganizationViewMixin, TemplateView):
+    """Name and retention, and the organization's API tokens (apps.organizations.token_views)."""
+
     required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
 
-    def get_context_data(self, **kwargs):
-        kwargs.setdefault(
-            "form",
-            OrganizationSettingsForm(
-                initial={"name": self.organization.name, "retention_days": self.organization.retention_days}
-            ),
-        )
-        return super().get_context_data(**kwargs)
+    def get(self, request, org):
+        shown = take_shown_token(request, self.organization)
+        if shown is None:
+            return self.render_to_response(self.get_context_data())
+        token = selectors.org_token_get(organization=self.organization, token_id=shown["token_id"])
+        return self.show_secret(token, shown["secret"])
 
     def post(self, request, org):
         form = OrganizationSettingsForm(request.POST)

@@ -173,8 +173,9 @@ class ReviewQueueViewSet(ProjectScopedViewSet):
         """Decide an item the caller holds (409 ``not_claimed`` otherwise)."""
         data = DecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
+        actor = Actor.from_request(request)
         decision = item_services.review_item_decide(
-            item=self.item, reviewer=request.user, ip_address=Actor.from_request(request).ip_address, **data.validated_data
+            item=self.item, reviewer=request.user, ip_address=actor.ip_address, via=actor.via, **data.validated_data
         )
         item = selectors.review_item_get(queue=self.object, item_id=self.item.pk)
         return Response(DecisionResultOut({"decision": decision, "item": item}).data, status=status.HTTP_201_CREATED)

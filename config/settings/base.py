@@ -297,6 +297,8 @@ JSON_MAX_DEPTH = env.int("AGENTLOOP_JSON_MAX_DEPTH", default=64)
 INGEST_RATE_LIMIT_PER_SECOND = env.int("AGENTLOOP_INGEST_RATE_LIMIT_PER_SECOND", default=1000)
 WIDGET_RATE_LIMIT_PER_LINK = env.int("AGENTLOOP_WIDGET_RATE_LIMIT_PER_LINK", default=10)
 WIDGET_RATE_LIMIT_PER_IP = env.int("AGENTLOOP_WIDGET_RATE_LIMIT_PER_IP", default=60)
+# Requests per minute per organization token on the management API (429 + Retry-After past it).
+ORG_TOKEN_RATE_LIMIT_PER_MINUTE = env.int("AGENTLOOP_ORG_TOKEN_RATE_LIMIT_PER_MINUTE", default=1200)
 
 # Detectors: an optional similarity backend for rephrase and recurrence (dotted path of a factory,
 # e.g. "apps.detection.embedding.sentence_transformers_backend"); empty = the offline default.

@@ -20,8 +20,9 @@ from apps.core.roles import Role
 from apps.detection.services.settings import detection_rule_create
 from apps.feedback.signing import make_token
 from apps.core.audit import Actor
-from apps.organizations.models import Invitation, Membership
+from apps.organizations.models import Invitation, Membership, OrganizationToken
 from apps.organizations.services import invitation_create, organization_create
+from apps.organizations.tokens import org_token_create
 from apps.demo.problems import seed_problems_demo
 from apps.problems.models import Problem
 from apps.problems.services.backlog import problem_update
@@ -89,6 +90,7 @@ def _values(organization, project) -> dict[str, list[str]]:
         "queue": [str(pk) for pk in ReviewQueue.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
         "item": [str(pk) for pk in ReviewItem.objects.for_project(project).order_by("pk").values_list("pk", flat=True)[:1]],
         "problem": [str(pk) for pk in Problem.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
+        "token_id": list(OrganizationToken.objects.for_org(organization).order_by("pk").values_list("token_id", flat=True)),
     }
 
 
@@ -159,6 +161,8 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
         teammate = UserFactory(email=f"{uuid.uuid4().hex[:8]}@hostile.test", name=payload)
         Membership.objects.for_org(organization).create(organization=organization, user=teammate, role=Role.REVIEWER)
     invitation_tokens = [_invite_address(organization, membership, payload) for payload in PAYLOADS]
+    for payload in PAYLOADS:
+        org_token_create(organization=organization, acting=membership, name=payload, scopes=["read"], actor=actor)
 
     queue_services.taxonomy_update(project=project, actor=actor, categories=[{"name": p, "description": p} for p in PAYLOADS])
     second = queue_services.review_queue_create(project=project, actor=actor, name=PAYLOADS[-1], description=PAYLOADS[-1])

@@ -39,3 +39,22 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     token = factory.Sequence(lambda n: f"invitation-token-{n}")
     token_hash = factory.LazyAttribute(lambda o: sha256_hex(o.token))
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+def org_token_with_secret(*, membership, scopes=None, name: str = "test token"):
+    """An organization token acting as ``membership`` and its raw secret ``al_ot_<id>_<secret>``.
+
+    Made directly (the service lets only admins create one): a token whose member is below admin
+    is one created while they were admin, their role lowered since.
+    """
+    import secrets
+
+    from apps.organizations.models import OrganizationToken, TokenScope
+
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    token = OrganizationToken.objects.create(
+        organization=membership.organization, membership=membership, created_by=membership.user, name=name,
+        token_id=token_id, secret_hash=sha256_hex(secret), secret_hint=secret[:4],
+        scopes=list(scopes if scopes is not None else TokenScope.values),
+    )
+    return token, f"al_ot_{token_id}_{secret}"

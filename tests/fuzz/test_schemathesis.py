@@ -1,7 +1,8 @@
 """Schemathesis over the project's own OpenAPI schema (``/api/schema/``, generated in-process).
 
-Every operation is fuzzed twice: once authenticated with a project API key (``Bearer al_sk_…``)
-and once with a signed-in owner's browser session (session cookie + CSRF header), against the
+Every operation is fuzzed three times: authenticated with a project API key (``Bearer al_sk_…``),
+with a signed-in owner's browser session (session cookie + CSRF header), and with the owner's
+organization token (``Bearer al_ot_…``, every scope, no CSRF), against the
 WSGI app in-process and the real test database. Path ids name real objects of the seeded world,
 so detail routes reach their views instead of stopping at a 404. Each case runs in a savepoint
 that is rolled back, so a DELETE in one case never empties the world for the next.
@@ -34,14 +35,14 @@ from apps.review.models import ReviewItem
 from apps.review.services import queues as queue_services
 from apps.traces.schemas import KIND_PATTERN
 from tests.conftest import client_for
-from tests.factories.organizations import InvitationFactory
+from tests.factories.organizations import InvitationFactory, org_token_with_secret
 from tests.factories.projects import api_key_with_secret
 from tests.factories.traces import TurnFactory
 from tests.problems.conftest import flagged_turn, run
 
 EXAMPLES_PER_OPERATION = 25
 COVERAGE_PHASE = True
-AUTH_MODES = ["api_key", "session"]
+AUTH_MODES = ["api_key", "session", "org_token"]
 
 # The deliberate deviations, in one place: (operation, check) → why the check is off there.
 _BODY_NAMES_OBJECTS = (
@@ -73,6 +74,7 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/orgs/{org}/projects/", "positive_data_acceptance"): _NAME_TEXT,
     ("PATCH /api/v1/orgs/{org}/projects/{project}/", "positive_data_acceptance"): _NAME_TEXT,
     ("POST /api/v1/orgs/{org}/projects/{project}/keys/", "positive_data_acceptance"): _NAME_TEXT,
+    ("POST /api/v1/orgs/{org}/tokens/", "positive_data_acceptance"): _NAME_TEXT,
     ("PATCH /api/v1/orgs/{org}", "positive_data_acceptance"): _NAME_TEXT,
     ("GET /api/v1/orgs/{org}/audit-events/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("GET /api/v1/orgs/{org}/invitations/", "negative_data_rejection"): _UNKNOWN_QUERY,
@@ -114,8 +116,11 @@ def world(db, organization, project, members):
     run(project)
     problem = Problem.objects.for_project(project).order_by("pk").first()
     invitation = InvitationFactory(organization=organization)
+    _, org_token = org_token_with_secret(membership=members[Role.OWNER], name="fuzz")
+    spare_token, _ = org_token_with_secret(membership=members[Role.ADMIN], name="spare")
     return {
         "secret": secret,
+        "org_token": org_token,
         "owner": members[Role.OWNER].user,
         "path": {
             "org": organization.slug,
@@ -127,6 +132,7 @@ def world(db, organization, project, members):
             "item": str(item.pk),
             "problem": str(problem.pk),
             "turn": str(turn.id),
+            "token_id": spare_token.token_id,
         },
     }
 
@@ -148,11 +154,14 @@ def auth_mode(request) -> str:
 
 
 @pytest.fixture
-def credentials(auth_mode, world):
-    """What the auth mode sends: the project key, or the owner's session cookie with the CSRF
-    cookie and the matching ``X-CSRFToken`` header a browser's script sends."""
+def credentials(auth_mode, world, settings):
+    """What the auth mode sends: the project key, the owner's organization token, or the owner's
+    session cookie with the CSRF cookie and the matching ``X-CSRFToken`` header a browser's script sends."""
+    settings.ORG_TOKEN_RATE_LIMIT_PER_MINUTE = 10**6  # every case would otherwise share one minute's budget
     if auth_mode == "api_key":
         _CREDENTIALS.update(headers={"Authorization": f"Bearer {world['secret']}"}, cookies={})
+    elif auth_mode == "org_token":
+        _CREDENTIALS.update(headers={"Authorization": f"Bearer {world['org_token']}"}, cookies={})
     else:
         session = client_for(world["owner"]).cookies["sessionid"].value
         csrf = _get_new_csrf_string()

@@ -13,6 +13,7 @@ from apps.governance.models import AuditEvent
 from apps.core.audit import Actor
 from apps.governance.services import audit_record
 from apps.organizations.models import Invitation
+from apps.organizations.tokens import org_token_create
 from apps.projects.models import ApiKey, Project
 from apps.review.models import DEFAULT_TAXONOMY, ReviewItem, ReviewQueue
 from apps.review.services.queues import review_queue_assign, review_queue_create
@@ -20,6 +21,7 @@ from tests.factories.accounts import UserFactory
 from tests.factories.organizations import InvitationFactory, MembershipFactory
 from tests.factories.projects import ApiKeyFactory
 from tests.organizations.matrix import (
+    AUTH_MODES,
     ANONYMOUS,
     OUTSIDER,
     assert_api_refused,
@@ -72,8 +74,9 @@ def test_html_audit_log_page(role, status, allowed, logged, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), READ_LOG)
-def test_api_audit_events(role, status, allowed, logged, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_audit_events(auth, role, status, allowed, logged, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
 
     response = client.get("/api/v1/orgs/acme/audit-events/")
 
@@ -207,6 +210,17 @@ def _run(case, *, organization, project, members, login):
     elif case == "api_key.revoked":
         html.post(f"{p}/keys/{api_key.key_id}/revoke/", REMOTE_ADDR=IP)
         expected = ("api_key", api_key.key_id, "prod (Support agent)", {"is_active": True}, {"is_active": False})
+    elif case == "org_token.created":
+        response = api.post("/api/v1/orgs/acme/tokens/", {"name": "ci", "scopes": ["review", "read"]}, format="json",
+                            REMOTE_ADDR=IP)
+        expected = ("org_token", response.json()["token_id"], "ci", None,
+                    {"name": "ci", "scopes": ["read", "review"], "acts_as": "admin@acme.test"})
+    elif case == "org_token.revoked":
+        token, _ = org_token_create(organization=organization, acting=members[Role.ADMIN], name="ci", scopes=["read"],
+                                    actor=Actor(user=admin))
+        audits = audit_count()
+        html.post(f"/orgs/acme/settings/tokens/{token.token_id}/revoke/", REMOTE_ADDR=IP)
+        expected = ("org_token", token.token_id, "ci", {"is_active": True}, {"is_active": False, "reason": "revoked"})
     elif case == "detector.changed":
         html.post(f"{p}/detectors/", {"action": "detector", "detector": "low_confidence", "param_threshold": "0.7"},
                   REMOTE_ADDR=IP)

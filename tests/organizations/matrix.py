@@ -6,13 +6,20 @@ Each matrix row is ``(role, status, allowed)``: the caller's relation to organiz
 
 from __future__ import annotations
 
+from rest_framework.test import APIClient
+
 from apps.core.roles import Role
 from apps.governance.models import AuditEvent
+from apps.organizations.models import Membership
 from tests.conftest import client_for
+from tests.factories.organizations import org_token_with_secret
 
 ANONYMOUS = "anonymous"
 OUTSIDER = "outsider"
 CALLERS = [ANONYMOUS, OUTSIDER, Role.MEMBER, Role.REVIEWER, Role.ADMIN, Role.OWNER]
+# How an API matrix authenticates: the session, or an organization token with every scope acting
+# as the same person (the outsider's token is of their own organization).
+AUTH_MODES = ["session", "token"]
 
 
 def user_for(role, *, members, outsider):
@@ -23,9 +30,17 @@ def user_for(role, *, members, outsider):
     return members[role].user
 
 
-def caller(role, *, members, outsider, api: bool = False):
-    """A test client acting as ``role`` (HTML client, or DRF's for ``api=True``)."""
-    return client_for(user_for(role, members=members, outsider=outsider), api=api)
+def caller(role, *, members, outsider, api: bool = False, auth: str = "session"):
+    """A test client acting as ``role`` (HTML client, or DRF's for ``api=True``; with
+    ``auth="token"`` a DRF client sending that person's organization token instead of a session)."""
+    user = user_for(role, members=members, outsider=outsider)
+    if auth == "session":
+        return client_for(user, api=api)
+    client = APIClient()
+    if user is not None:
+        membership = members[role] if role in members else Membership.all_tenants.get(user=user)  # unscoped: the outsider's one organization
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {org_token_with_secret(membership=membership)[1]}")
+    return client
 
 
 def audit_count() -> int:

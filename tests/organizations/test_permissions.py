@@ -14,6 +14,7 @@ from apps.governance.models import AuditEvent
 from apps.organizations.models import Invitation, Membership
 from tests.factories.organizations import InvitationFactory, MembershipFactory
 from tests.organizations.matrix import (
+    AUTH_MODES,
     OUTSIDER,
     assert_api_refused,
     assert_html_refused,
@@ -74,8 +75,9 @@ def test_html_settings_update_retention(role, status, allowed, organization, mem
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
-def test_api_organization_retrieve(role, status, allowed, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_organization_retrieve(auth, role, status, allowed, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
 
     response = client.get("/api/v1/orgs/acme")
 
@@ -88,8 +90,9 @@ def test_api_organization_retrieve(role, status, allowed, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
-def test_api_organization_update_retention(role, status, allowed, organization, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_organization_update_retention(auth, role, status, allowed, organization, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.patch("/api/v1/orgs/acme", {"retention_days": 90}, format="json")
@@ -127,8 +130,9 @@ def test_html_member_list(role, status, allowed, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
-def test_api_member_list(role, status, allowed, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_member_list(auth, role, status, allowed, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
 
     response = client.get("/api/v1/orgs/acme/members/")
 
@@ -167,8 +171,9 @@ def test_html_invite(role, status, allowed, organization, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(201))
-def test_api_invite(role, status, allowed, organization, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_invite(auth, role, status, allowed, organization, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.post("/api/v1/orgs/acme/invitations/", {"email": "new@example.test"}, format="json")
@@ -188,8 +193,9 @@ def test_api_invite(role, status, allowed, organization, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
-def test_api_invitation_list(role, status, allowed, invitation, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_invitation_list(auth, role, status, allowed, invitation, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
 
     response = client.get("/api/v1/orgs/acme/invitations/")
 
@@ -225,8 +231,9 @@ def test_html_revoke_invitation(role, status, allowed, invitation, members, outs
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
-def test_api_revoke_invitation(role, status, allowed, invitation, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_revoke_invitation(auth, role, status, allowed, invitation, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.delete(f"/api/v1/orgs/acme/invitations/{invitation.pk}/")
@@ -265,8 +272,9 @@ def test_html_change_role(role, status, allowed, target, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
-def test_api_change_role(role, status, allowed, target, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_change_role(auth, role, status, allowed, target, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.patch(f"/api/v1/orgs/acme/members/{target.pk}/", {"role": "reviewer"}, format="json")
@@ -314,8 +322,9 @@ def test_html_remove_member(role, status, allowed, organization, target, members
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
-def test_api_remove_member(role, status, allowed, organization, target, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_remove_member(auth, role, status, allowed, organization, target, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.delete(f"/api/v1/orgs/acme/members/{target.pk}/")

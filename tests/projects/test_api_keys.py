@@ -194,7 +194,11 @@ def test_a_key_does_not_authenticate_management_endpoints(key_and_secret, api_cl
 
     response = api_client.get("/api/v1/orgs/acme/members/", HTTP_AUTHORIZATION=f"Bearer {secret}")
 
-    assert (response.status_code, response.json()["code"]) == (403, "not_authenticated")
+    # The management API takes organization tokens (al_ot_) and sessions; a project key there is
+    # a Bearer credential it refuses, with a challenge and a message saying what to use instead.
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_token")
+    assert "project API key" in response.json()["message"]
+    assert response["WWW-Authenticate"] == 'Bearer realm="agentloop"'
 
 
 # --- last_used_at -----------------------------------------------------------------------------------

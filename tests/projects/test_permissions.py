@@ -13,6 +13,7 @@ from apps.core.roles import Role
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.factories.projects import ApiKeyFactory
 from tests.organizations.matrix import (
+    AUTH_MODES,
     assert_api_refused,
     assert_html_refused,
     audit_count,
@@ -55,8 +56,9 @@ def test_html_project_create(role, status, allowed, organization, project, membe
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(201))
-def test_api_project_create(role, status, allowed, organization, project, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_project_create(auth, role, status, allowed, organization, project, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.post("/api/v1/orgs/acme/projects/", {"name": "Billing bot"}, format="json")
@@ -90,8 +92,9 @@ def test_html_project_detail(role, status, allowed, project, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200, minimum=Role.MEMBER))
-def test_api_project_list_and_retrieve(role, status, allowed, project, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_project_list_and_retrieve(auth, role, status, allowed, project, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
 
     listed = client.get("/api/v1/orgs/acme/projects/")
     retrieved = client.get(f"/api/v1/orgs/acme/projects/{project.pk}/")
@@ -143,8 +146,9 @@ def test_html_project_rename(role, status, allowed, project, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
-def test_api_project_rename(role, status, allowed, project, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_project_rename(auth, role, status, allowed, project, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.patch(f"/api/v1/orgs/acme/projects/{project.pk}/", {"name": "Support agent v2"}, format="json")
@@ -200,8 +204,9 @@ def test_html_project_delete(role, status, allowed, organization, project, api_k
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
-def test_api_project_delete(role, status, allowed, organization, project, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_project_delete(auth, role, status, allowed, organization, project, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.delete(f"/api/v1/orgs/acme/projects/{project.pk}/")
@@ -260,8 +265,9 @@ def test_html_project_access_update(role, status, allowed, project, members, out
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
-def test_api_project_access_update(role, status, allowed, project, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_project_access_update(auth, role, status, allowed, project, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
     reviewer = members[Role.REVIEWER]
 
@@ -295,7 +301,8 @@ def test_api_project_access_update(role, status, allowed, project, members, outs
         (Role.OWNER, False, 200),
     ],
 )
-def test_restricted_project_is_visible_to_admins_and_granted_members_only(
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_restricted_project_is_visible_to_admins_and_granted_members_only(auth, 
     role, granted, status, project, members, outsider
 ):
     project.is_restricted = True
@@ -303,7 +310,7 @@ def test_restricted_project_is_visible_to_admins_and_granted_members_only(
     if granted:
         object_permission_grant(membership=members[role], permission=ACCESS_PERMISSION, obj=project)
     html = caller(role, members=members, outsider=outsider)
-    api = caller(role, members=members, outsider=outsider, api=True)
+    api = caller(role, members=members, outsider=outsider, api=True, auth=auth)
 
     page = html.get(f"/orgs/acme/projects/{project.pk}/")
     retrieved = api.get(f"/api/v1/orgs/acme/projects/{project.pk}/")
@@ -331,8 +338,9 @@ def test_html_api_key_list(role, status, allowed, project, api_key, members, out
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
-def test_api_api_key_list(role, status, allowed, project, api_key, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_api_key_list(auth, role, status, allowed, project, api_key, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
 
     response = client.get(f"/api/v1/orgs/acme/projects/{project.pk}/keys/")
 
@@ -363,8 +371,9 @@ def test_html_api_key_create(role, status, allowed, project, members, outsider):
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(201))
-def test_api_api_key_create(role, status, allowed, project, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_api_key_create(auth, role, status, allowed, project, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.post(f"/api/v1/orgs/acme/projects/{project.pk}/keys/", {"name": "staging"}, format="json")
@@ -403,8 +412,9 @@ def test_html_api_key_revoke(role, status, allowed, project, api_key, members, o
 
 
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(204))
-def test_api_api_key_revoke(role, status, allowed, project, api_key, members, outsider):
-    client = caller(role, members=members, outsider=outsider, api=True)
+@pytest.mark.parametrize("auth", AUTH_MODES)
+def test_api_api_key_revoke(auth, role, status, allowed, project, api_key, members, outsider):
+    client = caller(role, members=members, outsider=outsider, api=True, auth=auth)
     audits = audit_count()
 
     response = client.delete(f"/api/v1/orgs/acme/projects/{project.pk}/keys/{api_key.key_id}/")

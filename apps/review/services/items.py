@@ -220,7 +220,7 @@ def _tally(votes: list[str]) -> str:
 @transaction.atomic
 def review_item_decide(
     *, item: ReviewItem, reviewer, verdict: str, category: str = "", correction: str = "", notes: str = "",
-    ip_address: str | None = None,
+    ip_address: str | None = None, via: str = "",
 ) -> Decision:
     """Record a reviewer's verdict on an item they hold; the item's outcome is final after the
     queue's N distinct reviewers (see the module docstring), and only a final confirm or reject
@@ -279,7 +279,7 @@ def review_item_decide(
     if queue.reviewers_per_item > 1:
         after.update(vote=len(votes), outcome=outcome)
     audit_record(
-        organization=item.project.organization, actor=Actor(user=reviewer, ip_address=ip_address),
+        organization=item.project.organization, actor=Actor(user=reviewer, ip_address=ip_address, via=via),
         action=AuditAction.REVIEW_DECIDED, target_type="review_item", target_id=item.pk,
         target_label=f"{queue.name}: turn {item.turn_id}", after=after,
     )
