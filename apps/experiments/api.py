@@ -80,15 +80,17 @@ class PromptViewSet(ProjectScopedViewSet):
         return Response(PromptOut(self.object).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)],
+        parameters=[OpenApiParameter("from", int, description="Default: the version before `to`"),
+                    OpenApiParameter("to", int, description="Default: the latest version")],
         responses={200: DiffOut}, description="Text diff of the template, tools and settings of two versions.",
     )
     @action(detail=True, methods=["get"])
     def diff(self, request, org=None, project=None, prompt=None):
         query = DiffQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        before = selectors.prompt_version_get(prompt=self.object, number=query.validated_data["from"])
-        after = selectors.prompt_version_get(prompt=self.object, number=query.validated_data["to"])
+        to = query.validated_data.get("to", self.object.latest_version)
+        before = selectors.prompt_version_get(prompt=self.object, number=query.validated_data.get("from", max(to - 1, 1)))
+        after = selectors.prompt_version_get(prompt=self.object, number=to)
         return Response(_diff_body(self.object, before, after))
 
 

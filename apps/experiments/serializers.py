@@ -34,8 +34,8 @@ class ProtectionIn(serializers.Serializer):
 
 
 class DiffQuery(serializers.Serializer):
-    from_ = serializers.IntegerField(min_value=1, max_value=2_147_483_647)
-    to = serializers.IntegerField(min_value=1, max_value=2_147_483_647)
+    from_ = serializers.IntegerField(min_value=1, max_value=2_147_483_647, required=False)
+    to = serializers.IntegerField(min_value=1, max_value=2_147_483_647, required=False)
 
     def get_fields(self):
         fields = super().get_fields()

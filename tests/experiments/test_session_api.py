@@ -144,13 +144,17 @@ def test_diff_shows_template_tools_and_settings_changes(project, members, prompt
     assert template["unified"][2:] == ["@@ -1 +1 @@", "-Version 1: help with {{question}}.", "+Version 2: help with {{question}}."]
 
 
-@pytest.mark.parametrize("query", ["", "?from=1", "?from=a&to=2", "?from=1&to=99"])
-def test_diff_refusals(project, members, prompt, query):
+@pytest.mark.parametrize(("query", "status", "pair"), [
+    ("", 200, (2, 3)), ("?to=2", 200, (1, 2)), ("?from=1", 200, (1, 3)), ("?from=a&to=2", 400, None), ("?from=1&to=99", 404, None),
+])
+def test_diff_defaults_and_refusals(project, members, prompt, query, status, pair):
     client = client_for(members[Role.MEMBER].user, api=True)
 
     response = client.get(f"{_base(project)}/support-agent/diff{query}")
 
-    assert response.status_code == (404 if query.endswith("99") else 400)
+    assert response.status_code == status
+    if pair:
+        assert (response.json()["from_version"], response.json()["to_version"]) == pair
 
 
 def test_creating_a_prompt_with_a_taken_name_is_409(project, members, prompt):
