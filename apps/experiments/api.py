@@ -30,6 +30,7 @@ from apps.experiments.validation import LABEL_RE
 from apps.projects.tenancy import ProjectScopedViewSet
 
 ERROR = OpenApiResponse(description="Error: {code, message, field}")
+VERSION_NUMBER = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
 IMMUTABLE = "Versions are immutable: create a new version instead (`version_immutable`)."
 
 
@@ -80,8 +81,8 @@ class PromptViewSet(ProjectScopedViewSet):
         return Response(PromptOut(self.object).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("from", int, description="Default: the version before `to`"),
-                    OpenApiParameter("to", int, description="Default: the latest version")],
+        parameters=[OpenApiParameter("from", VERSION_NUMBER, description="Default: the version before `to`"),
+                    OpenApiParameter("to", VERSION_NUMBER, description="Default: the latest version")],
         responses={200: DiffOut}, description="Text diff of the template, tools and settings of two versions.",
     )
     @action(detail=True, methods=["get"])

@@ -22,7 +22,8 @@ from apps.core.errors import ValidationFailed
 from apps.core.http import client_ip
 from apps.core.ratelimit import enforce
 from apps.experiments import validation
-from apps.experiments.api import _moved_body
+from apps.experiments.api import VERSION_NUMBER, _moved_body
+from apps.experiments.models import LABEL_PATTERN
 from apps.experiments.selectors import prompts as selectors
 from apps.experiments.serializers import LabelMovedOut, LabelMoveIn, ResolvedOut, VersionCreatedOut, VersionIn
 from apps.experiments.services import labels as label_services
@@ -68,8 +69,9 @@ class PromptFetchView(_PromptKeyView):
     @extend_schema(
         operation_id="prompts_fetch",
         parameters=[
-            OpenApiParameter("label", str, description="A label, e.g. production"),
-            OpenApiParameter("version", int, description="A version number (instead of a label)"),
+            OpenApiParameter("label", {"type": "string", "pattern": f"^{LABEL_PATTERN}$"},
+                             description="A label, e.g. production (not with `version`: both are 400 `invalid`)"),
+            OpenApiParameter("version", VERSION_NUMBER, description="A version number (instead of a label)"),
             OpenApiParameter("If-None-Match", str, location=OpenApiParameter.HEADER, description="An ETag from an earlier answer"),
         ],
         responses={200: ResolvedOut, 304: OpenApiResponse(description="Not modified: the ETag still names this answer")},
@@ -93,7 +95,7 @@ class PromptFetchView(_PromptKeyView):
 class PromptVersionCreateView(_PromptKeyView):
     @extend_schema(
         operation_id="prompts_versions_create",
-        request=VersionIn,
+        request={"application/json": VersionIn},
         responses={201: VersionCreatedOut},
         description="Create the next version of the prompt (the prompt too, if new). Invalid tools: 400 `invalid_tools`.",
     )
@@ -107,8 +109,8 @@ class PromptVersionCreateView(_PromptKeyView):
 class PromptLabelMoveView(_PromptKeyView):
     @extend_schema(
         operation_id="prompts_labels_move",
-        request=LabelMoveIn,
-        responses={200: LabelMovedOut},
+        request={"application/json": LabelMoveIn},
+        responses={200: LabelMovedOut, 403: OpenApiResponse(description="The label is protected (`label_protected`)")},
         description="Point an unprotected label at a version of this prompt (made if new). "
                     "A protected label is 403 `label_protected`; another prompt's version does not exist here (404).",
     )

@@ -3,26 +3,59 @@ of the prompt routes. No lookups or writes here."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.experiments.models import NAME_PATTERN
 from apps.experiments.selectors.prompts import prompt_version_reference
+from apps.experiments.validation import MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS, MAX_TEMPLATE_CHARS
 
 
-class _Text(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(required=False, allow_blank=True, trim_whitespace=False, **kwargs)
+class _StrictText(serializers.CharField):
+    """Text only: a JSON number is refused (400), not read as its digits."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _text(max_length: int, **kwargs) -> _StrictText:
+    return _StrictText(required=False, allow_blank=True, trim_whitespace=False, max_length=max_length, **kwargs)
+
+
+@extend_schema_field({"type": "array", "maxItems": 128, "items": {"type": "object"}})
+class _ToolsField(serializers.JSONField):
+    """Any JSON here; apps.experiments.validation refuses what is not tools with `invalid_tools`."""
+
+
+@extend_schema_field({"type": "object"})
+class _SettingsField(serializers.JSONField):
+    """Any JSON here; apps.experiments.validation refuses what is not settings with `invalid_settings`."""
+
+
+TOOLS_HELP = (
+    "Tool definitions: `{\"type\": \"function\", \"function\": {\"name\", \"description\", \"parameters\"}}` or "
+    "`{\"name\", \"description\", \"parameters\"}`; names unique (1–64 of A-Z a-z 0-9 _ . -); `parameters` a valid "
+    "JSON Schema (checked against its metaschema). Otherwise 400 `invalid_tools` with the field at fault."
+)
+SETTINGS_HELP = (
+    "Model settings, any JSON object; `model` is text, `temperature` 0–2, `top_p` 0–1, `max_tokens` a whole number "
+    "1–10,000,000, `frequency_penalty`/`presence_penalty` −2–2 (otherwise 400 `invalid_settings`)."
+)
 
 
 class VersionIn(serializers.Serializer):
-    template = serializers.CharField(allow_blank=True, trim_whitespace=False, help_text="Text with {{variables}}")
-    tools = serializers.JSONField(required=False, help_text="Tool definitions; each `parameters` a JSON Schema")
-    settings = serializers.JSONField(required=False, help_text="model, temperature, max_tokens, any JSON")
-    message = _Text(help_text="Commit message")
-    description = _Text(help_text="The prompt's description (kept if omitted)")
+    template = _StrictText(max_length=MAX_TEMPLATE_CHARS, allow_blank=True, trim_whitespace=False,
+                           help_text="Text with {{variables}}; not empty (`invalid_template`)")
+    tools = _ToolsField(required=False, help_text=TOOLS_HELP)
+    settings = _SettingsField(required=False, help_text=SETTINGS_HELP)
+    message = _text(MAX_MESSAGE_CHARS, help_text="Commit message")
+    description = _text(MAX_DESCRIPTION_CHARS, help_text="The prompt's description (kept if omitted)")
 
 
 class PromptCreateIn(VersionIn):
-    name = serializers.CharField(help_text="Letters, digits, '.', '_', '-'; unique in the project")
+    name = serializers.RegexField(rf"^{NAME_PATTERN}$", max_length=100, help_text="Letters, digits, '.', '_', '-'; unique in the project")
 
 
 class LabelMoveIn(serializers.Serializer):

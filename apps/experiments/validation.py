@@ -72,7 +72,7 @@ def _text(value, *, field: str, code: str, max_length: int, required: bool) -> s
         value = clean_text(value)
     except InvalidText as error:
         raise ValidationFailed(str(error), code=code, field=field) from None
-    if required and not value.strip():
+    if required and not value:
         raise ValidationFailed(f"{field} is required.", code=code, field=field)
     if len(value) > max_length:
         raise ValidationFailed(f"{field} is at most {max_length:,} characters.", code=code, field=field)

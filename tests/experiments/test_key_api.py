@@ -140,7 +140,7 @@ def test_create_version_makes_the_prompt_and_numbers_versions(key_client, projec
         ({"template": "x", "settings": {"temperature": 7}}, "invalid_settings", "settings.temperature"),
         ({"template": "x", "settings": {"max_tokens": 1.5}}, "invalid_settings", "settings.max_tokens"),
         ({"template": "x", "settings": []}, "invalid_settings", "settings"),
-        ({"template": "x", "message": "m" * 2001}, "invalid_message", "message"),
+        ({"template": "x", "message": "m" * 2001}, "invalid", "message"),
     ],
     ids=["bad-type", "bad-properties", "not-a-list", "no-name", "duplicate", "not-an-object", "empty-template",
          "temperature", "max-tokens", "settings-list", "long-message"],

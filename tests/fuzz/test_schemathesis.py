@@ -34,6 +34,7 @@ from apps.review.models import ReviewItem
 from apps.review.services import queues as queue_services
 from apps.traces.schemas import KIND_PATTERN
 from tests.conftest import client_for
+from tests.factories.experiments import prompt_with_versions
 from tests.factories.organizations import InvitationFactory
 from tests.factories.projects import api_key_with_secret
 from tests.factories.traces import TurnFactory
@@ -62,7 +63,18 @@ _UNKNOWN_QUERY = (
     "An unknown query parameter is ignored, as on every list: a client's cache-buster or tracing "
     "parameter must not fail the request."
 )
+_PROMPT_CONTENT = (
+    "Tool definitions must be valid JSON Schema and settings in range (`invalid_tools`, `invalid_settings`): the "
+    "service checks each `parameters` against its metaschema, which OpenAPI 3.0 cannot state; the field "
+    "descriptions say it."
+)
 DEVIATIONS: dict[tuple[str, str], str] = {
+    ("POST /api/v1/orgs/{org}/projects/{project}/prompts/", "positive_data_acceptance"): _PROMPT_CONTENT,
+    ("POST /api/v1/orgs/{org}/projects/{project}/prompts/{prompt}/versions/", "positive_data_acceptance"): _PROMPT_CONTENT,
+    ("POST /api/v1/prompts/{prompt}/versions", "positive_data_acceptance"): _PROMPT_CONTENT,
+    ("GET /api/v1/prompts/{prompt}", "positive_data_acceptance"): (
+        "`label` and `version` are exclusive (400 `invalid` when both are sent), stated in their descriptions."
+    ),
     ("POST /api/v1/ingest", "negative_data_rejection"): (
         "By contract a batch answers 207 and refuses a bad item inside `results` (status 400, code, "
         "field), so the good items of the same batch are stored: a schema-violating item is not a 4xx."
@@ -114,6 +126,7 @@ def world(db, organization, project, members):
     run(project)
     problem = Problem.objects.for_project(project).order_by("pk").first()
     invitation = InvitationFactory(organization=organization)
+    prompt_with_versions(project=project, count=2, labels={"production": 1})
     return {
         "secret": secret,
         "owner": members[Role.OWNER].user,
@@ -127,6 +140,9 @@ def world(db, organization, project, members):
             "item": str(item.pk),
             "problem": str(problem.pk),
             "turn": str(turn.id),
+            "prompt": "support-agent",
+            "version": "1",
+            "label": "production",
         },
     }
 
