@@ -105,7 +105,7 @@ TURN_EXAMPLE = OpenApiExample(
         "user_id": "user-42",
         "session_id": "sess-9",
         "signals": {"thumbs_down": True},
-        "prompt_version": "support-agent@2",
+        "prompt_version": "support-v12",
         "model": "gpt-4o-mini",
         "retrieved": [{"id": "kb-17", "score": 0.41, "text": "Password resets…"}],
         "tool_calls": [{"name": "lookup_user", "arguments": {"id": "user-42"}, "result": {"plan": "pro"}}],
