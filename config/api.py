@@ -3,6 +3,8 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from apps.experiments.api import PromptLabelViewSet, PromptVersionViewSet, PromptViewSet
+from apps.experiments.models import NAME_PATTERN as PROMPT_NAME
 from apps.governance.api import AuditEventViewSet
 from apps.problems.api import ProblemViewSet
 from apps.organizations.api import (
@@ -27,6 +29,17 @@ router.register(
 router.register(
     r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/queues", ReviewQueueViewSet, basename="api-queue"
 )
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/prompts", PromptViewSet, basename="api-prompt"
+)
+router.register(
+    rf"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{{36}})/prompts/(?P<prompt>{PROMPT_NAME})/versions",
+    PromptVersionViewSet, basename="api-prompt-version",
+)
+router.register(
+    rf"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{{36}})/prompts/(?P<prompt>{PROMPT_NAME})/labels",
+    PromptLabelViewSet, basename="api-prompt-label",
+)
 
 urlpatterns = [
     path("orgs", OrganizationListViewSet.as_view({"get": "list"}), name="api-organization-list"),
@@ -47,5 +60,6 @@ urlpatterns = [
     ),
     path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
     path("", include("apps.traces.urls_api")),
+    path("", include("apps.experiments.urls_api")),
     *router.urls,
 ]

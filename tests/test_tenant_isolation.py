@@ -41,6 +41,8 @@ from apps.organizations.tokens import org_token_create
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.conftest import client_for
 from apps.problems.models import Problem
+from apps.experiments.models import PromptLabel, PromptVersion
+from tests.factories.experiments import prompt_version
 from apps.review.models import ReviewItem, ReviewQueue
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
 from tests.factories.projects import ApiKeyFactory, ProjectFactory, api_key_with_secret
@@ -87,6 +89,7 @@ class World:
             organization=self.org_a, acting=self.owner_a, name="alpha token", scopes=TokenScope.values,
             actor=Actor(user=self.owner_a.user),
         )
+        self.prompt_a = self._prompt(self.project_a, "alpha-prompt", "Alpha template {{question}}", "production")
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -100,6 +103,7 @@ class World:
         self.queue_b = ReviewQueue.all_tenants.create(project=self.project_b, name="Bravo secret queue z4p1")
         self.item_b = ReviewItem.all_tenants.create(project=self.project_b, queue=self.queue_b, turn_id=self.turn_b.id)
         self.problem_b = Problem.all_tenants.create(project=self.project_b, title="Bravo secret problem r5t8", turn_count=1)
+        self.prompt_b = self._prompt(self.project_b, "bravo-secret-prompt-p2q9", "Bravo secret template j4k8 {{question}}", "bravo-label")
         self.step_b = StepFactory(turn=self.turn_b, span_id=uuid.uuid4().hex[:16], name="bravo secret step m3n6")
         self.signal_b = SignalFactory(turn=self.turn_b, kind="escalation")
         self.feedback_b = FeedbackFactory(turn=self.turn_b, comment="bravo secret comment w8e1")
@@ -114,6 +118,16 @@ class World:
             target_type="project", target_id=str(self.project_b.pk), target_label="Bravo hidden project",
         )
 
+    @staticmethod
+    def _prompt(project, name: str, template: str, label: str):
+        from apps.experiments.services.labels import prompt_label_move
+        from tests.factories.experiments import AUTHOR
+
+        prompt_version(project=project, name=name, template=template, message=f"{name} first")
+        version = prompt_version(project=project, name=name, template=template + " v2", message=f"{name} second")
+        prompt_label_move(prompt=version.prompt, name=label, version=1, author=AUTHOR, role=None)
+        return version.prompt
+
     def values(self, side: str) -> dict:
         a = side == "a"
         return {
@@ -127,6 +141,9 @@ class World:
             "item": (self.item_a if a else self.item_b).pk,
             "problem": (self.problem_a if a else self.problem_b).pk,
             "token_id": (self.token_a if a else self.token_b).token_id,
+            "prompt": (self.prompt_a if a else self.prompt_b).name,
+            "version": 1,
+            "label": "production" if a else "bravo-label",
         }
 
     def b_markers(self) -> list[str]:
@@ -136,6 +153,7 @@ class World:
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
             self.turn_b.input, self.turn_b.session_id, str(self.turn_b.id), self.queue_b.name,
             self.problem_b.title, self.token_b.name, self.token_b.token_id,
+            self.problem_b.title, self.prompt_b.name, "Bravo secret template j4k8",
         ]
 
     def b_snapshot(self) -> dict:
@@ -155,6 +173,8 @@ class World:
             "items": sorted(ReviewItem.objects.for_project(self.project_b).values_list("pk", "state", "claimed_by_id", "assigned_to_id")),
             "problems": sorted(Problem.objects.for_project(self.project_b).values_list("pk", "title", "status", "cause_state", "merged_into_id")),
             "org_tokens": sorted(OrganizationToken.objects.for_org(self.org_b).values_list("pk", "name", "scopes", "revoked_at")),
+            "prompt_versions": sorted(PromptVersion.objects.for_project(self.project_b).values_list("pk", "number", "template")),
+            "prompt_labels": sorted(PromptLabel.objects.for_project(self.project_b).values_list("pk", "name", "version_id", "protected")),
         }
 
     def a_snapshot(self) -> dict:
@@ -180,7 +200,10 @@ class World:
         return client
 
 
-FOREIGN_VALUES_KEYS = {"org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem", "token_id"}
+FOREIGN_VALUES_KEYS = {
+    "org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem", "token_id",
+    "prompt", "version", "label",
+}
 API_TENANT_ROUTES = [(name, route, groups) for name, route, groups in TENANT_ROUTES if name.startswith("api-")]
 
 
@@ -369,6 +392,7 @@ def _probe_ids(world, foreign: bool) -> dict:
         "org": "zz-never-used", "project": str(uuid.uuid4()), "key_id": uuid.uuid4().hex[:12], "member": number,
         "invitation": number + 1, "turn": str(uuid.uuid4()), "queue": number + 2, "item": number + 3,
         "problem": number + 4, "feedback": str(uuid.uuid4()), "pending_turn": str(uuid.uuid4()),
+        "prompt": "zz-never-used-prompt-00", "version": 1, "label": "zz-never-label",
         "span": uuid.uuid4().hex[:16], "signal": number + 5, "key": uuid.uuid4().hex[:12],
         "token_id": uuid.uuid4().hex[:12],
     }
@@ -405,6 +429,7 @@ def _probe_bodies(ids: dict) -> list[dict]:
          "project_id": ids["project"], "key_id": ids["key_id"], "organization": ids["org"], "queue": ids["queue"],
          "item": ids["item"], "into": ids["problem"], "problem": ids["problem"], "escalate_to": ids["queue"],
          "turn_ids": [ids["turn"], ids["pending_turn"]], "role": Role.MEMBER, "is_restricted": True},
+        {"template": "probe {{x}}", "version": 1, "label": ids["label"], "protected": True, "name": ids["prompt"]},
         {"id": ids["turn"], "question": "probe"},
         {"id": ids["pending_turn"], "question": "probe", "steps": [{"id": ids["span"]}]},
         {"id": ids["feedback"], "turn_id": ids["turn"], "rating": "up", "comment": "probe"},
@@ -481,7 +506,7 @@ def test_tenant_probe_from_outside(world, settings, capsys):
     # B's content (not its ids: a body that sends an id may echo it, the differential covers ids).
     markers = [world.org_b.name, world.project_b.name, world.owner_b.user.email, world.member_b.user.email,
                world.invitation_b.email, world.token_b.name, world.turn_b.input, world.turn_b.session_id, world.queue_b.name,
-               world.problem_b.title, world.step_b.name, world.feedback_b.comment]
+               world.problem_b.title, world.step_b.name, world.feedback_b.comment, "Bravo secret template j4k8"]
 
     foreign, leaks = _probe_sequence(world, callers, _probe_ids(world, foreign=True), markers)
     fresh, _ = _probe_sequence(world, callers, _probe_ids(world, foreign=False), markers)

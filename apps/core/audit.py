@@ -70,6 +70,9 @@ class AuditAction(models.TextChoices):
     PROBLEM_CAUSE_REVIEWED = "problem.cause_reviewed", "Proposed cause reviewed"
     PROBLEM_MERGED = "problem.merged", "Problems merged"
     PROBLEM_SPLIT = "problem.split", "Problem split"
+    PROMPT_VERSION_CREATED = "prompt.version_created", "Prompt version created"
+    PROMPT_LABEL_MOVED = "prompt.label_moved", "Prompt label moved"
+    PROMPT_LABEL_PROTECTION = "prompt.label_protection", "Prompt label protection changed"
 
 
 def audit_record(

@@ -101,3 +101,17 @@ def tenant_prepared_value(sql: str, params: dict, *, project=None, unscoped: str
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, bound, prepare=True)
         return cursor.fetchone()[0]
+
+
+PURGE_SETTING = "agentloop.purging_project"
+
+
+def project_purge_allow(*, project) -> None:
+    """Let this transaction delete ``project``'s rows from append-only tables.
+
+    Immutable tables (prompt versions, label history…) refuse DELETE in a trigger unless the
+    transaction-local setting ``agentloop.purging_project`` names the row's project: deleting a
+    whole project is the one way such rows leave. Call inside the deleting transaction.
+    """
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(f"SELECT set_config('{PURGE_SETTING}', %(project_id)s::text, true)")

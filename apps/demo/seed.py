@@ -5,6 +5,7 @@ from django.db import transaction
 
 from apps.core.roles import Role
 from apps.core.audit import Actor
+from apps.demo.prompts import seed_prompts_demo
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.services import invitation_create, organization_create, organization_update
 from apps.projects.models import ApiKey, Project
@@ -62,6 +63,7 @@ def seed() -> dict:
         project_set_access(project=billing, is_restricted=True, member_ids=[reviewer.pk], actor=actor)
 
     support = projects["Support agent"]
+    seed_prompts_demo(project=support, actor=actor)
     key_file = _demo_key_file()
     secret = key_file.read_text().strip() if key_file.exists() else ""
     key_id = secret.split("_")[2] if secret.count("_") >= 3 else ""

@@ -103,17 +103,17 @@ SESSIONS = [
          {"tool": ("refund", {"order": "9911"}, None), "tool_error": "PaymentGatewayError: 502 from the payment provider",
           "signals": {"escalation": True}}),
     ]),
-    # Shipping answers went wrong after prompt v13 rolled out to some traffic.
+    # Shipping answers went wrong once support-agent v3 (staging) took some traffic.
     ("s-ship-18", "max@northwind.test", "pro", [
-        ("How long does shipping to Canada take?", "Shipping is free on all orders!", {"prompt": "support-v13",
+        ("How long does shipping to Canada take?", "Shipping is free on all orders!", {"prompt": "support-agent@3",
          "signals": {"thumbs_down": True}}),
     ]),
     ("s-ship-19", "zoe@contoso.test", "free", [
-        ("What is the shipping time to Canada?", "We ship worldwide.", {"prompt": "support-v13",
+        ("What is the shipping time to Canada?", "We ship worldwide.", {"prompt": "support-agent@3",
          "signals": {"thumbs_down": True}}),
     ]),
     ("s-ship-20", "ivan@fabrikam.test", "pro", [
-        ("shipping to Canada, how many days?", "Great question! We love Canada.", {"prompt": "support-v13",
+        ("shipping to Canada, how many days?", "Great question! We love Canada.", {"prompt": "support-agent@3",
          "signals": {"thumbs_down": True}}),
     ]),
 ]
@@ -156,7 +156,7 @@ def send(*, host: str, api_key: str, project_id: str, now: dt.datetime | None = 
                           "attributes": {"gen_ai.usage.input_tokens": 412, "gen_ai.usage.output_tokens": 58}})
             loop.log_turn(
                 id=turn_id, question=question, agent_response=answer, user_id=user, session_id=session,
-                signals=extra.get("signals"), history=list(history), prompt_version=extra.get("prompt", "support-v12"),
+                signals=extra.get("signals"), history=list(history), prompt_version=extra.get("prompt", "support-agent@2"),
                 model=extra.get("model", "gpt-4o-mini"), retrieved=retrieved, tool_calls=tool_calls,
                 metadata={"plan": plan, "channel": "web"}, variant=extra.get("variant", "A"), timestamp=at, steps=steps,
             )

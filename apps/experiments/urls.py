@@ -1,3 +1,17 @@
-from django.urls import path  # noqa: F401 - pages are added with the app's views
+from django.urls import path
 
-urlpatterns: list = []
+from apps.experiments import converters, views  # noqa: F401 - converters registers promptname/labelname
+
+prefix = "orgs/<slug:org>/projects/<uuid:project>/prompts"
+urlpatterns = [
+    path(f"{prefix}/", views.PromptListView.as_view(), name="prompt_list"),
+    path(f"{prefix}/<promptname:prompt>/", views.PromptDetailView.as_view(), name="prompt_detail"),
+    path(f"{prefix}/<promptname:prompt>/versions/", views.PromptVersionCreateView.as_view(), name="prompt_version_create"),
+    path(f"{prefix}/<promptname:prompt>/versions/<int:version>/", views.PromptVersionView.as_view(), name="prompt_version"),
+    path(f"{prefix}/<promptname:prompt>/diff/", views.PromptDiffView.as_view(), name="prompt_diff"),
+    path(f"{prefix}/<promptname:prompt>/labels/", views.PromptLabelMoveView.as_view(), name="prompt_label_move"),
+    path(f"{prefix}/<promptname:prompt>/labels/<labelname:label>/rollback/", views.PromptLabelRollbackView.as_view(),
+         name="prompt_label_rollback"),
+    path(f"{prefix}/<promptname:prompt>/labels/<labelname:label>/protection/", views.PromptLabelProtectionView.as_view(),
+         name="prompt_label_protection"),
+]

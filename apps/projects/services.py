@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
-from apps.core.sql import tenant_sql
+from apps.core.sql import project_purge_allow, tenant_sql
 from apps.core.text import required_name, sha256_hex
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.organizations.models import Membership, Organization
@@ -73,6 +73,7 @@ def project_delete(*, project: Project, actor: Actor) -> None:
         organization=project.organization, actor=actor, action=AuditAction.PROJECT_DELETED,
         target_type="project", target_id=project.pk, target_label=project.name, before={"name": project.name},
     )
+    project_purge_allow(project=project)  # append-only tables let this transaction delete its rows
     project.delete()
 
 

@@ -231,3 +231,11 @@ def review_final_verdicts(*, project, turn_ids: list) -> dict:
             {"ids": turn_ids},
         )
         return {turn_id: (verdict, category) for turn_id, verdict, category in cursor.fetchall()}
+
+
+def review_confirmed_turn_count(*, project, turn_ids) -> int:
+    """How many of ``turn_ids`` (a list or a scoped queryset of ids) reviewers confirmed as failures."""
+    return (
+        ReviewItem.objects.for_project(project).filter(turn_id__in=turn_ids, state=ItemState.CONFIRMED)
+        .values("turn_id").distinct().count()
+    )

@@ -386,3 +386,35 @@ def turn_baseline_counts(*, project, since: dt.datetime, kinds) -> TurnBaselineC
         )
         counts.tools = dict(cursor.fetchall())
     return counts
+
+
+# --- Reads for the floors above (experiments: a prompt version's traffic) -----------------------
+
+
+def prompt_version_turn_ids(*, project, prompt_version: str, since: dt.datetime):
+    """The ids of the turns that carried ``prompt_version`` since ``since`` (a lazy queryset, to
+    use inside another query)."""
+    return Turn.objects.for_project(project).filter(prompt_version=prompt_version, created_at__gte=since).values("id")
+
+
+def prompt_version_signal_counts(*, project, prompt_version: str, since: dt.datetime, kinds) -> tuple[int, dict]:
+    """(turns that carried ``prompt_version`` since ``since``, signal kind → how many of those
+    turns have it, not false). Two statements on the prompt-version index."""
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM traces_turn WHERE project_id = %(project_id)s AND prompt_version = %(version)s AND created_at >= %(since)s",
+            {"version": prompt_version, "since": since},
+        )
+        turns = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            SELECT s.kind, count(DISTINCT s.turn_id) FROM traces_signal s
+            JOIN traces_turn t ON t.project_id = s.project_id AND t.id = s.turn_id
+            WHERE s.project_id = %(project_id)s AND t.project_id = %(project_id)s
+              AND t.prompt_version = %(version)s AND t.created_at >= %(since)s
+              AND s.kind = ANY(%(kinds)s) AND s.value IS DISTINCT FROM 'false'::jsonb
+            GROUP BY s.kind
+            """,
+            {"version": prompt_version, "since": since, "kinds": list(kinds)},
+        )
+        return turns, dict(cursor.fetchall())

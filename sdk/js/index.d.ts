@@ -114,6 +114,8 @@ export interface AgentLoopOptions {
   retryMaxDelay?: number;
   /** A fetch implementation; defaults to the global one. */
   fetch?: FetchLike;
+  /** ms a fetched prompt is served from memory before `prompt()` revalidates it (60000). */
+  promptTtl?: number;
 }
 
 /** A failure the SDK handled for the caller; passed to `onError`, never thrown by logging calls. */
@@ -152,6 +154,23 @@ export declare class Turn {
   toJSON(): { id: string; userId: string };
 }
 
+export declare class Prompt {
+  readonly name: string;
+  readonly version: number;
+  readonly labels: string[];
+  readonly template: string;
+  readonly variables: string[];
+  readonly tools: unknown[];
+  readonly settings: Record<string, unknown>;
+  readonly message: string;
+  readonly createdAt: string;
+  readonly etag: string;
+  /** `<name>@<version>`: what to log as `promptVersion`. */
+  readonly reference: string;
+  /** The template with `{{name}}` replaced; a missing variable throws AgentLoopError `missing_variables`. */
+  render(variables?: Record<string, unknown>): string;
+}
+
 export declare class AgentLoop {
   /** Never throws: a bad key or host is reported, and what is then logged is counted as dropped. */
   constructor(options?: AgentLoopOptions);
@@ -159,6 +178,10 @@ export declare class AgentLoop {
   readonly stats: Stats;
   /** Log one turn; synchronous, never throws, sent in the background. */
   logTurn(turn?: TurnInput): Turn;
+  /** ms a fetched prompt is served from memory before it is revalidated (option `promptTtl`, default 60000). */
+  promptTtl: number;
+  /** The prompt version `label` (default "production") or `version` names, cached with ETag revalidation. Rejects on failure. */
+  prompt(name: string, options?: { label?: string; version?: number; ttl?: number }): Promise<Prompt>;
   /** `logTurn` when `condition` is truthy, else null. */
   logTurnIf(condition: unknown, turn?: TurnInput): Turn | null;
   /** Feedback on a turn (which may not have arrived yet). Returns the feedback id, or null when not accepted. */

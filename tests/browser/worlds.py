@@ -32,6 +32,9 @@ from apps.review.models import ReviewItem, ReviewQueue
 from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services
 from apps.traces.models import Turn
+from apps.experiments.models import Prompt, PromptLabel, PromptVersion
+from apps.experiments.services.labels import prompt_label_move
+from apps.experiments.services.prompts import Author, prompt_version_create
 from tests.factories.accounts import UserFactory
 
 # Each sets window.__xss (or opens a dialog) if it ever runs; none holds a control character.
@@ -91,7 +94,34 @@ def _values(organization, project) -> dict[str, list[str]]:
         "item": [str(pk) for pk in ReviewItem.objects.for_project(project).order_by("pk").values_list("pk", flat=True)[:1]],
         "problem": [str(pk) for pk in Problem.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
         "token_id": list(OrganizationToken.objects.for_org(organization).order_by("pk").values_list("token_id", flat=True)),
+        **_prompt_values(project),
     }
+
+
+def _prompt_values(project) -> dict[str, list[str]]:
+    """Every prompt, and the versions and labels of the first one (the walk varies one kwarg at a time)."""
+    names = list(Prompt.objects.for_project(project).order_by("name").values_list("name", flat=True))
+    first = names[:1]
+    return {
+        "prompt": names,
+        "version": [str(n) for n in PromptVersion.objects.for_project(project).filter(prompt__name__in=first)
+                    .order_by("number").values_list("number", flat=True)],
+        "label": list(PromptLabel.objects.for_project(project).filter(prompt__name__in=first).order_by("name")
+                      .values_list("name", flat=True)),
+    }
+
+
+def _hostile_prompt(project, actor) -> None:
+    """A prompt whose template, message, description, tools and settings are payloads, with labels."""
+    author = Author(actor=actor)
+    for payload in PAYLOADS:
+        version = prompt_version_create(
+            project=project, name="hostile-prompt", template=f"{payload} {{{{question}}}}", message=payload, description=payload,
+            tools=[{"name": "lookup", "description": payload, "parameters": {"type": "object", "description": payload}}],
+            settings={"model": payload, "note": payload}, author=author,
+        )
+    for label, number in (("production", 1), ("production", 2), ("staging", 3)):
+        prompt_label_move(prompt=version.prompt, name=label, version=number, author=author, role="owner")
 
 
 def demo_world(*, base_url: str, data_dir, monkeypatch) -> World:
@@ -115,6 +145,7 @@ def demo_world(*, base_url: str, data_dir, monkeypatch) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/sessions/?id=s-refund-2",
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/?signal=thumbs_down",
             f"/orgs/{organization.slug}/projects/{project.pk}/problems/?status=all",
+            f"/orgs/{organization.slug}/projects/{project.pk}/prompts/support-agent/diff/?from=1&to=3",
         ],
     )
 
@@ -188,6 +219,7 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
         item_services.review_item_decide(item=item, reviewer=owner, verdict=verdict, category=PAYLOADS[0] if verdict == "confirm" else "",
                                          correction=payload, notes=payload)
     seed_problems_demo(project=project)
+    _hostile_prompt(project, actor)
     for problem, payload in zip(Problem.objects.for_project(project).order_by("pk"), PAYLOADS, strict=False):
         problem_update(problem=problem, actor=actor, title=payload)
 
@@ -203,6 +235,7 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/?signal={urllib.parse.quote(HOSTILE_KIND)}",
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/?text={urllib.parse.quote(PAYLOADS[1])}&user={urllib.parse.quote(PAYLOADS[0])}",
             f"/orgs/{organization.slug}/projects/{project.pk}/problems/?status=all",
+            f"/orgs/{organization.slug}/projects/{project.pk}/prompts/hostile-prompt/diff/?from=1&to=9",
         ],
     )
 

@@ -36,6 +36,8 @@ from apps.review.services import queues as queue_services
 from apps.traces.schemas import KIND_PATTERN
 from tests.conftest import client_for
 from tests.factories.organizations import InvitationFactory, org_token_with_secret
+from tests.factories.experiments import prompt_with_versions
+from tests.factories.organizations import InvitationFactory
 from tests.factories.projects import api_key_with_secret
 from tests.factories.traces import TurnFactory
 from tests.problems.conftest import flagged_turn, run
@@ -63,7 +65,18 @@ _UNKNOWN_QUERY = (
     "An unknown query parameter is ignored, as on every list: a client's cache-buster or tracing "
     "parameter must not fail the request."
 )
+_PROMPT_CONTENT = (
+    "Tool definitions must be valid JSON Schema and settings in range (`invalid_tools`, `invalid_settings`): the "
+    "service checks each `parameters` against its metaschema, which OpenAPI 3.0 cannot state; the field "
+    "descriptions say it."
+)
 DEVIATIONS: dict[tuple[str, str], str] = {
+    ("POST /api/v1/orgs/{org}/projects/{project}/prompts/", "positive_data_acceptance"): _PROMPT_CONTENT,
+    ("POST /api/v1/orgs/{org}/projects/{project}/prompts/{prompt}/versions/", "positive_data_acceptance"): _PROMPT_CONTENT,
+    ("POST /api/v1/prompts/{prompt}/versions", "positive_data_acceptance"): _PROMPT_CONTENT,
+    ("GET /api/v1/prompts/{prompt}", "positive_data_acceptance"): (
+        "`label` and `version` are exclusive (400 `invalid` when both are sent), stated in their descriptions."
+    ),
     ("POST /api/v1/ingest", "negative_data_rejection"): (
         "By contract a batch answers 207 and refuses a bad item inside `results` (status 400, code, "
         "field), so the good items of the same batch are stored: a schema-violating item is not a 4xx."
@@ -78,6 +91,7 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("PATCH /api/v1/orgs/{org}", "positive_data_acceptance"): _NAME_TEXT,
     ("GET /api/v1/orgs/{org}/audit-events/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("GET /api/v1/orgs/{org}/invitations/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/projects/{project}/queues/{queue}/items/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("PUT /api/v1/orgs/{org}/projects/{project}/access", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
     ("POST /api/v1/orgs/{org}/projects/{project}/problems/{problem}/merge/", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
     ("POST /api/v1/orgs/{org}/projects/{project}/queues/", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
@@ -118,6 +132,7 @@ def world(db, organization, project, members):
     invitation = InvitationFactory(organization=organization)
     _, org_token = org_token_with_secret(membership=members[Role.OWNER], name="fuzz")
     spare_token, _ = org_token_with_secret(membership=members[Role.ADMIN], name="spare")
+    prompt_with_versions(project=project, count=2, labels={"production": 1})
     return {
         "secret": secret,
         "org_token": org_token,
@@ -133,6 +148,9 @@ def world(db, organization, project, members):
             "problem": str(problem.pk),
             "turn": str(turn.id),
             "token_id": spare_token.token_id,
+            "prompt": "support-agent",
+            "version": "1",
+            "label": "production",
         },
     }
 

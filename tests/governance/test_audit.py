@@ -243,6 +243,8 @@ def _run(case, *, organization, project, members, login):
         audits, expected = _run_review(case, project=project, html=html, target=target, p=p)
     elif case.startswith("problem."):
         expected = _run_problem(case, project=project, html=html, api=api, p=p, a=a)
+    elif case.startswith("prompt."):
+        audits, expected = _run_prompt(case, project=project, html=html, api=api, p=p, a=a)
     else:  # pragma: no cover - the parametrize list and this switch must agree
         raise AssertionError(case)
     return audits, (admin.pk, admin.email, case, *expected, IP, organization.pk)
@@ -278,6 +280,25 @@ def _run_problem(case, *, project, html, api, p, a):
     new = Problem.objects.for_project(project).get(title="Old orders")
     return ("problem", str(refunds.pk), "Refund questions", None,
             {"new_problem": new.pk, "title": "Old orders", "turns": 1, "turn_ids": [turn_ids[0]]})
+
+
+def _run_prompt(case, *, project, html, api, p, a):
+    """Prompt actions: a new version from the prompt page, a deploy through the API, protection."""
+    from tests.factories.experiments import prompt_with_versions
+
+    prompt = prompt_with_versions(project=project, count=2, labels={"production": 1})
+    audits = audit_count()
+    if case == "prompt.version_created":
+        html.post(f"{p}/prompts/support-agent/versions/", {"template": "v3 {{question}}", "message": "third"}, REMOTE_ADDR=IP)
+        return audits, ("prompt", str(prompt.pk), "support-agent@3", None, {"version": 3, "message": "third"})
+    if case == "prompt.label_moved":
+        api.put(f"{a}/prompts/support-agent/labels/production", {"version": 2}, format="json", REMOTE_ADDR=IP)
+        return audits, ("prompt", str(prompt.pk), "support-agent:production", {"label": "production", "version": 1},
+                        {"label": "production", "version": 2, "kind": "deploy"})
+    # prompt.label_protection
+    html.post(f"{p}/prompts/support-agent/labels/production/protection/", {"protected": "on"}, REMOTE_ADDR=IP)
+    return audits, ("prompt", str(prompt.pk), "support-agent:production", {"label": "production", "protected": False},
+                    {"label": "production", "protected": True})
 
 
 def _run_review(case, *, project, html, target, p):

@@ -22,7 +22,7 @@ def test_the_demo_backlog_has_ranked_problems_with_causes(live_server, project, 
         Problem.objects.for_project(project).exclude(status=ProblemStatus.MERGED).exclude(cause="")
         .values_list("cause_key", flat=True)
     )
-    assert {"retrieval:empty", "tool:refund", "prompt_version:support-v13"} <= causes
+    assert {"retrieval:empty", "tool:refund", "prompt_version:support-agent@3"} <= causes
     assert first["problems"]["clustering"]["created"] >= 3
     assert (again["clustering"].get("created", 0), again["clustering"].get("placed", 0)) == (0, 0)
     refund_policy = Problem.objects.for_project(project).get(cause_key="retrieval:empty")

@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import { AgentLoopError, Reporter } from "./errors.js";
 import { deriveSigningKey, encodeFeedbackPayload, normalizeHost, parseApiKey, signFeedbackPayload } from "./signing.js";
 import { MAX_RETRY_AFTER_MS, authHeaders, describeNetworkError, postBatch } from "./transport.js";
+import { DEFAULT_PROMPT_TTL_MS, PromptCache } from "./prompts.js";
 import { feedbackBody, jsonReplacer, optionalString, signalBody, turnBody } from "./wire.js";
 
 /** @typedef {import("./wire.js").TurnInput} TurnInput */
@@ -202,6 +203,10 @@ export class AgentLoop {
   /** @type {{ target: number, done: (settled: boolean) => void }[]} */ #waiters = [];
   /** @type {ReturnType<typeof setInterval> | null} */ #timer = null;
   #stats = { sent: 0, dropped: 0, retries: 0, failed: 0 };
+  /** ms a fetched prompt is served from memory before it is revalidated (src/prompts.js) */
+  promptTtl = DEFAULT_PROMPT_TTL_MS;
+  #prompts = new PromptCache(() => ({ host: this.#host, apiKey: this.#apiKey, fetch: this.#fetch, timeout: this.#timeout,
+    reporter: this.#reporter, ttl: this.promptTtl }));
 
   /**
    * Never throws: a missing or malformed key or host is reported, and the client then accepts
@@ -222,6 +227,7 @@ export class AgentLoop {
     this.#retryBaseDelay = numberOption(opts.retryBaseDelay, DEFAULTS.retryBaseDelay, 0);
     this.#retryMaxDelay = numberOption(opts.retryMaxDelay, DEFAULTS.retryMaxDelay, 0);
     this.#fetch = typeof opts.fetch === "function" ? opts.fetch : globalThis.fetch;
+    this.promptTtl = numberOption(opts.promptTtl, DEFAULT_PROMPT_TTL_MS, 0);
     const projectId = optionalString(opts.projectId);
     this.#projectId = projectId === "" ? undefined : projectId;
 
@@ -302,6 +308,11 @@ export class AgentLoop {
    * @param {TurnInput} [turn]
    * @returns {Turn | null}
    */
+  /** The prompt version `label` (default "production") or `version` names, cached (src/prompts.js). Rejects on failure. */
+  prompt(name, options) {
+    return this.#prompts.get(name, options);
+  }
+
   logTurnIf(condition, turn = {}) {
     return condition ? this.logTurn(turn) : null;
   }

@@ -11,6 +11,10 @@ Standard library only; nothing here blocks on the network or raises into the hos
 
 from agentloop.client import AgentLoop, Turn
 from agentloop.errors import AgentLoopError
+from agentloop.prompts import Prompt, PromptError, PromptNotFound, PromptRenderError, PromptUnavailable
 from agentloop.version import __version__
 
-__all__ = ["AgentLoop", "AgentLoopError", "Turn", "__version__"]
+__all__ = [
+    "AgentLoop", "AgentLoopError", "Prompt", "PromptError", "PromptNotFound", "PromptRenderError", "PromptUnavailable",
+    "Turn", "__version__",
+]

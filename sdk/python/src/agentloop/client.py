@@ -40,6 +40,7 @@ from typing import Any, Callable, TypeVar, Union
 
 from agentloop.errors import AgentLoopError
 from agentloop.items import new_id, snapshot, step
+from agentloop.prompts import Prompt, prompt_for
 from agentloop.sender import Sender
 from agentloop.signing import derive_signing_key, feedback_url, parse_api_key
 from agentloop.transport import Transport
@@ -115,6 +116,8 @@ class AgentLoop:
     retry_backoff_max = 30.0
     #: Uncompressed size of one request; the server accepts 5 MiB (AGENTLOOP_INGEST_MAX_BODY_BYTES).
     max_batch_bytes = 4 * 1024 * 1024
+    #: Seconds a fetched prompt is served from memory before it is revalidated (agentloop.prompts).
+    prompt_ttl = 60.0
 
     def __init__(
         self,
@@ -295,6 +298,11 @@ class AgentLoop:
         except Exception:
             self._internal_error("feedback")
         return feedback_id
+
+    def prompt(self, name: str, *, label: str | None = None, version: int | None = None,
+               ttl: float | None = None) -> Prompt:
+        """The prompt version ``label`` (default ``production``) or ``version`` names, cached (agentloop.prompts)."""
+        return prompt_for(self, name, label, version, ttl)
 
     def signal(
         self, turn_id: Turn | str | uuid.UUID, kind: str, value: Any = True, dedupe_key: str = ""

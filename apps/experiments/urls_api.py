@@ -1,0 +1,11 @@
+"""Key-authenticated prompt routes under /api/v1/ (the project key names the project)."""
+
+from django.urls import path
+
+from apps.experiments import api_keys, converters  # noqa: F401 - registers the converters
+
+urlpatterns = [
+    path("prompts/<promptname:prompt>", api_keys.PromptFetchView.as_view(), name="api-key-prompt"),
+    path("prompts/<promptname:prompt>/versions", api_keys.PromptVersionCreateView.as_view(), name="api-key-prompt-versions"),
+    path("prompts/<promptname:prompt>/labels/<labelname:label>", api_keys.PromptLabelMoveView.as_view(), name="api-key-prompt-label"),
+]
