@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from apps.datasets.api import DatasetViewSet
 from apps.governance.api import AuditEventViewSet
 from apps.problems.api import ProblemViewSet
 from apps.organizations.api import InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet
@@ -24,6 +25,9 @@ router.register(
 router.register(
     r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/queues", ReviewQueueViewSet, basename="api-queue"
 )
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/datasets", DatasetViewSet, basename="api-dataset"
+)
 
 urlpatterns = [
     path("orgs", OrganizationListViewSet.as_view({"get": "list"}), name="api-organization-list"),
@@ -44,5 +48,6 @@ urlpatterns = [
     ),
     path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
     path("", include("apps.traces.urls_api")),
+    path("", include("apps.datasets.urls_api")),
     *router.urls,
 ]

@@ -64,6 +64,10 @@ class AuditAction(models.TextChoices):
     PROBLEM_CAUSE_REVIEWED = "problem.cause_reviewed", "Proposed cause reviewed"
     PROBLEM_MERGED = "problem.merged", "Problems merged"
     PROBLEM_SPLIT = "problem.split", "Problem split"
+    DATASET_CREATED = "dataset.created", "Dataset created"
+    DATASET_UPDATED = "dataset.updated", "Dataset renamed or archived"
+    DATASET_AUTO_ADD = "dataset.auto_add", "Queue auto-add to a dataset changed"
+    DATASET_IMPORTED = "dataset.imported", "Cases imported into a dataset"
 
 
 def audit_record(
