@@ -55,11 +55,15 @@ def decision_final(*, decision: Decision) -> None:
         logger.warning("datasets auto-add of turn %s to dataset %s refused", turn_id, rule.dataset_id, exc_info=True)
 
 
-def review_panel(*, project, queue, user) -> dict:
-    """The review page's dataset choice: the project's open datasets and this reviewer's last one."""
+def review_panel(*, project, queue, user, session) -> dict:
+    """The review page's dataset choice: the project's open datasets and this reviewer's last one,
+    and the turn this reviewer last confirmed here without adding it (the ``a`` key adds it)."""
     choice = ReviewerChoice.objects.for_project(project).filter(user=user, queue=queue).first()
     datasets = list(dataset_list(project=project, include_archived=False).values_list("pk", "name"))
+    last_turn = session.get(LAST_DECISION_KEY.format(queue=queue.pk)) if datasets else None
     return {
+        "last_turn": last_turn,
+        "add_url": reverse("dataset_add_turns", kwargs={"org": project.organization.slug, "project": project.pk}),
         "datasets": datasets,
         "chosen": choice.dataset_id if choice else None,
         "split": choice.split if choice else "",
@@ -86,9 +90,11 @@ def review_decided(*, request, decision: Decision, queue, dataset_id: str, split
     )
     if decision.verdict != Verdict.CONFIRM:
         return ""
+    key = LAST_DECISION_KEY.format(queue=queue.pk)
     if dataset is None:
-        request.session[LAST_DECISION_KEY.format(queue=queue.pk)] = decision.pk
+        request.session[key] = str(decision.item.turn_id)
         return ""
+    request.session.pop(key, None)
     result, outcomes = cases_add_from_turns(
         dataset=dataset, author=Author.of_user(user), turn_ids=[decision.item.turn_id], split=split,
         decision_ids={decision.item.turn_id: decision.pk}, message=f"Added from review in queue “{queue.name}”",
