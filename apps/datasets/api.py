@@ -17,7 +17,7 @@ from apps.core.errors import ValidationFailed
 from apps.core.roles import Role
 from apps.datasets import presenters
 from apps.datasets import schemas as shapes
-from apps.datasets.api_keys import diff_versions, export_response
+from apps.datasets.api_keys import FormatParameterMixin, diff_versions, export_response
 from apps.datasets.models import Dataset
 from apps.datasets.selectors import datasets as selectors
 from apps.datasets.selectors.export import FORMATS
@@ -83,7 +83,7 @@ def _change_out(result, dataset) -> dict:
     return {"version": result.number, "added": result.added, "removed": result.removed, "changed": result.changed}
 
 
-class DatasetViewSet(ProjectScopedViewSet):
+class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
     """A project's eval datasets: versions, cases, diffs and exports."""
 
     model = Dataset

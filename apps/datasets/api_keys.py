@@ -139,7 +139,15 @@ class VersionCasesView(DatasetKeyView):
         })
 
 
-class VersionExportView(DatasetKeyView):
+class FormatParameterMixin:
+    """``?format=`` names the export format here, not DRF's renderer override (which would 404)."""
+
+    def perform_content_negotiation(self, request, force=False):
+        renderer = self.get_renderers()[0]
+        return renderer, renderer.media_type
+
+
+class VersionExportView(FormatParameterMixin, DatasetKeyView):
     @extend_schema(
         operation_id="datasets_version_export", tags=TAG,
         parameters=[OpenApiParameter("format", str, enum=list(FORMATS), description="Default jsonl")],

@@ -61,8 +61,15 @@ def _refuse_constant(name):
 
 
 def _jsonl_rows(stream) -> Iterator[tuple[int, object, str]]:
-    line_number = 0
     text = _text(stream)
+    try:
+        yield from _jsonl_lines(text)
+    finally:
+        text.detach()  # the caller's file stays open (a TextIOWrapper closes what it wraps)
+
+
+def _jsonl_lines(text) -> Iterator[tuple[int, object, str]]:
+    line_number = 0
     try:
         for line_number, line in enumerate(text, start=1):
             if not line.strip():
@@ -97,6 +104,13 @@ def _csv_value(name: str, raw: str, row: dict, problems: list) -> None:
 
 def _csv_rows(stream) -> Iterator[tuple[int, object, str]]:
     text = _text(stream)
+    try:
+        yield from _csv_records(text)
+    finally:
+        text.detach()
+
+
+def _csv_records(text) -> Iterator[tuple[int, object, str]]:
     reader = csv.reader(text)
     try:
         header = next(reader, None)
