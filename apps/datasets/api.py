@@ -215,7 +215,7 @@ class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
         return Response(_change_out(result, self.object))
 
     @extend_schema(
-        parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True),
+        parameters=[OpenApiParameter("from", int), OpenApiParameter("to", int),
                     OpenApiParameter("limit", int)],
         responses={200: shapes.DIFF},
     )

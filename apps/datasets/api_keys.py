@@ -171,13 +171,14 @@ def export_response(*, dataset, version: int, fmt: str) -> StreamingHttpResponse
 
 
 def diff_versions(dataset, params) -> dict:
+    """``from`` and ``to`` default to the latest version and the one before it."""
     for key in ("from", "to"):
-        if key not in params:
-            raise ValidationFailed(f"'{key}' is required: a version number.", field=key)
-        if not params[key].isdigit():
+        if key in params and not params[key].isdigit():
             raise ValidationFailed(f"'{key}' must be a version number.", field=key)
     limit = selectors.limit_clean(params.get("limit"), default=500)
-    first, second = (selectors.version_get(dataset=dataset, number=params[key]).number for key in ("from", "to"))
+    second = selectors.version_number_resolve(dataset=dataset, raw=params.get("to"))
+    first = selectors.version_get(dataset=dataset, number=params.get("from") or max(second - 1, 1)).number
+    second = selectors.version_get(dataset=dataset, number=second).number
     return version_diff(dataset=dataset, from_version=first, to_version=second, limit=limit).as_dict()
 
 
@@ -185,7 +186,8 @@ class DatasetDiffView(DatasetKeyView):
     @extend_schema(
         operation_id="datasets_diff", tags=TAG,
         parameters=[
-            OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True),
+            OpenApiParameter("from", int, description="Default: the version before `to`"),
+            OpenApiParameter("to", int, description="Default: the latest version"),
             OpenApiParameter("limit", int, description="Cases listed of each kind, 1–500 (counts are whole)"),
         ],
         responses={200: shapes.DIFF},

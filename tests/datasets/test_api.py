@@ -85,7 +85,8 @@ def test_a_key_pages_exports_and_diffs_versions(key_client, project):
     assert diff["counts"] == {"added": 1, "removed": 0, "changed": 0} and diff["added"][0]["input"] == "q5"
     assert key_client.get("/api/v1/datasets/Pages/versions/9/cases").status_code == 404
     assert key_client.get("/api/v1/datasets/Pages/versions/1/export?format=xml").json()["field"] == "format"
-    assert key_client.get("/api/v1/datasets/Pages/diff?from=1").json()["field"] == "to"
+    assert key_client.get("/api/v1/datasets/Pages/diff?from=x").json()["field"] == "from"
+    assert key_client.get("/api/v1/datasets/Pages/diff").json()["counts"] == diff["counts"]
     assert key_client.get("/api/v1/datasets/Pages/versions/1/cases?cursor=zzz").json()["field"] == "cursor"
 
 

@@ -28,7 +28,7 @@ def dataset_get(*, project, dataset_id) -> Dataset:
 def dataset_get_by_name(*, project, name: str) -> Dataset:
     dataset = Dataset.objects.for_project(project).select_related("project__organization").filter(name=name).first()
     if dataset is None:
-        raise NotFound(f"No dataset named “{name[:100]}” in this project.")
+        raise NotFound("No dataset of that name in this project.")
     return dataset
 
 
