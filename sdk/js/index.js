@@ -5,6 +5,7 @@
 
 export { AgentLoop, Turn, EXIT_FLUSH_TIMEOUT_MS } from "./src/client.js";
 export { AgentLoopError } from "./src/errors.js";
+export { Dataset } from "./src/datasets.js";
 export {
   deriveSigningKey,
   encodeFeedbackPayload,
