@@ -11,8 +11,10 @@ class DatasetsConfig(AppConfig):
         from django.db.models.signals import pre_delete
 
         from apps.core import hooks
+        from apps.datasets import lookups
         from apps.datasets.services import integrations
 
+        lookups.register()
         hooks.register("datasets.decision_final", integrations.decision_final)
         hooks.register("datasets.review_panel", integrations.review_panel)
         hooks.register("datasets.review_decided", integrations.review_decided)

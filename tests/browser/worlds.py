@@ -84,6 +84,8 @@ def _dataset_values(project) -> dict[str, list[str]]:
     from apps.datasets.services.exports import export_run
 
     datasets = list(Dataset.objects.for_project(project).exclude(latest_version=0).order_by("pk"))
+    imported = set(DatasetImport.objects.for_project(project).values_list("dataset_id", flat=True))
+    datasets.sort(key=lambda dataset: dataset.pk not in imported)  # the first one has every kind of page
     first = datasets[0]
     if not DatasetExport.objects.for_project(project).exists():
         export_run(export=DatasetExport.objects.create(project=project, dataset=first, version=1, format="jsonl", rows_total=first.cases_count))

@@ -139,3 +139,17 @@ def test_a_csv_row_with_bad_json_and_a_duplicated_turn_are_row_errors(dataset, p
 
     assert [(e["line"], e["field"]) for e in record.errors] == [(2, "history"), (3, "lineage.turn_id")]
     assert record.rows_valid == 1
+
+
+def test_the_export_command_writes_a_version_with_a_progress_bar(dataset, project, members, tmp_path, capsys):
+    from django.core.management import call_command
+
+    _fill(dataset, project, members)
+    target = tmp_path / "out.jsonl"
+
+    call_command("export_dataset", "--project", str(project.pk), "--dataset", dataset.name, "--dataset-version", "2", "--output", str(target))
+
+    lines = target.read_text().splitlines()
+    assert [json.loads(line)["input"] for line in lines][1:] == ["=HYPERLINK(\"http://evil\",\"x\")", "'=already quoted", "multi\nline, with \"quotes\""]
+    err = capsys.readouterr().err
+    assert "4/4 cases 100.0%" in err and "Exported Refund failures v2 (4 cases, jsonl)" in err

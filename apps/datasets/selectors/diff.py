@@ -66,7 +66,7 @@ def version_diff(*, dataset, from_version: int, to_version: int, limit: int = 50
     )
     rows = {
         revision.pk: revision
-        for revision in CaseRevision.objects.for_project(dataset.project_id).filter(dataset=dataset, pk__in=revision_ids)
+        for revision in CaseRevision.objects.for_project(dataset.project_id).filter(dataset=dataset, pk__in_array=revision_ids)
     }
     by_position = lambda revision: revision.position  # noqa: E731 - the dataset's order
     diff.added = [case_as_dict(r) for r in sorted((rows[after[c]] for c in added_ids[:limit]), key=by_position)]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, NotFound, ValidationFailed
 from apps.datasets.cases import CASE_FIELDS_EDITABLE, CaseInvalid, case_clean, split_clean
 from apps.datasets.models import CASE_FIELDS, CaseRevision, Dataset, DatasetVersion
+from apps.datasets.services.storage import revisions_insert
 
 MAX_MESSAGE = 500
 
@@ -76,7 +77,7 @@ def _commit(*, dataset: Dataset, author: Author, message: str, new: list[CaseRev
     now = timezone.now()
     ended_ids = [revision.pk for revision in ended]
     if ended_ids:
-        done = live_revisions(dataset).filter(pk__in=ended_ids).update(removed_in=number)
+        done = live_revisions(dataset).filter(pk__in_array=ended_ids).update(removed_in=number)
         if done != len(ended_ids):
             raise Conflict("The case changed meanwhile; reload and try again.", code="conflict")
     next_position = None
@@ -89,7 +90,7 @@ def _commit(*, dataset: Dataset, author: Author, message: str, new: list[CaseRev
             next_position += 1
         revision.project_id, revision.dataset = dataset.project_id, dataset
         revision.added_in, revision.created_at = number, now
-    CaseRevision.objects.bulk_create(new, batch_size=2000)
+    revisions_insert(dataset=dataset, revisions=new, added_in=number, created_at=now)
     ended_cases = {revision.case_id for revision in ended}
     new_cases = {revision.case_id for revision in new}
     added, removed = len(new_cases - ended_cases), len(ended_cases - new_cases)
@@ -126,12 +127,12 @@ def cases_add(*, dataset: Dataset, author: Author, revisions: list[CaseRevision]
     _check_writable(dataset)
     turn_ids = {revision.turn_id for revision in revisions if revision.turn_id}
     existing = dict(
-        live_revisions(dataset).filter(turn_id__in=turn_ids).values_list("turn_id", "case_id")
+        live_revisions(dataset).filter(turn_id__in_array=list(turn_ids)).values_list("turn_id", "case_id")
     ) if turn_ids else {}
     live_case_ids = set()
     wanted_case_ids = {revision.case_id for revision in revisions}
     if wanted_case_ids:
-        live_case_ids = set(live_revisions(dataset).filter(case_id__in=wanted_case_ids).values_list("case_id", flat=True))
+        live_case_ids = set(live_revisions(dataset).filter(case_id__in_array=list(wanted_case_ids)).values_list("case_id", flat=True))
     duplicates, fresh = {}, []
     for index, revision in enumerate(revisions):
         if revision.turn_id and revision.turn_id in existing:
@@ -154,7 +155,7 @@ def _live_cases(dataset: Dataset, case_ids) -> list[CaseRevision]:
             ids.append(uuid.UUID(str(case_id)))
         except ValueError:
             raise NotFound("No such case in this dataset.", field="case_ids") from None
-    revisions = list(live_revisions(dataset).filter(case_id__in=ids).order_by("position"))
+    revisions = list(live_revisions(dataset).filter(case_id__in_array=ids).order_by("position"))
     if len(revisions) != len(set(ids)):
         raise NotFound("No such case in the latest version of this dataset.", field="case_ids")
     return revisions

@@ -34,7 +34,7 @@ def _decisions(project, turn_ids) -> dict:
     latest = {}
     rows = (
         Decision.objects.for_project(project).filter(
-            item__turn_id__in=turn_ids, item__state=ItemState.CONFIRMED, verdict=Verdict.CONFIRM,
+            item__turn_id__in_array=turn_ids, item__state=ItemState.CONFIRMED, verdict=Verdict.CONFIRM,
         )
         .select_related("reviewer").order_by("created_at", "id").values(
             "id", "item__turn_id", "category", "correction", "reviewer_id", "reviewer__email",
@@ -47,9 +47,9 @@ def _decisions(project, turn_ids) -> dict:
 
 def _problems(project, turn_ids) -> dict:
     memberships = dict(
-        ProblemTurn.objects.for_project(project).filter(turn_id__in=turn_ids).values_list("turn_id", "problem_id")
+        ProblemTurn.objects.for_project(project).filter(turn_id__in_array=turn_ids).values_list("turn_id", "problem_id")
     )
-    titles = dict(Problem.objects.for_project(project).filter(pk__in=set(memberships.values())).values_list("pk", "title"))
+    titles = dict(Problem.objects.for_project(project).filter(pk__in_array=list(set(memberships.values()))).values_list("pk", "title"))
     return {turn_id: (problem_id, titles.get(problem_id, "")) for turn_id, problem_id in memberships.items()}
 
 
@@ -59,7 +59,7 @@ def revisions_from_turns(*, project, turn_ids, split: str = "", tags=(), decisio
     decision a case copies (turn id → decision id) instead of the latest confirmed one."""
     ids, _ = _uuids(turn_ids)
     wanted = [turn_id for turn_id in ids if turn_id]
-    turns = {turn.id: turn for turn in Turn.objects.for_project(project).filter(id__in=wanted)}
+    turns = {turn.id: turn for turn in Turn.objects.for_project(project).filter(id__in_array=wanted)}
     decisions = _decisions(project, list(turns))
     if decision_ids:
         pinned = Decision.objects.for_project(project).filter(pk__in=set(decision_ids.values())).values(
@@ -118,6 +118,6 @@ def problem_confirmed_turn_ids(*, problem) -> list:
     """The turns of a problem that a reviewer confirmed (the problem page's "add to dataset")."""
     turn_ids = ProblemTurn.objects.for_project(problem.project_id).filter(problem=problem).values_list("turn_id", flat=True)
     confirmed = Decision.objects.for_project(problem.project_id).filter(
-        item__turn_id__in=list(turn_ids), item__state=ItemState.CONFIRMED, verdict=Verdict.CONFIRM,
+        item__turn_id__in_array=list(turn_ids), item__state=ItemState.CONFIRMED, verdict=Verdict.CONFIRM,
     ).values_list("item__turn_id", flat=True).distinct()
     return sorted(set(confirmed), key=str)
