@@ -108,9 +108,9 @@ class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
     def _author(self) -> Author:
         return Author.of_user(self.request.user)
 
-    @extend_schema(responses={200: shapes.DATASET_LIST})
+    @extend_schema(responses={200: shapes.DATASET})  # a list action: the schema is an array of these
     def list(self, request, org=None, project=None):
-        return Response({"results": [presenters.dataset_out(d) for d in self.get_queryset()[:1000]]})
+        return Response([presenters.dataset_out(d) for d in self.get_queryset()[:1000]])
 
     @extend_schema(request=DatasetIn, responses={201: shapes.DATASET, 409: CONFLICT})
     def create(self, request, org=None, project=None):
@@ -140,11 +140,7 @@ class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
         return Response({"results": [presenters.version_out(v) for v in selectors.version_list(dataset=self.object)]})
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", str), OpenApiParameter("limit", int, description="1–500, default 50"),
-            OpenApiParameter("split", str), OpenApiParameter("tag", str), OpenApiParameter("category", str),
-            OpenApiParameter("q", str),
-        ],
+        parameters=shapes.case_page_parameters(default_limit=50),
         responses={200: shapes.CASE_PAGE},
     )
     @action(detail=True, methods=["get"], url_path=CASE_PATH, url_name="version-cases")
@@ -165,7 +161,7 @@ class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
             "next": request.build_absolute_uri(f"{request.path}?{query.urlencode()}") if cursor else None,
         })
 
-    @extend_schema(request=CasesIn, responses={201: shapes.CASES_ADDED, 200: shapes.CASES_ADDED, 409: CONFLICT})
+    @extend_schema(request=shapes.CASES_IN, responses={201: shapes.CASES_ADDED, 200: shapes.CASES_ADDED, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="cases", url_name="cases")
     def cases_add(self, request, org=None, project=None, dataset=None):
         """Add cases (hand-written or ``{"turn_id", …}``) as one new version; per-item results."""
@@ -215,8 +211,7 @@ class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
         return Response(_change_out(result, self.object))
 
     @extend_schema(
-        parameters=[OpenApiParameter("from", int), OpenApiParameter("to", int),
-                    OpenApiParameter("limit", int)],
+        parameters=shapes.diff_parameters(),
         responses={200: shapes.DIFF},
     )
     @action(detail=True, methods=["get"])
@@ -226,7 +221,7 @@ class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=FORMAT_NAMES)],
-        responses={200: OpenApiResponse(response={"type": "string"}, description="The streamed file")},
+        responses=shapes.EXPORT_RESPONSES,
     )
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]{1,9})/export", url_name="version-export")
     def export(self, request, org=None, project=None, dataset=None, number=None):

@@ -112,12 +112,7 @@ def _version(dataset, raw) -> int:
 class VersionCasesView(DatasetKeyView):
     @extend_schema(
         operation_id="datasets_version_cases", tags=TAG,
-        parameters=[
-            OpenApiParameter("cursor", str, description="The `cursor` of the previous page"),
-            OpenApiParameter("limit", int, description="Cases a page, 1–500 (default 100)"),
-            OpenApiParameter("split", str), OpenApiParameter("tag", str), OpenApiParameter("category", str),
-            OpenApiParameter("q", str, description="Text in the input or expected output"),
-        ],
+        parameters=shapes.case_page_parameters(default_limit=100),
         responses={200: shapes.CASE_PAGE},
     )
     def get(self, request, name, number):
@@ -151,7 +146,7 @@ class VersionExportView(FormatParameterMixin, DatasetKeyView):
     @extend_schema(
         operation_id="datasets_version_export", tags=TAG,
         parameters=[OpenApiParameter("format", str, enum=list(FORMATS), description="Default jsonl")],
-        responses={200: OpenApiResponse(response={"type": "string"}, description="The streamed file")},
+        responses=shapes.EXPORT_RESPONSES,
     )
     def get(self, request, name, number):
         """Stream version ``number`` as JSONL, CSV or OpenAI chat fine-tuning JSONL (constant memory)."""
@@ -185,11 +180,7 @@ def diff_versions(dataset, params) -> dict:
 class DatasetDiffView(DatasetKeyView):
     @extend_schema(
         operation_id="datasets_diff", tags=TAG,
-        parameters=[
-            OpenApiParameter("from", int, description="Default: the version before `to`"),
-            OpenApiParameter("to", int, description="Default: the latest version"),
-            OpenApiParameter("limit", int, description="Cases listed of each kind, 1–500 (counts are whole)"),
-        ],
+        parameters=shapes.diff_parameters(),
         responses={200: shapes.DIFF},
     )
     def get(self, request, name):

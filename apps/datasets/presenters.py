@@ -64,8 +64,8 @@ def filters_from_query(params) -> dict:
     filters = {}
     for key, name in (("split", "split"), ("tag", "tag"), ("category", "category"), ("q", "text")):
         if key in params:
-            value = params.get(key)
-            if len(value) > 200 or "\x00" in value:
+            value = params.get(key).replace("\x00", "")  # PostgreSQL text cannot hold NUL
+            if len(value) > 200:
                 raise ValidationFailed(f"'{key}' is at most 200 characters.", field=key)
             filters[name] = value
     return filters

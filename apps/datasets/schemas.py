@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
 _NULLABLE_INT = {"type": "integer", "nullable": True}
 _NULLABLE_STR = {"type": "string", "nullable": True}
 
@@ -121,4 +123,32 @@ DIFF = {
         }}},
         "truncated": {"type": "boolean"},
     },
+}
+
+
+def _text_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, {"type": "string", "maxLength": 200}, description=description)
+
+
+def case_page_parameters(*, default_limit: int) -> list:
+    return [
+        OpenApiParameter("cursor", str, description="The `cursor` of the previous page (opaque)"),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}, description=f"Cases a page (default {default_limit})"),
+        _text_parameter("split", "Only this split"), _text_parameter("tag", "Only cases with this tag"),
+        _text_parameter("category", "Only this failure category"), _text_parameter("q", "Text in the input or expected output"),
+    ]
+
+
+def diff_parameters() -> list:
+    version = {"type": "integer", "minimum": 1, "maximum": 999999999}
+    return [
+        OpenApiParameter("from", version, description="Default: the version before `to`"),
+        OpenApiParameter("to", version, description="Default: the latest version"),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}, description="Cases listed of each kind (counts are whole)"),
+    ]
+
+
+EXPORT_RESPONSES = {
+    (200, "application/x-ndjson"): OpenApiResponse(response={"type": "string"}, description="`format=jsonl` or `openai`: one JSON object a line, streamed"),
+    (200, "text/csv"): OpenApiResponse(response={"type": "string"}, description="`format=csv`, streamed"),
 }
