@@ -96,6 +96,8 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("PATCH /api/v1/orgs/{org}", "positive_data_acceptance"): _NAME_TEXT,
     ("GET /api/v1/orgs/{org}/audit-events/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("GET /api/v1/orgs/{org}/invitations/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/projects/{project}/keys/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/projects/{project}/queues/{queue}/items/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("PUT /api/v1/orgs/{org}/projects/{project}/access", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
     ("POST /api/v1/orgs/{org}/projects/{project}/problems/{problem}/merge/", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
     ("POST /api/v1/orgs/{org}/projects/{project}/queues/", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
