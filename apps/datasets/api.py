@@ -161,7 +161,7 @@ class DatasetViewSet(FormatParameterMixin, ProjectScopedViewSet):
             "next": request.build_absolute_uri(f"{request.path}?{query.urlencode()}") if cursor else None,
         })
 
-    @extend_schema(request=shapes.CASES_IN, responses={201: shapes.CASES_ADDED, 200: shapes.CASES_ADDED, 409: CONFLICT})
+    @extend_schema(request={"application/json": shapes.CASES_IN}, responses={201: shapes.CASES_ADDED, 200: shapes.CASES_ADDED, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="cases", url_name="cases")
     def cases_add(self, request, org=None, project=None, dataset=None):
         """Add cases (hand-written or ``{"turn_id", …}``) as one new version; per-item results."""

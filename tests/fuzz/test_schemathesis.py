@@ -83,6 +83,11 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "`changes` holds at least one case field, each validated like a new case's (400 `required` / `invalid`)."
     ),
     (f"PUT {_DATASETS}/{{dataset}}/auto-add/", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
+    **{(operation, "negative_data_rejection"): _UNKNOWN_QUERY for operation in (
+        "GET /api/v1/datasets/{name}/versions/{number}/cases", "GET /api/v1/datasets/{name}/diff",
+        "GET /api/v1/datasets/{name}/versions/{number}/export", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/cases/",
+        f"GET {_DATASETS}/{{dataset}}/diff/", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/export/",
+    )},
     ("POST /api/v1/ingest", "negative_data_rejection"): (
         "By contract a batch answers 207 and refuses a bad item inside `results` (status 400, code, "
         "field), so the good items of the same batch are stored: a schema-violating item is not a 4xx."
