@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from apps.experiments.api import PromptLabelViewSet, PromptVersionViewSet, PromptViewSet
 from apps.experiments.models import NAME_PATTERN as PROMPT_NAME
+from apps.datasets.api import DatasetViewSet
 from apps.governance.api import AuditEventViewSet
 from apps.problems.api import ProblemViewSet
 from apps.organizations.api import (
@@ -40,6 +41,9 @@ router.register(
     rf"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{{36}})/prompts/(?P<prompt>{PROMPT_NAME})/labels",
     PromptLabelViewSet, basename="api-prompt-label",
 )
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/datasets", DatasetViewSet, basename="api-dataset"
+)
 
 urlpatterns = [
     path("orgs", OrganizationListViewSet.as_view({"get": "list"}), name="api-organization-list"),
@@ -61,5 +65,6 @@ urlpatterns = [
     path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
     path("", include("apps.traces.urls_api")),
     path("", include("apps.experiments.urls_api")),
+    path("", include("apps.datasets.urls_api")),
     *router.urls,
 ]

@@ -44,6 +44,7 @@ from apps.problems.models import Problem
 from apps.experiments.models import PromptLabel, PromptVersion
 from tests.factories.experiments import prompt_version
 from apps.review.models import ReviewItem, ReviewQueue
+from apps.datasets.models import CaseRevision, Dataset, DatasetExport, DatasetImport, DatasetVersion
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
 from tests.factories.projects import ApiKeyFactory, ProjectFactory, api_key_with_secret
 from tests.factories.traces import FeedbackFactory, SignalFactory, StepFactory, TurnFactory
@@ -90,6 +91,7 @@ class World:
             actor=Actor(user=self.owner_a.user),
         )
         self.prompt_a = self._prompt(self.project_a, "alpha-prompt", "Alpha template {{question}}", "production")
+        self.dataset_a, self.case_a, self.export_a, self.import_a = _dataset_world(self.project_a, self.turn_a, "Alpha dataset", "Alpha case")
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -104,6 +106,9 @@ class World:
         self.item_b = ReviewItem.all_tenants.create(project=self.project_b, queue=self.queue_b, turn_id=self.turn_b.id)
         self.problem_b = Problem.all_tenants.create(project=self.project_b, title="Bravo secret problem r5t8", turn_count=1)
         self.prompt_b = self._prompt(self.project_b, "bravo-secret-prompt-p2q9", "Bravo secret template j4k8 {{question}}", "bravo-label")
+        self.dataset_b, self.case_b, self.export_b, self.import_b = _dataset_world(
+            self.project_b, self.turn_b, "Bravo secret dataset d2c4", "Bravo secret case c9v3",
+        )
         self.step_b = StepFactory(turn=self.turn_b, span_id=uuid.uuid4().hex[:16], name="bravo secret step m3n6")
         self.signal_b = SignalFactory(turn=self.turn_b, kind="escalation")
         self.feedback_b = FeedbackFactory(turn=self.turn_b, comment="bravo secret comment w8e1")
@@ -144,6 +149,13 @@ class World:
             "prompt": (self.prompt_a if a else self.prompt_b).name,
             "version": 1,
             "label": "production" if a else "bravo-label",
+            "dataset": (self.dataset_a if a else self.dataset_b).pk,
+            "name": (self.dataset_a if a else self.dataset_b).name,
+            "case": str((self.case_a if a else self.case_b).case_id),
+            "number": 1,
+            "fmt": "jsonl",
+            "export": (self.export_a if a else self.export_b).pk,
+            "record": (self.import_a if a else self.import_b).pk,
         }
 
     def b_markers(self) -> list[str]:
@@ -152,8 +164,8 @@ class World:
             self.org_b.name, str(self.project_b.pk), self.project_b.name, self.key_b.key_id,
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
             self.turn_b.input, self.turn_b.session_id, str(self.turn_b.id), self.queue_b.name,
-            self.problem_b.title, self.token_b.name, self.token_b.token_id,
-            self.problem_b.title, self.prompt_b.name, "Bravo secret template j4k8",
+            self.problem_b.title, self.token_b.name, self.token_b.token_id, self.prompt_b.name, "Bravo secret template j4k8",
+            self.dataset_b.name, self.case_b.input,
         ]
 
     def b_snapshot(self) -> dict:
@@ -175,6 +187,10 @@ class World:
             "org_tokens": sorted(OrganizationToken.objects.for_org(self.org_b).values_list("pk", "name", "scopes", "revoked_at")),
             "prompt_versions": sorted(PromptVersion.objects.for_project(self.project_b).values_list("pk", "number", "template")),
             "prompt_labels": sorted(PromptLabel.objects.for_project(self.project_b).values_list("pk", "name", "version_id", "protected")),
+            "datasets": sorted(Dataset.objects.for_project(self.project_b).values_list("pk", "name", "archived", "latest_version")),
+            "versions": DatasetVersion.objects.for_project(self.project_b).count(),
+            "cases": sorted(CaseRevision.objects.for_project(self.project_b).values_list("pk", "removed_in")),
+            "imports": sorted(DatasetImport.objects.for_project(self.project_b).values_list("pk", "state")),
         }
 
     def a_snapshot(self) -> dict:
@@ -202,9 +218,30 @@ class World:
 
 FOREIGN_VALUES_KEYS = {
     "org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem", "token_id",
-    "prompt", "version", "label",
+    "prompt", "version", "label", "dataset", "name", "case", "number", "fmt", "export", "record",
 }
 API_TENANT_ROUTES = [(name, route, groups) for name, route, groups in TENANT_ROUTES if name.startswith("api-")]
+
+
+def _dataset_world(project, turn, name: str, case_input: str):
+    """A dataset with one version (a case from ``turn`` and a hand-written one), a finished export
+    and an import waiting for its confirmation."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.core.audit import SYSTEM
+    from apps.datasets.services.changes import Author, cases_add, revision_new
+    from apps.datasets.services.exports import export_run
+    from apps.datasets.services.imports import import_preview
+    from apps.datasets.services.turns import revisions_from_turns
+
+    dataset = Dataset.all_tenants.create(project=project, name=name)
+    hand = revision_new({"input": case_input, "expected_output": "answer"}, source="hand")
+    cases_add(dataset=dataset, author=Author(user=None, label="world"), revisions=[hand, *revisions_from_turns(project=project, turn_ids=[turn.id])])
+    export = export_run(export=DatasetExport.all_tenants.create(project=project, dataset=dataset, version=1, format="jsonl", rows_total=2))
+    upload = SimpleUploadedFile("more.jsonl", json.dumps({"input": case_input + " imported"}).encode())
+    record = import_preview(dataset=dataset, upload=upload, fmt=None, actor=SYSTEM)
+    dataset.refresh_from_db()
+    return dataset, hand, export, record
 
 
 @pytest.fixture
@@ -214,6 +251,11 @@ def world(db):
 
 def _url(name: str, groups, values: dict) -> str:
     return reverse(name, kwargs={key: values[key] for key in groups})
+
+
+def _content(response) -> bytes:
+    """The body, streamed ones (exports, files) included."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def _request(client, method: str, url: str, body: dict | None = None, api: bool = False):
@@ -347,7 +389,7 @@ def test_other_tenant_is_absent_from_every_page_and_list(world, name, route, gro
 
     response = client.get(url)
 
-    body = response.content.decode()
+    body = _content(response).decode()
     assert response.status_code in {200, 405}, (url, response.status_code)
     leaked = [marker for marker in world.b_markers() if marker in body]
     assert leaked == [], url
@@ -395,6 +437,8 @@ def _probe_ids(world, foreign: bool) -> dict:
         "prompt": "zz-never-used-prompt-00", "version": 1, "label": "zz-never-label",
         "span": uuid.uuid4().hex[:16], "signal": number + 5, "key": uuid.uuid4().hex[:12],
         "token_id": uuid.uuid4().hex[:12],
+        "dataset": number + 6, "name": "never used dataset", "case": str(uuid.uuid4()), "number": 1, "fmt": "jsonl",
+        "export": number + 7, "record": number + 8,
     }
 
 
@@ -481,9 +525,10 @@ def _probe_sequence(world, callers: dict, ids: dict, markers: list[str]) -> tupl
             for url, method, body in requests:
                 for caller, client in speakers.items():
                     response = _request(client, method, url, body=body, api=caller != "session-html")
-                    code = response.json().get("code") if response.get("Content-Type", "").startswith("application/json") and response.content[:1] == b"{" else None
+                    content = _content(response)
+                    code = json.loads(content).get("code") if response.get("Content-Type", "").startswith("application/json") and content[:1] == b"{" else None
                     answers.append((name, caller, method, response.status_code, code))
-                    text = response.content.decode(errors="replace")
+                    text = content.decode(errors="replace")
                     leaked = [marker for marker in markers if marker in text]
                     if response.status_code >= 500 or leaked:
                         leaks.append((name, caller, method, url, response.status_code, leaked))
@@ -506,7 +551,8 @@ def test_tenant_probe_from_outside(world, settings, capsys):
     # B's content (not its ids: a body that sends an id may echo it, the differential covers ids).
     markers = [world.org_b.name, world.project_b.name, world.owner_b.user.email, world.member_b.user.email,
                world.invitation_b.email, world.token_b.name, world.turn_b.input, world.turn_b.session_id, world.queue_b.name,
-               world.problem_b.title, world.step_b.name, world.feedback_b.comment, "Bravo secret template j4k8"]
+               world.problem_b.title, world.step_b.name, world.feedback_b.comment, "Bravo secret template j4k8",
+               world.dataset_b.name, world.case_b.input]
 
     foreign, leaks = _probe_sequence(world, callers, _probe_ids(world, foreign=True), markers)
     fresh, _ = _probe_sequence(world, callers, _probe_ids(world, foreign=False), markers)

@@ -73,6 +73,10 @@ class AuditAction(models.TextChoices):
     PROMPT_VERSION_CREATED = "prompt.version_created", "Prompt version created"
     PROMPT_LABEL_MOVED = "prompt.label_moved", "Prompt label moved"
     PROMPT_LABEL_PROTECTION = "prompt.label_protection", "Prompt label protection changed"
+    DATASET_CREATED = "dataset.created", "Dataset created"
+    DATASET_UPDATED = "dataset.updated", "Dataset renamed or archived"
+    DATASET_AUTO_ADD = "dataset.auto_add", "Queue auto-add to a dataset changed"
+    DATASET_IMPORTED = "dataset.imported", "Cases imported into a dataset"
 
 
 def audit_record(

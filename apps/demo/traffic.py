@@ -193,4 +193,7 @@ def seed_triage(*, project_id: str) -> dict:
     from apps.demo.problems import seed_problems_demo
 
     result["problems"] = seed_problems_demo(project=project)
+    from apps.demo.datasets import seed_datasets_demo
+
+    result["datasets"] = seed_datasets_demo(project=project, reviewer=reviewers[0].user if reviewers else None)
     return result

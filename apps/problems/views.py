@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
+from apps.core import hooks
 from apps.core.errors import ServiceError
 from apps.core.pagination import decode_position
 from apps.core.roles import Role, role_at_least
@@ -25,6 +26,9 @@ from apps.problems.selectors import STATUS_FILTERS
 from apps.problems.services import backlog
 
 MEMBERS_SHOWN = 200
+# ``(*, project, organization, membership, problem) -> {"add_url"}``: the problem page's "add its
+# confirmed turns to a dataset"; apps.datasets (a floor above) registers it at ready().
+PROBLEM_ACTIONS_HOOK = "datasets.problem_actions"
 STATUS_LABELS = dict(ProblemStatus.choices)
 
 
@@ -81,6 +85,10 @@ class _ProblemPage(ProjectViewMixin, TemplateResponseMixin, ContextMixin, View):
             statuses=[(s, STATUS_LABELS[s]) for s in SETTABLE_STATUSES], formula=FORMULA,
             findings=(problem.evidence or {}).get("findings", []),
             can_edit=role_at_least(self.membership.role, Role.REVIEWER) and not problem.is_merged,
+            dataset_actions=hooks.call(
+                PROBLEM_ACTIONS_HOOK, project=self.project, organization=self.organization, membership=self.membership,
+                problem=problem,
+            ),
         )
         return context
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from apps.core import hooks
 from apps.core.errors import ServiceError
 from apps.core.permissions import object_permission_user_ids
 from apps.core.roles import Role
@@ -28,6 +29,13 @@ from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services
 from apps.traces import presenters
 from apps.traces import selectors as trace_selectors
+
+
+# The review page's "add to dataset" (apps.datasets, a floor above, registers both at ready()):
+# ``(*, project, queue, user, session) -> dict`` the choice to show, remembered per reviewer and
+# queue; ``(*, request, decision, queue, dataset_id, split) -> str`` applies it after a decision.
+REVIEW_PANEL_HOOK = "datasets.review_panel"
+REVIEW_DECIDED_HOOK = "datasets.review_decided"
 
 
 class QueueViewMixin(ProjectViewMixin):
@@ -262,6 +270,9 @@ class ReviewView(QueueViewMixin, TemplateView):
             if turn is not None:
                 context.update(_replay_context(turn, self.project))
         context["progress"] = selectors.review_queue_progress(project=self.project, queues=[self.queue])[self.queue.pk]
+        context["dataset_panel"] = hooks.call(
+            REVIEW_PANEL_HOOK, project=self.project, queue=self.queue, user=self.request.user, session=self.request.session,
+        )
         return context
 
     def post(self, request, org, project, queue):
@@ -271,7 +282,7 @@ class ReviewView(QueueViewMixin, TemplateView):
             data = form.cleaned_data
             item = selectors.review_item_get(queue=self.queue, item_id=data["item"])
             try:
-                item_services.review_item_decide(
+                decision = item_services.review_item_decide(
                     item=item, reviewer=request.user, verdict=data["verdict"], category=data["category"],
                     correction=data["correction"], notes=data["notes"], ip_address=Actor.from_request(request).ip_address,
                 )
@@ -279,6 +290,16 @@ class ReviewView(QueueViewMixin, TemplateView):
                 self.item = item
                 service_error_to_form(form, error)
             else:
+                try:
+                    note = hooks.call(
+                        REVIEW_DECIDED_HOOK, request=request, decision=decision, queue=self.queue,
+                        dataset_id=request.POST.get("dataset", ""), split=request.POST.get("dataset_split", ""),
+                    )
+                except ServiceError as error:  # the decision stands; only the dataset step was refused
+                    messages.error(request, f"Decision saved; not added to the dataset: {error.message}")
+                else:
+                    if note:
+                        messages.success(request, note)
                 return redirect("review_queue_review", org=org, project=project, queue=queue)
         else:
             self.item = selectors.review_item_current(queue=self.queue, reviewer=request.user)

@@ -16,6 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from apps.core import hooks
 from apps.core.pagination import decode_position
 from apps.core.roles import Role
 from apps.projects.tenancy import ProjectViewMixin
@@ -142,6 +143,11 @@ class TurnListView(ProjectViewMixin, TemplateView):
         return context
 
 
+# ``(*, project, organization, membership, turn_id) -> {"holding": [{name, url}], "add_url"}``: the
+# datasets box of the replay page; apps.datasets (a floor above) registers it at ready().
+TURN_ACTIONS_HOOK = "datasets.turn_actions"
+
+
 class TurnDetailView(ProjectViewMixin, TemplateView):
     """``GET …/turns/<turn>/``: everything that produced one answer, and what was said about it.
 
@@ -176,6 +182,9 @@ class TurnDetailView(ProjectViewMixin, TemplateView):
         turn = self.turn
         children = selectors.turn_children(project=self.project, turn_id=turn.id)
         context.update(tab="turns", turn=turn, **presenters.turn_replay(turn=turn, children=children))
+        context["dataset_actions"] = hooks.call(
+            TURN_ACTIONS_HOOK, project=self.project, organization=self.organization, membership=self.membership, turn_id=turn.id,
+        )
         return context
 
 

@@ -181,6 +181,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded imports and finished exports of datasets (apps.datasets); never served directly.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(Path(os.environ.get("AGENTLOOP_DATA_DIR", BASE_DIR / ".data")) / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -23,3 +23,4 @@ CACHES["default"]["KEY_PREFIX"] = f"agentloop-test-{os.getpid()}"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 ACCOUNT_RATE_LIMITS = False
 SITE_URL = "http://testserver"
+MEDIA_ROOT = str(embedded.data_dir("test") / "media")

@@ -169,11 +169,32 @@ export declare class Prompt {
   readonly reference: string;
   /** The template with `{{name}}` replaced; a missing variable throws AgentLoopError `missing_variables`. */
   render(variables?: Record<string, unknown>): string;
+export declare class Dataset implements AsyncIterable<Record<string, any>> {
+  readonly name: string;
+  readonly description: string;
+  readonly latestVersion: number | null;
+  readonly version: number | null;
+  readonly casesCount: number;
+  readonly pageSize: number;
+  [Symbol.asyncIterator](): AsyncIterator<Record<string, any>>;
+  cases(): Promise<Record<string, any>[]>;
+}
+
+export interface CasesAdded {
+  version: number | null;
+  added: number;
+  rejected: number;
+  results: { index: number; status: number; case_id?: string; code?: string; message?: string; field?: string }[];
 }
 
 export declare class AgentLoop {
   /** Never throws: a bad key or host is reported, and what is then logged is counted as dropped. */
   constructor(options?: AgentLoopOptions);
+  /** One version of a dataset (latest unless `version`); iterate it with `for await`. Rejects with AgentLoopError. */
+  dataset(name: string, options?: { version?: number; pageSize?: number }): Promise<Dataset>;
+  /** Add cases as one new version. Rejects with AgentLoopError. */
+  addCases(name: string, cases: Record<string, any>[], options?: { message?: string }): Promise<CasesAdded>;
+  createDataset(name: string, description?: string): Promise<Record<string, any>>;
   /** Counters since the client was made; `queued` is the current backlog. */
   readonly stats: Stats;
   /** Log one turn; synchronous, never throws, sent in the background. */

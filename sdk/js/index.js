@@ -6,6 +6,7 @@
 export { AgentLoop, Turn, EXIT_FLUSH_TIMEOUT_MS } from "./src/client.js";
 export { AgentLoopError } from "./src/errors.js";
 export { Prompt } from "./src/prompts.js";
+export { Dataset } from "./src/datasets.js";
 export {
   deriveSigningKey,
   encodeFeedbackPayload,

@@ -33,7 +33,9 @@
       e: function () { decide("escalate"); }, n: function () { decide("skip"); },
       j: function () { move(1); }, k: function () { move(-1); },
       w: function () { form && form.querySelector('textarea[name="correction"]').focus(); },
-      o: function () { form && form.querySelector('textarea[name="notes"]').focus(); }
+      o: function () { form && form.querySelector('textarea[name="notes"]').focus(); },
+      d: function () { var choice = document.getElementById("dataset-choice"); if (choice) choice.focus(); },
+      a: function () { var add = document.getElementById("add-last"); if (add) add.requestSubmit(); }
     };
     if (actions[key]) { event.preventDefault(); actions[key](); }
   });

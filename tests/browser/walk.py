@@ -118,7 +118,12 @@ class Walker:
     def visit(self, path: str) -> Visit | None:
         """None when the answer is not an HTML page (JSON, a script)."""
         self.console.clear()
-        response = self.page.goto(path)
+        try:
+            response = self.page.goto(path)
+        except Exception as error:  # noqa: BLE001 - an attachment (a dataset export) is a download, not a page
+            if "Download is starting" in str(error):
+                return None
+            raise
         if not response.headers.get("content-type", "").startswith("text/html"):
             return None
         if self.page.locator("[hx-trigger~=load]").count():

@@ -82,8 +82,30 @@ def _widget_token(api_key: ApiKey, turn_id: str, user_id: str) -> str:
     )
 
 
+def _dataset_values(project) -> dict[str, list[str]]:
+    """The dataset pages' kwargs; a finished export of the first dataset is made for its page."""
+    from apps.datasets.models import CaseRevision, Dataset, DatasetExport, DatasetImport
+    from apps.datasets.services.exports import export_run
+
+    datasets = list(Dataset.objects.for_project(project).exclude(latest_version=0).order_by("pk"))
+    imported = set(DatasetImport.objects.for_project(project).values_list("dataset_id", flat=True))
+    datasets.sort(key=lambda dataset: dataset.pk not in imported)  # the first one has every kind of page
+    first = datasets[0]
+    if not DatasetExport.objects.for_project(project).exists():
+        export_run(export=DatasetExport.objects.create(project=project, dataset=first, version=1, format="jsonl", rows_total=first.cases_count))
+    return {
+        "dataset": [str(dataset.pk) for dataset in datasets],
+        "case": [str(case) for case in CaseRevision.objects.for_project(project).filter(dataset=first).order_by("position")
+                 .values_list("case_id", flat=True).distinct()[:3]],
+        "number": ["1"], "fmt": ["jsonl"],
+        "export": [str(pk) for pk in DatasetExport.objects.for_project(project).filter(dataset=first).values_list("pk", flat=True)],
+        "record": [str(pk) for pk in DatasetImport.objects.for_project(project).filter(dataset=first).values_list("pk", flat=True)],
+    }
+
+
 def _values(organization, project) -> dict[str, list[str]]:
     return {
+        **_dataset_values(project),
         "org": [organization.slug],
         "project": [str(project.pk)],
         "key_id": list(ApiKey.objects.for_project(project).values_list("key_id", flat=True)),
@@ -222,6 +244,7 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
     _hostile_prompt(project, actor)
     for problem, payload in zip(Problem.objects.for_project(project).order_by("pk"), PAYLOADS, strict=False):
         problem_update(problem=problem, actor=actor, title=payload)
+    _hostile_datasets(project, actor, turn_ids)
 
     widget_tokens = [_widget_token(api_key, turn_id, payload) for turn_id, payload in zip(turn_ids, PAYLOADS, strict=True)]
     for token, payload in zip(widget_tokens, PAYLOADS, strict=True):
@@ -238,6 +261,28 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/prompts/hostile-prompt/diff/?from=1&to=9",
         ],
     )
+
+
+def _hostile_datasets(project, actor, turn_ids) -> None:
+    """A dataset named by a payload, whose cases (from the turns and by hand), tags, splits, version
+    messages and import errors are payloads too."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.datasets.services.changes import Author, cases_add, revision_new
+    from apps.datasets.services.datasets import dataset_create
+    from apps.datasets.services.imports import import_preview
+    from apps.datasets.services.turns import cases_add_from_turns
+
+    dataset = dataset_create(project=project, name=PAYLOADS[0].replace("/", "|")[:100], description=PAYLOADS[1], actor=actor)
+    author = Author(user=actor.user, label=PAYLOADS[2][:254])
+    cases_add_from_turns(dataset=dataset, author=author, turn_ids=turn_ids[:3], split=PAYLOADS[3][:64].strip() or "x",
+                         tags=[PAYLOADS[4][:64]], message=PAYLOADS[5][:500])
+    cases_add(dataset=dataset, author=author, message=PAYLOADS[0][:500], revisions=[
+        revision_new({"input": payload, "expected_output": payload, "history": [{"role": "user", "content": payload}],
+                      "context": {"doc": payload}, "metadata": {"system": payload}, "failure_category": payload[:64]},
+                     source="hand") for payload in PAYLOADS])
+    bad = "\n".join(json.dumps({"input": payload, payload: payload}) for payload in PAYLOADS).encode()
+    import_preview(dataset=dataset, upload=SimpleUploadedFile("hostile.jsonl", bad), fmt=None, actor=actor)
 
 
 def _invite_address(organization, acting: Membership, payload: str) -> str:

@@ -70,6 +70,12 @@ _PROMPT_CONTENT = (
     "service checks each `parameters` against its metaschema, which OpenAPI 3.0 cannot state; the field "
     "descriptions say it."
 )
+_PER_CASE = (
+    "By contract a batch of cases answers with one result per case and refuses a bad case inside "
+    "`results` (status 400, code, field), so the good cases of the same request are added: a "
+    "schema-violating case is not a 4xx (as `POST /api/v1/ingest`)."
+)
+_DATASETS = "/api/v1/orgs/{org}/projects/{project}/datasets"
 DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/orgs/{org}/projects/{project}/prompts/", "positive_data_acceptance"): _PROMPT_CONTENT,
     ("POST /api/v1/orgs/{org}/projects/{project}/prompts/{prompt}/versions/", "positive_data_acceptance"): _PROMPT_CONTENT,
@@ -77,6 +83,25 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("GET /api/v1/prompts/{prompt}", "positive_data_acceptance"): (
         "`label` and `version` are exclusive (400 `invalid` when both are sent), stated in their descriptions."
     ),
+    ("POST /api/v1/datasets/{name}/cases", "negative_data_rejection"): _PER_CASE,
+    (f"POST {_DATASETS}/{{dataset}}/cases/", "negative_data_rejection"): _PER_CASE,
+    ("POST /api/v1/datasets", "positive_data_acceptance"): _NAME_TEXT,
+    (f"POST {_DATASETS}/", "positive_data_acceptance"): _NAME_TEXT,
+    (f"PATCH {_DATASETS}/{{dataset}}/", "positive_data_acceptance"): _NAME_TEXT + " " + _SERVICE_RULE,
+    (f"POST {_DATASETS}/{{dataset}}/cases/move/", "positive_data_acceptance"): (
+        "A split is one line of text like a name (control characters refused, 400 `invalid`); and a "
+        "`version` older than the latest is 409 `version_immutable`."
+    ),
+    (f"POST {_DATASETS}/{{dataset}}/cases/remove/", "positive_data_acceptance"): "A `version` older than the latest is 409 `version_immutable`; unknown case ids are 404.",
+    (f"PATCH {_DATASETS}/{{dataset}}/versions/{{number}}/cases/{{case}}/", "positive_data_acceptance"): (
+        "`changes` holds at least one case field, each validated like a new case's (400 `required` / `invalid`)."
+    ),
+    (f"PUT {_DATASETS}/{{dataset}}/auto-add/", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
+    **{(operation, "negative_data_rejection"): _UNKNOWN_QUERY for operation in (
+        "GET /api/v1/datasets/{name}/versions/{number}/cases", "GET /api/v1/datasets/{name}/diff",
+        "GET /api/v1/datasets/{name}/versions/{number}/export", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/cases/",
+        f"GET {_DATASETS}/{{dataset}}/diff/", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/export/",
+    )},
     ("POST /api/v1/ingest", "negative_data_rejection"): (
         "By contract a batch answers 207 and refuses a bad item inside `results` (status 400, code, "
         "field), so the good items of the same batch are stored: a schema-violating item is not a 4xx."
@@ -91,6 +116,7 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("PATCH /api/v1/orgs/{org}", "positive_data_acceptance"): _NAME_TEXT,
     ("GET /api/v1/orgs/{org}/audit-events/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("GET /api/v1/orgs/{org}/invitations/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/projects/{project}/keys/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("GET /api/v1/orgs/{org}/projects/{project}/queues/{queue}/items/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("PUT /api/v1/orgs/{org}/projects/{project}/access", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
     ("POST /api/v1/orgs/{org}/projects/{project}/problems/{problem}/merge/", "positive_data_acceptance"): _BODY_NAMES_OBJECTS,
@@ -133,6 +159,7 @@ def world(db, organization, project, members):
     _, org_token = org_token_with_secret(membership=members[Role.OWNER], name="fuzz")
     spare_token, _ = org_token_with_secret(membership=members[Role.ADMIN], name="spare")
     prompt_with_versions(project=project, count=2, labels={"production": 1})
+    dataset = _fuzz_dataset(project, turn)
     return {
         "secret": secret,
         "org_token": org_token,
@@ -151,8 +178,26 @@ def world(db, organization, project, members):
             "prompt": "support-agent",
             "version": "1",
             "label": "production",
+            "dataset": str(dataset.pk),
+            "name": dataset.name,
+            "number": "1",
+            "case": str(dataset.first_case_id),
         },
     }
+
+
+def _fuzz_dataset(project, turn):
+    """A dataset with one version holding a hand-written case and the turn's case."""
+    from apps.datasets.models import Dataset
+    from apps.datasets.services.changes import Author, cases_add, revision_new
+    from apps.datasets.services.turns import revisions_from_turns
+
+    dataset = Dataset.objects.create(project=project, name="Fuzz cases")
+    hand = revision_new({"input": "How long do refunds take?", "expected_output": "30 days."}, source="hand")
+    cases_add(dataset=dataset, author=Author(user=None, label="fuzz"), revisions=[hand, *revisions_from_turns(project=project, turn_ids=[turn.id])])
+    dataset.refresh_from_db()
+    dataset.first_case_id = hand.case_id
+    return dataset
 
 
 @pytest.fixture

@@ -245,9 +245,42 @@ def _run(case, *, organization, project, members, login):
         expected = _run_problem(case, project=project, html=html, api=api, p=p, a=a)
     elif case.startswith("prompt."):
         audits, expected = _run_prompt(case, project=project, html=html, api=api, p=p, a=a)
+    elif case.startswith("dataset."):
+        audits, expected = _run_dataset(case, project=project, html=html, api=api, p=p, a=a)
     else:  # pragma: no cover - the parametrize list and this switch must agree
         raise AssertionError(case)
     return audits, (admin.pk, admin.email, case, *expected, IP, organization.pk)
+
+
+def _run_dataset(case, *, project, html, api, p, a):
+    """Dataset actions: create, rename, a queue's auto-add rule (API), an import (pages)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.datasets.models import Dataset, DatasetImport
+    from apps.datasets.services.datasets import dataset_create
+    from apps.review.models import ReviewQueue
+
+    if case == "dataset.created":
+        audits = audit_count()
+        response = api.post(f"{a}/datasets/", {"name": "Smoke", "description": "CI smoke set"}, format="json", REMOTE_ADDR=IP)
+        return audits, ("dataset", str(response.json()["id"]), "Smoke", None, {"name": "Smoke", "description": "CI smoke set"})
+    dataset = dataset_create(project=project, name="Smoke", actor=Actor(user=None))
+    queue = ReviewQueue.objects.for_project(project).create(project=project, name="Triage")
+    audits = audit_count()
+    if case == "dataset.updated":
+        api.patch(f"{a}/datasets/{dataset.pk}/", {"name": "Regression"}, format="json", REMOTE_ADDR=IP)
+        return audits, ("dataset", str(dataset.pk), "Regression", {"name": "Smoke"}, {"name": "Regression"})
+    if case == "dataset.auto_add":
+        api.put(f"{a}/datasets/{dataset.pk}/auto-add/", {"queue": queue.pk, "split": "regression"}, format="json", REMOTE_ADDR=IP)
+        return audits, ("review_queue", str(queue.pk), "Triage", None, {"dataset": dataset.pk, "split": "regression"})
+    # dataset.imported
+    upload = SimpleUploadedFile("cases.jsonl", b'{"input": "q1"}\n{"input": ""}\n{"input": "q2"}\n')
+    html.post(f"{p}/datasets/{dataset.pk}/import/", {"file": upload}, REMOTE_ADDR=IP)
+    record = DatasetImport.objects.for_project(project).get(dataset=dataset)
+    html.post(f"{p}/datasets/{dataset.pk}/imports/{record.pk}/", {"action": "confirm"}, REMOTE_ADDR=IP)
+    assert Dataset.objects.for_project(project).get(pk=dataset.pk).cases_count == 2
+    return audits, ("dataset", str(dataset.pk), "Smoke", None,
+                    {"file": "cases.jsonl", "rows": 3, "imported": 2, "errors": 1, "version": 1})
 
 
 def _run_problem(case, *, project, html, api, p, a):

@@ -50,3 +50,22 @@ def test_js_sdk_against_a_live_server(live_server, project):
     assert output["feedback_url"].startswith(f"{live_server.url}/f/")
     page = urllib.request.urlopen(output["feedback_url"], timeout=10)
     assert page.status == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_js_sdk_dataset_calls_against_a_live_server(live_server, project):
+    from tests.factories.datasets import confirmed_turn
+
+    _, secret = api_key_with_secret(project=project)
+    turn, _ = confirmed_turn(project, correction="JS correction")
+    env = dict(os.environ, AGENTLOOP_HOST=live_server.url, AGENTLOOP_API_KEY=secret, TURN_ID=str(turn.id))
+
+    result = subprocess.run([NODE, str(JS / "test" / "datasets-live.mjs")], env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["first"] == {"version": 1, "added": 1, "statuses": [201]}
+    assert out["second"] == {"version": 2, "added": 250}
+    assert out["pinned"] == {"version": 1, "casesCount": 1, "cases": [[turn.input, "JS correction", str(turn.id)]]}
+    assert out["latest"] == {"version": 2, "casesCount": 251, "count": 251, "firstHand": "js q0", "last": "js q249"}
+    assert out["errors"] == [["not_found", 404], ["duplicate_name", 409]]

@@ -21,6 +21,7 @@ from collections import Counter
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core import hooks
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_has
 from apps.core.roles import Role, role_at_least
@@ -31,6 +32,10 @@ from apps.review.models import (
 )
 from apps.review.selectors import taxonomy_get
 from apps.traces.models import ReviewState, Signal, Turn
+
+# ``(*, decision) -> None``, called inside the decision's transaction when an item's outcome
+# becomes confirmed: apps.datasets (a floor above) applies the queue's auto-add rule (idempotent).
+DECISION_FINAL_HOOK = "datasets.decision_final"
 
 
 def _sampled(turn_id, queue_id: int, percent: int) -> bool:
@@ -275,6 +280,8 @@ def review_item_decide(
         )
     elif outcome in (ItemState.CONFIRMED, ItemState.REJECTED):
         Turn.objects.for_project(item.project_id).filter(id=item.turn_id).update(review_state=ReviewState.REVIEWED)
+        if outcome == ItemState.CONFIRMED:
+            hooks.call(DECISION_FINAL_HOOK, decision=decision)
     after = {"verdict": verdict, "category": category, "turn_id": str(item.turn_id), "queue": queue.pk}
     if queue.reviewers_per_item > 1:
         after.update(vote=len(votes), outcome=outcome)

@@ -8,6 +8,7 @@
  * a time, so feedback for a turn never overtakes the turn.
  */
 
+import * as datasets from "./datasets.js";
 import { randomUUID } from "node:crypto";
 
 import { AgentLoopError, Reporter } from "./errors.js";
@@ -400,6 +401,26 @@ export class AgentLoop {
       this.#report("internal_error", `feedbackUrl failed: ${describe(error)}`, { cause: error });
       return null;
     }
+  }
+
+  // Eval datasets (src/datasets.js): awaited calls that reject with an AgentLoopError.
+  get #connection() {
+    return { host: this.#host, apiKey: this.#apiKey, fetch: this.#fetch, timeout: this.#timeout };
+  }
+
+  /** @param {string} name @param {{ version?: number, pageSize?: number }} [options] */
+  dataset(name, options) {
+    return datasets.dataset(this.#connection, name, options);
+  }
+
+  /** @param {string} name @param {object[]} cases @param {{ message?: string }} [options] */
+  addCases(name, cases, options) {
+    return datasets.addCases(this.#connection, name, cases, options);
+  }
+
+  /** @param {string} name @param {string} [description] */
+  createDataset(name, description) {
+    return datasets.createDataset(this.#connection, name, description);
   }
 
   /**

@@ -322,6 +322,22 @@ class AgentLoop:
         except Exception:
             self._internal_error("signal")
 
+    # Eval datasets (agentloop.datasets): synchronous calls that raise AgentLoopError on failure.
+    def dataset(self, name: str, version: int | None = None):
+        from agentloop import datasets
+
+        return datasets.dataset(self, name, version)
+
+    def add_cases(self, name: str, cases, *, message: str = "") -> dict:
+        from agentloop import datasets
+
+        return datasets.add_cases(self, name, cases, message=message)
+
+    def create_dataset(self, name: str, description: str = "") -> dict:
+        from agentloop import datasets
+
+        return datasets.create_dataset(self, name, description)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything queued before this call is delivered, rejected or dropped.
 
