@@ -115,3 +115,76 @@ class PromptLabelMove(ProjectOwnedModel):
     @property
     def actor(self) -> str:
         return self.actor_email or self.actor_label or "(unknown)"
+
+
+# --- experiments: offline runs over a dataset version -------------------------------------------
+
+
+class ExperimentSource(models.TextChoices):
+    SDK = "sdk", "From code (SDK or API)"
+    ENDPOINT = "endpoint", "The worker calls an endpoint"
+    UPLOAD = "upload", "Uploaded outputs (JSONL)"
+
+
+class ExperimentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Experiment(ProjectOwnedModel):
+    """One run of one configuration over one ``(dataset, version)``: an output per case, with scores.
+
+    ``prompt_version`` names the prompt version it ran (or ``configuration`` any other named
+    setup); ``scorers`` is the list of scorer configurations the worker applies, each
+    ``{"name", "kind", …options}``. The dataset version is pinned by its number: experiments
+    compared by a validation must share it. Results are unique per ``(experiment, case_id)``, so
+    an upload retried or resumed stores each case once.
+    """
+
+    name = models.CharField(max_length=200)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="+")
+    dataset_version = models.PositiveIntegerField()
+    prompt_version = models.ForeignKey(PromptVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="experiments")
+    configuration = models.JSONField(default=dict, blank=True)
+    scorers = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=10, choices=ExperimentSource.choices, default=ExperimentSource.SDK)
+    status = models.CharField(max_length=10, choices=ExperimentStatus.choices, default=ExperimentStatus.PENDING)
+    cases_total = models.PositiveIntegerField(default=0)
+    cases_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    summary = models.JSONField(default=dict, blank=True)  # scorer → {"n", "passed", "mean"}
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_by_label = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(ProjectOwnedModel.Meta):
+        indexes = [models.Index(fields=["project", "-created_at"], name="experiments_exp_recent_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(dataset_version__gte=1), name="experiments_experiment_version_check"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperimentResult(ProjectOwnedModel):
+    """One case's output in an experiment and its scores (``{scorer name: bool | number}``)."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="results")
+    case_id = models.UUIDField()
+    output = models.TextField(blank=True, default="")
+    scores = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    latency_ms = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project", "experiment", "case_id"], name="experiments_result_case_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id}:{self.case_id}"
