@@ -110,9 +110,16 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_request_body(self, direction="request"):
         """A view without parsers reads the raw body itself (``apps.core.body.read_json``), which
-        refuses an empty one: its body is required."""
+        refuses an empty one: its body is required. So is a body given as a literal schema with
+        required properties (``@extend_schema(request={"application/json": {...}})``)."""
         body = super()._get_request_body(direction)
-        if body is not None and not self.view.get_parsers():
+        if body is None:
+            return body
+        literal_required = any(
+            isinstance(media.get("schema"), dict) and media["schema"].get("required")
+            for media in body.get("content", {}).values()
+        )
+        if not self.view.get_parsers() or literal_required:
             body["required"] = True
         return body
 

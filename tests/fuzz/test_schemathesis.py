@@ -88,6 +88,10 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/datasets", "positive_data_acceptance"): _NAME_TEXT,
     (f"POST {_DATASETS}/", "positive_data_acceptance"): _NAME_TEXT,
     (f"PATCH {_DATASETS}/{{dataset}}/", "positive_data_acceptance"): _NAME_TEXT + " " + _SERVICE_RULE,
+    (f"PATCH {_DATASETS}/{{dataset}}/", "negative_data_rejection"): (
+        "The JSON door strips NUL characters before lengths are checked (PostgreSQL cannot store them), so a "
+        "description that is over `maxLength` only by its NULs is accepted, shortened."
+    ),
     (f"POST {_DATASETS}/{{dataset}}/cases/move/", "positive_data_acceptance"): (
         "A split is one line of text like a name (control characters refused, 400 `invalid`); and a "
         "`version` older than the latest is 409 `version_immutable`."
