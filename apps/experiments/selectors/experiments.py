@@ -59,8 +59,8 @@ def experiment_scores(*, project, experiment) -> dict[str, dict[str, bool | floa
 
 
 def result_case_ids(*, experiment: Experiment) -> list[str]:
-    """The case ids already uploaded (what a resumed SDK run skips)."""
-    rows = ExperimentResult.objects.for_project(experiment.project).filter(experiment=experiment)
+    """The case ids already uploaded without an error (what a resumed SDK run skips; failed cases are retried)."""
+    rows = ExperimentResult.objects.for_project(experiment.project).filter(experiment=experiment, error="")
     return [str(c) for c in rows.order_by("case_id").values_list("case_id", flat=True)]
 
 
