@@ -17,11 +17,12 @@ if (process.env.NODE_TEST_CONTEXT) {
   let maxInFlight = 0;
   const task = async (c) => {
     calls.push(c.id);
+    const count = calls.length;
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
     await new Promise((resolve) => setTimeout(resolve, 5));
     inFlight -= 1;
-    if (calls.length === 7) throw Object.assign(new Error("stop"), { interrupt: true });
+    if (count === 7) throw Object.assign(new Error("stop"), { interrupt: true });
     const n = Number(c.input.slice(1));
     return { output: n % 3 ? `a${n}` : "wrong", scores: { judge: 1 } };
   };
