@@ -32,6 +32,7 @@ from apps.experiments.services.experiments import experiment_create, results_upl
 from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
 
 TAG = ["experiments"]
+NOT_FOUND = OpenApiResponse(description="No such experiment, dataset, version or prompt version here (`not_found`)")
 
 
 def _object(request) -> dict:
@@ -101,7 +102,7 @@ def jsonl_items(raw: bytes) -> tuple[list, dict[int, str]]:
 class ExperimentCreateView(_ExperimentKeyView):
     @extend_schema(
         operation_id="experiments_create", tags=TAG, request={"application/json": shapes.EXPERIMENT_IN},
-        responses={201: shapes.CREATED_OUT},
+        responses={201: shapes.CREATED_OUT, 404: NOT_FOUND},
         description="Create an experiment over a dataset version (it must exist here). A scorer that does not "
                     "compile is 400 `invalid_scorer`; a missing dataset, version or prompt version is 404.",
     )
@@ -112,7 +113,7 @@ class ExperimentCreateView(_ExperimentKeyView):
 
 
 class ExperimentDetailView(_ExperimentKeyView):
-    @extend_schema(operation_id="experiments_get", tags=TAG, responses={200: shapes.EXPERIMENT_OUT},
+    @extend_schema(operation_id="experiments_get", tags=TAG, responses={200: shapes.EXPERIMENT_OUT, 404: NOT_FOUND},
                    description="The experiment, its progress and its summary per scorer.")
     def get(self, request, experiment_id):
         return Response(presenters.experiment_body(experiment_get(project=self.project, experiment_id=experiment_id)))
@@ -120,7 +121,7 @@ class ExperimentDetailView(_ExperimentKeyView):
 
 class ExperimentResultsView(_ExperimentKeyView):
     @extend_schema(operation_id="experiments_results_upload", tags=TAG, request={"application/json": shapes.RESULTS_IN},
-                   responses={207: OpenApiResponse(response=shapes.UPLOAD_OUT, description="One outcome per item")},
+                   responses={207: OpenApiResponse(response=shapes.UPLOAD_OUT, description="One outcome per item"), 404: NOT_FOUND},
                    description="Upload outputs (and posted scores). Idempotent by (experiment, case_id): a re-upload "
                                "replaces the output and scores (200). A case not in the dataset version is that item's 404.")
     def post(self, request, experiment_id):
@@ -130,7 +131,7 @@ class ExperimentResultsView(_ExperimentKeyView):
             raise ValidationFailed("Send {\"results\": [...]}.", field="results")
         return Response(results_upload(experiment=experiment, items=body["results"]).as_dict(), status=207)
 
-    @extend_schema(operation_id="experiments_results_case_ids", tags=TAG, responses={200: shapes.CASE_IDS_OUT},
+    @extend_schema(operation_id="experiments_results_case_ids", tags=TAG, responses={200: shapes.CASE_IDS_OUT, 404: NOT_FOUND},
                    description="The case ids already uploaded (a resumed run skips them).")
     def get(self, request, experiment_id):
         experiment = experiment_get(project=self.project, experiment_id=experiment_id)
@@ -140,7 +141,7 @@ class ExperimentResultsView(_ExperimentKeyView):
 class ExperimentOutputsView(_ExperimentKeyView):
     @extend_schema(operation_id="experiments_outputs_upload", tags=TAG,
                    request={"application/x-ndjson": {"type": "string", "format": "binary"}},
-                   responses={207: OpenApiResponse(response=shapes.UPLOAD_OUT, description="One outcome per line")},
+                   responses={207: OpenApiResponse(response=shapes.UPLOAD_OUT, description="One outcome per line"), 404: NOT_FOUND},
                    description="JSONL of outputs, one {\"case_id\", \"output\", \"scores\"?} a line (at most 1000 lines).")
     def post(self, request, experiment_id):
         experiment = experiment_get(project=self.project, experiment_id=experiment_id)

@@ -33,7 +33,7 @@ RESULTS_OUT = {"type": "object", "required": ["results"], "properties": {"result
 COMPARE_OUT = {
     "type": "object", "required": ["baseline", "candidate", "scorers", "regressions", "improvements", "flipped"],
     "properties": {
-        "baseline": {"type": "integer"}, "candidate": {"type": "integer"},
+        "baseline": {"type": "integer"}, "candidate": {"type": "integer", "nullable": True},
         "scorers": {"type": "array", "items": {"type": "string"}},
         "regressions": {"type": "integer"}, "improvements": {"type": "integer"},
         "flipped": {"type": "array", "items": {"type": "object", "properties": {
@@ -54,11 +54,11 @@ class ExperimentViewSet(ProjectScopedViewSet):
     def get_object(self):
         return experiment_get(project=self.project, experiment_id=self.kwargs["experiment"])
 
-    @extend_schema(responses={200: shapes.EXPERIMENT_LIST})
+    @extend_schema(responses={200: shapes.EXPERIMENT_OUT})  # a list action: the schema is an array of these
     def list(self, request, org=None, project=None):
         from apps.experiments.selectors.experiments import experiment_list
 
-        return Response({"results": [presenters.experiment_body(e) for e in experiment_list(project=self.project)[:500]]})
+        return Response([presenters.experiment_body(e) for e in experiment_list(project=self.project)[:500]])
 
     @extend_schema(request={"application/json": shapes.EXPERIMENT_IN}, responses={201: shapes.CREATED_OUT, 400: ERROR, 404: ERROR},
                    description="Create an experiment (same body as POST /api/v1/experiments).")
@@ -89,15 +89,26 @@ class ExperimentViewSet(ProjectScopedViewSet):
         return Response(results_upload(experiment=self.object, items=request.data["results"]).as_dict(), status=207)
 
     @extend_schema(
-        parameters=[OpenApiParameter("with", {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}, required=True,
-                                     description="The candidate experiment's id")],
+        parameters=[OpenApiParameter("with", {"type": "integer", "minimum": 1, "maximum": 9223372036854775807},
+                                     description="The candidate experiment's id (default: the latest other experiment "
+                                                 "on the same dataset version; none: an empty comparison)")],
         responses={200: COMPARE_OUT, 400: ERROR},
         description="Flipped cases between this experiment (baseline) and `with` (candidate): pass→fail first. "
                     "Different dataset versions: 400 `different_dataset_versions`.",
     )
     @action(detail=True, methods=["get"])
     def compare(self, request, org=None, project=None, experiment=None):
-        candidate = experiment_get(project=self.project, experiment_id=request.query_params.get("with"))
+        raw = request.query_params.get("with")
+        if raw is None:
+            from apps.experiments.selectors.experiments import experiment_list
+
+            candidate = experiment_list(project=self.project).filter(
+                dataset=self.object.dataset, dataset_version=self.object.dataset_version).exclude(pk=self.object.pk).first()
+            if candidate is None:
+                return Response({"baseline": self.object.pk, "candidate": None, "scorers": [], "regressions": 0,
+                                 "improvements": 0, "flipped": []})
+        else:
+            candidate = experiment_get(project=self.project, experiment_id=raw)
         found = compare_selectors.comparison(baseline=self.object, candidate=candidate)
         flipped = [{"case_id": row.case_id, "scorer": scorer, "flip": kind} for row in found.rows for scorer, kind in row.flips]
         return Response({"baseline": self.object.pk, "candidate": candidate.pk, "scorers": found.scorers,

@@ -94,7 +94,7 @@ def test_compare_across_dataset_versions_is_refused(project, members, pair, othe
     response = client.get(f"{_base(project)}/{baseline.pk}/compare?with={other.pk}")
     foreign = experiment(project=other_project, dataset=dataset_with_cases(project=other_project), name="foreign")
     hidden = client.get(f"{_base(project)}/{baseline.pk}/compare?with={foreign.pk}")
-    missing = client.get(f"{_base(project)}/{baseline.pk}/compare")
+    missing = client.get(f"{_base(project)}/{baseline.pk}/compare?with=999999999")
 
     assert (response.status_code, response.json()["code"]) == (400, "different_dataset_versions")
     assert (hidden.status_code, missing.status_code) == (404, 404)

@@ -117,6 +117,9 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     (f"POST {_EXPERIMENTS}/", "positive_data_acceptance"): _EXPERIMENT_BODY,
     ("POST /api/v1/experiments/{experiment_id}/results", "negative_data_rejection"): _PER_RESULT,
     (f"POST {_EXPERIMENTS}/{{experiment}}/results/upload/", "negative_data_rejection"): _PER_RESULT,
+    (f"POST {_EXPERIMENTS}/{{experiment}}/results/upload/", "positive_data_acceptance"): (
+        "The body `{\"results\": [...]}` is required (400 `invalid` without it), as on the key route."
+    ),
     ("POST /api/v1/experiments/{experiment_id}/outputs", "positive_data_acceptance"): (
         "A JSONL body with no line is 400 `invalid` (nothing to upload); each line's problems are its item's 400."
     ),
@@ -284,6 +287,8 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 _CREDENTIALS: dict[str, dict[str, str]] = {}
+# JSONL outputs upload (POST /api/v1/experiments/{id}/outputs): bytes, sent as generated.
+schemathesis.serializer.alias("application/x-ndjson", "application/octet-stream")
 
 
 @schema.auth(refresh_interval=None)
