@@ -126,10 +126,20 @@ class ExperimentCompareView(_ExperimentPage):
     template_name = "experiments/experiment_compare.html"
 
     def get(self, request, *args, **kwargs):
-        try:
-            candidate = experiment_get(project=self.project, experiment_id=request.GET.get("with"))
-        except ServiceError:
-            raise Http404("No such experiment.") from None
+        raw = request.GET.get("with")
+        if raw is None:  # the latest other run on the same dataset version
+            candidate = experiment_list(project=self.project).filter(
+                dataset=self.experiment.dataset, dataset_version=self.experiment.dataset_version,
+            ).exclude(pk=self.experiment.pk).first()
+            if candidate is None:
+                return self.render_to_response(self.get_context_data(
+                    tab="experiments", experiment=self.experiment, candidate=None,
+                    error="No other experiment ran on this dataset version: there is nothing to compare with yet."))
+        else:
+            try:
+                candidate = experiment_get(project=self.project, experiment_id=raw)
+            except ServiceError:
+                raise Http404("No such experiment.") from None
         try:
             found = compare_selectors.comparison(baseline=self.experiment, candidate=candidate)
         except ServiceError as error:
