@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from apps.experiments.api import PromptLabelViewSet, PromptVersionViewSet, PromptViewSet
 from apps.experiments.models import NAME_PATTERN as PROMPT_NAME
 from apps.datasets.api import DatasetViewSet
+from apps.experiments.api_session import ExperimentViewSet
 from apps.governance.api import AuditEventViewSet
 from apps.problems.api import ProblemViewSet
 from apps.organizations.api import (
@@ -43,6 +44,10 @@ router.register(
 )
 router.register(
     r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/datasets", DatasetViewSet, basename="api-dataset"
+)
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/experiments", ExperimentViewSet,
+    basename="api-experiment",
 )
 
 urlpatterns = [

@@ -45,6 +45,7 @@ from apps.experiments.models import PromptLabel, PromptVersion
 from tests.factories.experiments import prompt_version
 from apps.review.models import ReviewItem, ReviewQueue
 from apps.datasets.models import CaseRevision, Dataset, DatasetExport, DatasetImport, DatasetVersion
+from apps.experiments.models import Experiment, ExperimentResult
 from tests.factories.organizations import InvitationFactory, MembershipFactory, OrganizationFactory
 from tests.factories.projects import ApiKeyFactory, ProjectFactory, api_key_with_secret
 from tests.factories.traces import FeedbackFactory, SignalFactory, StepFactory, TurnFactory
@@ -92,6 +93,7 @@ class World:
         )
         self.prompt_a = self._prompt(self.project_a, "alpha-prompt", "Alpha template {{question}}", "production")
         self.dataset_a, self.case_a, self.export_a, self.import_a = _dataset_world(self.project_a, self.turn_a, "Alpha dataset", "Alpha case")
+        self.experiment_a = _experiment_world(self.project_a, self.dataset_a, self.case_a, "Alpha experiment", "Alpha output")
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -109,6 +111,8 @@ class World:
         self.dataset_b, self.case_b, self.export_b, self.import_b = _dataset_world(
             self.project_b, self.turn_b, "Bravo secret dataset d2c4", "Bravo secret case c9v3",
         )
+        self.experiment_b = _experiment_world(self.project_b, self.dataset_b, self.case_b, "Bravo secret experiment e6h2",
+                                              "Bravo secret output o1u5")
         self.step_b = StepFactory(turn=self.turn_b, span_id=uuid.uuid4().hex[:16], name="bravo secret step m3n6")
         self.signal_b = SignalFactory(turn=self.turn_b, kind="escalation")
         self.feedback_b = FeedbackFactory(turn=self.turn_b, comment="bravo secret comment w8e1")
@@ -156,6 +160,8 @@ class World:
             "fmt": "jsonl",
             "export": (self.export_a if a else self.export_b).pk,
             "record": (self.import_a if a else self.import_b).pk,
+            "experiment": (self.experiment_a if a else self.experiment_b).pk,
+            "experiment_id": (self.experiment_a if a else self.experiment_b).pk,
         }
 
     def b_markers(self) -> list[str]:
@@ -165,7 +171,7 @@ class World:
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
             self.turn_b.input, self.turn_b.session_id, str(self.turn_b.id), self.queue_b.name,
             self.problem_b.title, self.token_b.name, self.token_b.token_id, self.prompt_b.name, "Bravo secret template j4k8",
-            self.dataset_b.name, self.case_b.input,
+            self.dataset_b.name, self.case_b.input, self.experiment_b.name, "Bravo secret output o1u5",
         ]
 
     def b_snapshot(self) -> dict:
@@ -191,6 +197,8 @@ class World:
             "versions": DatasetVersion.objects.for_project(self.project_b).count(),
             "cases": sorted(CaseRevision.objects.for_project(self.project_b).values_list("pk", "removed_in")),
             "imports": sorted(DatasetImport.objects.for_project(self.project_b).values_list("pk", "state")),
+            "experiments": sorted(Experiment.objects.for_project(self.project_b).values_list("pk", "name", "status")),
+            "results": sorted(ExperimentResult.objects.for_project(self.project_b).values_list("pk", "output", "scored")),
         }
 
     def a_snapshot(self) -> dict:
@@ -219,8 +227,19 @@ class World:
 FOREIGN_VALUES_KEYS = {
     "org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem", "token_id",
     "prompt", "version", "label", "dataset", "name", "case", "number", "fmt", "export", "record",
+    "experiment", "experiment_id",
 }
 API_TENANT_ROUTES = [(name, route, groups) for name, route, groups in TENANT_ROUTES if name.startswith("api-")]
+
+
+def _experiment_world(project, dataset, case, name: str, output: str):
+    """A scored experiment over the dataset's version 1 with one result (``output``)."""
+    from apps.experiments.services.experiments import experiment_create, experiment_score, results_upload
+
+    experiment = experiment_create(project=project, name=name, dataset=dataset.name, dataset_version=1,
+                                   scorers=[{"name": "exact", "kind": "exact_match"}])
+    results_upload(experiment=experiment, items=[{"case_id": str(case.case_id), "output": output}])
+    return experiment_score(experiment=experiment)
 
 
 def _dataset_world(project, turn, name: str, case_input: str):
@@ -438,7 +457,7 @@ def _probe_ids(world, foreign: bool) -> dict:
         "span": uuid.uuid4().hex[:16], "signal": number + 5, "key": uuid.uuid4().hex[:12],
         "token_id": uuid.uuid4().hex[:12],
         "dataset": number + 6, "name": "never used dataset", "case": str(uuid.uuid4()), "number": 1, "fmt": "jsonl",
-        "export": number + 7, "record": number + 8,
+        "export": number + 7, "record": number + 8, "experiment": number + 9, "experiment_id": number + 9,
     }
 
 

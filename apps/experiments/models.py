@@ -154,7 +154,9 @@ class Experiment(ProjectOwnedModel):
     cases_total = models.PositiveIntegerField(default=0)
     cases_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
-    summary = models.JSONField(default=dict, blank=True)  # scorer → {"n", "passed", "mean"}
+    summary = models.JSONField(default=dict, blank=True)  # scorer → {"n", "passed", "pass_rate", "mean"}
+    endpoint_url = models.CharField(max_length=2000, blank=True, default="", help_text="The customer's https endpoint the worker calls per case.")
+    endpoint_secret = models.BinaryField(null=True, blank=True, help_text="The endpoint's signing secret, sealed (apps.core.sealing), bound to the experiment id.")
     created_by_id = models.BigIntegerField(null=True, blank=True)
     created_by_label = models.CharField(max_length=254, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -169,6 +171,12 @@ class Experiment(ProjectOwnedModel):
     def __str__(self) -> str:
         return self.name
 
+    def endpoint_secret_plain(self) -> str:
+        """The endpoint's signing secret, unsealed; raises ``apps.core.sealing.Unsealable``."""
+        from apps.core.sealing import unseal
+
+        return unseal(bytes(self.endpoint_secret), context=f"experiment-endpoint:{self.pk}").decode()
+
 
 class ExperimentResult(ProjectOwnedModel):
     """One case's output in an experiment and its scores (``{scorer name: bool | number}``)."""
@@ -177,9 +185,12 @@ class ExperimentResult(ProjectOwnedModel):
     case_id = models.UUIDField()
     output = models.TextField(blank=True, default="")
     scores = models.JSONField(default=dict, blank=True)
+    posted = models.JSONField(default=dict, blank=True, help_text="The scores the customer's code or endpoint sent.")
+    scored = models.BooleanField(default=False, help_text="The worker applied the scorers to this output.")
     error = models.TextField(blank=True, default="")
     latency_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta(ProjectOwnedModel.Meta):
         constraints = [

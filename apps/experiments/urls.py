@@ -15,3 +15,12 @@ urlpatterns = [
     path(f"{prefix}/<promptname:prompt>/labels/<labelname:label>/protection/", views.PromptLabelProtectionView.as_view(),
          name="prompt_label_protection"),
 ]
+
+from apps.experiments import views_experiments  # noqa: E402
+
+experiments_prefix = "orgs/<slug:org>/projects/<uuid:project>/experiments"
+urlpatterns += [
+    path(f"{experiments_prefix}/", views_experiments.ExperimentListView.as_view(), name="experiment_list"),
+    path(f"{experiments_prefix}/<int:experiment>/", views_experiments.ExperimentDetailView.as_view(), name="experiment_detail"),
+    path(f"{experiments_prefix}/<int:experiment>/compare/", views_experiments.ExperimentCompareView.as_view(), name="experiment_compare"),
+]

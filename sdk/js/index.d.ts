@@ -195,6 +195,14 @@ export declare class AgentLoop {
   /** Add cases as one new version. Rejects with AgentLoopError. */
   addCases(name: string, cases: Record<string, any>[], options?: { message?: string }): Promise<CasesAdded>;
   createDataset(name: string, description?: string): Promise<Record<string, any>>;
+  /** Run `task` on every case of a dataset version, upload outputs in batches (resumable with `experimentId`), return the experiment with its summary. */
+  runExperiment(name: string, options: {
+    task: (c: Record<string, any>) => unknown; version?: number; prompt?: [string, number] | { name: string; version: number };
+    scorers?: Record<string, any>[]; concurrency?: number; experimentId?: number; name?: string; batchSize?: number;
+    progress?: boolean; wait?: number;
+  }): Promise<Record<string, any>>;
+  /** One experiment with its progress and summary per scorer. */
+  experiment(id: number): Promise<Record<string, any>>;
   /** Counters since the client was made; `queued` is the current backlog. */
   readonly stats: Stats;
   /** Log one turn; synchronous, never throws, sent in the background. */

@@ -117,7 +117,29 @@ def _values(organization, project) -> dict[str, list[str]]:
         "problem": [str(pk) for pk in Problem.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
         "token_id": list(OrganizationToken.objects.for_org(organization).order_by("pk").values_list("token_id", flat=True)),
         **_prompt_values(project),
+        **_experiment_values(project),
     }
+
+
+def _experiment_values(project) -> dict[str, list[str]]:
+    """Every experiment; the compare page pairs the first two of the same dataset version."""
+    from apps.experiments.models import Experiment
+
+    experiments = list(Experiment.objects.for_project(project).order_by("pk"))
+    return {"experiment": [str(e.pk) for e in experiments]}
+
+
+def experiment_extra_paths(organization, project) -> list[str]:
+    from apps.experiments.models import Experiment
+
+    paths = []
+    experiments = list(Experiment.objects.for_project(project).order_by("pk"))
+    for first in experiments:
+        for second in experiments:
+            if first.pk != second.pk and (first.dataset_id, first.dataset_version) == (second.dataset_id, second.dataset_version):
+                base = f"/orgs/{organization.slug}/projects/{project.pk}/experiments/{first.pk}"
+                return [f"{base}/compare/?with={second.pk}", f"{base}/?scorer=exact&outcome=fail"]
+    return paths
 
 
 def _prompt_values(project) -> dict[str, list[str]]:
@@ -168,6 +190,7 @@ def demo_world(*, base_url: str, data_dir, monkeypatch) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/?signal=thumbs_down",
             f"/orgs/{organization.slug}/projects/{project.pk}/problems/?status=all",
             f"/orgs/{organization.slug}/projects/{project.pk}/prompts/support-agent/diff/?from=1&to=3",
+            *experiment_extra_paths(organization, project),
         ],
     )
 
@@ -245,6 +268,7 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
     for problem, payload in zip(Problem.objects.for_project(project).order_by("pk"), PAYLOADS, strict=False):
         problem_update(problem=problem, actor=actor, title=payload)
     _hostile_datasets(project, actor, turn_ids)
+    _hostile_experiments(project)
 
     widget_tokens = [_widget_token(api_key, turn_id, payload) for turn_id, payload in zip(turn_ids, PAYLOADS, strict=True)]
     for token, payload in zip(widget_tokens, PAYLOADS, strict=True):
@@ -259,6 +283,7 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/?text={urllib.parse.quote(PAYLOADS[1])}&user={urllib.parse.quote(PAYLOADS[0])}",
             f"/orgs/{organization.slug}/projects/{project.pk}/problems/?status=all",
             f"/orgs/{organization.slug}/projects/{project.pk}/prompts/hostile-prompt/diff/?from=1&to=9",
+            *experiment_extra_paths(organization, project),
         ],
     )
 
@@ -283,6 +308,27 @@ def _hostile_datasets(project, actor, turn_ids) -> None:
                      source="hand") for payload in PAYLOADS])
     bad = "\n".join(json.dumps({"input": payload, payload: payload}) for payload in PAYLOADS).encode()
     import_preview(dataset=dataset, upload=SimpleUploadedFile("hostile.jsonl", bad), fmt=None, actor=actor)
+
+
+def _hostile_experiments(project) -> None:
+    """Two experiments on the hostile dataset whose names, outputs and errors are payloads."""
+    from apps.datasets.models import Dataset
+    from apps.datasets.selectors.datasets import revisions_at
+    from apps.experiments.services.experiments import experiment_create, experiment_score, results_upload
+
+    dataset = Dataset.objects.for_project(project).exclude(latest_version=0).order_by("-pk").first()
+    ids = [str(c) for c in revisions_at(dataset=dataset, number=dataset.latest_version).values_list("case_id", flat=True)]
+    for n, name in enumerate(PAYLOADS[:2]):
+        from apps.core.text import single_line
+
+        safe = single_line(name)[:200] or f"hostile {n}"
+        experiment = experiment_create(project=project, name=safe, dataset=dataset.name, dataset_version=dataset.latest_version,
+                                       configuration={"name": safe}, scorers=[{"name": "exact", "kind": "exact_match"}])
+        results_upload(experiment=experiment, items=[
+            {"case_id": case_id, "output": PAYLOADS[(i + n) % len(PAYLOADS)], "scores": {"posted": n},
+             **({"error": payload} if i == 0 and n == 1 else {})}
+            for i, (case_id, payload) in enumerate(zip(ids, PAYLOADS * 10))])
+        experiment_score(experiment=experiment)
 
 
 def _invite_address(organization, acting: Membership, payload: str) -> str:

@@ -76,6 +76,17 @@ _PER_CASE = (
     "schema-violating case is not a 4xx (as `POST /api/v1/ingest`)."
 )
 _DATASETS = "/api/v1/orgs/{org}/projects/{project}/datasets"
+_EXPERIMENTS = "/api/v1/orgs/{org}/projects/{project}/experiments"
+_EXPERIMENT_BODY = (
+    "The body names a dataset, its version and a prompt version by name and number: one that does not "
+    "exist in the project is a 404; the experiment's name is one line of text (400 `invalid`); a scorer's "
+    "regex must compile and a JSON Schema be valid (400 `invalid_scorer`), which OpenAPI cannot state; an "
+    "endpoint must be public https (400 `invalid_endpoint`)."
+)
+_PER_RESULT = (
+    "By contract an upload answers 207 with one outcome per result and refuses a bad result inside "
+    "`results` (status 400, code, field), so the good ones are stored (as `POST /api/v1/ingest`)."
+)
 DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/orgs/{org}/projects/{project}/prompts/", "positive_data_acceptance"): _PROMPT_CONTENT,
     ("POST /api/v1/orgs/{org}/projects/{project}/prompts/{prompt}/versions/", "positive_data_acceptance"): _PROMPT_CONTENT,
@@ -106,6 +117,20 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "GET /api/v1/datasets/{name}/versions/{number}/export", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/cases/",
         f"GET {_DATASETS}/{{dataset}}/diff/", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/export/",
     )},
+    ("POST /api/v1/experiments", "positive_data_acceptance"): _EXPERIMENT_BODY,
+    (f"POST {_EXPERIMENTS}/", "positive_data_acceptance"): _EXPERIMENT_BODY,
+    ("POST /api/v1/experiments/{experiment_id}/results", "negative_data_rejection"): _PER_RESULT,
+    (f"POST {_EXPERIMENTS}/{{experiment}}/results/upload/", "negative_data_rejection"): _PER_RESULT,
+    (f"POST {_EXPERIMENTS}/{{experiment}}/results/upload/", "positive_data_acceptance"): (
+        "The body `{\"results\": [...]}` is required (400 `invalid` without it), as on the key route."
+    ),
+    ("POST /api/v1/experiments/{experiment_id}/outputs", "positive_data_acceptance"): (
+        "A JSONL body with no line is 400 `invalid` (nothing to upload); each line's problems are its item's 400."
+    ),
+    (f"GET {_EXPERIMENTS}/{{experiment}}/compare/", "positive_data_acceptance"): (
+        "`with` names another experiment of the project on the same dataset version: another id is 404, "
+        "another dataset version 400 `different_dataset_versions`, the same experiment 400 `same_experiment`."
+    ),
     ("POST /api/v1/ingest", "negative_data_rejection"): (
         "By contract a batch answers 207 and refuses a bad item inside `results` (status 400, code, "
         "field), so the good items of the same batch are stored: a schema-violating item is not a 4xx."
@@ -164,6 +189,7 @@ def world(db, organization, project, members):
     spare_token, _ = org_token_with_secret(membership=members[Role.ADMIN], name="spare")
     prompt_with_versions(project=project, count=2, labels={"production": 1})
     dataset = _fuzz_dataset(project, turn)
+    experiment = _fuzz_experiment(project, dataset)
     return {
         "secret": secret,
         "org_token": org_token,
@@ -186,6 +212,8 @@ def world(db, organization, project, members):
             "name": dataset.name,
             "number": "1",
             "case": str(dataset.first_case_id),
+            "experiment": str(experiment.pk),
+            "experiment_id": str(experiment.pk),
         },
     }
 
@@ -202,6 +230,17 @@ def _fuzz_dataset(project, turn):
     dataset.refresh_from_db()
     dataset.first_case_id = hand.case_id
     return dataset
+
+
+def _fuzz_experiment(project, dataset):
+    """A scored experiment over the fuzz dataset, and a second one to compare it with."""
+    from apps.experiments.services.experiments import experiment_create, experiment_score, results_upload
+
+    experiment = experiment_create(project=project, name="Fuzz run", dataset=dataset.name, dataset_version=1,
+                                   scorers=[{"name": "exact", "kind": "exact_match"}])
+    results_upload(experiment=experiment, items=[{"case_id": str(dataset.first_case_id), "output": "30 days."}])
+    experiment_score(experiment=experiment)
+    return experiment
 
 
 @pytest.fixture
@@ -252,6 +291,8 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 _CREDENTIALS: dict[str, dict[str, str]] = {}
+# JSONL outputs upload (POST /api/v1/experiments/{id}/outputs): bytes, sent as generated.
+schemathesis.serializer.alias("application/x-ndjson", "application/octet-stream")
 
 
 @schema.auth(refresh_interval=None)

@@ -9,6 +9,7 @@
  */
 
 import * as datasets from "./datasets.js";
+import * as experiments from "./experiments.js";
 import { randomUUID } from "node:crypto";
 
 import { AgentLoopError, Reporter } from "./errors.js";
@@ -421,6 +422,17 @@ export class AgentLoop {
   /** @param {string} name @param {string} [description] */
   createDataset(name, description) {
     return datasets.createDataset(this.#connection, name, description);
+  }
+
+  // Offline experiments (src/experiments.js): awaited, reject with an AgentLoopError.
+  /** @param {string} name the dataset @param {object} options see src/experiments.js */
+  runExperiment(name, options) {
+    return experiments.runExperiment(this.#connection, name, options);
+  }
+
+  /** @param {number} id */
+  experiment(id) {
+    return experiments.experiment(this.#connection, id);
   }
 
   /**

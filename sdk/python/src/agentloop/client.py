@@ -338,6 +338,21 @@ class AgentLoop:
 
         return datasets.create_dataset(self, name, description)
 
+    # Offline experiments (agentloop.experiments): synchronous, raise AgentLoopError on failure.
+    def run_experiment(self, dataset: str, *, task, version: int | None = None, prompt=None, scorers=None,
+                       concurrency: int = 8, experiment_id: int | None = None, name: str | None = None,
+                       batch_size: int = 100, progress: bool = True, wait: float = 60.0) -> dict:
+        from agentloop import experiments
+
+        return experiments.run_experiment(self, dataset, task=task, version=version, prompt=prompt, scorers=scorers,
+                                          concurrency=concurrency, experiment_id=experiment_id, name=name,
+                                          batch_size=batch_size, progress=progress, wait=wait)
+
+    def experiment(self, experiment_id: int) -> dict:
+        from agentloop import experiments
+
+        return experiments.experiment(self, experiment_id)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything queued before this call is delivered, rejected or dropped.
 

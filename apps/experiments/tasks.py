@@ -1,0 +1,38 @@
+"""Experiment work on the worker (the ``validate`` queue: apps.core.queues routes ``experiments.*``)."""
+
+from __future__ import annotations
+
+import logging
+
+from config.celery_app import app
+
+logger = logging.getLogger(__name__)
+
+
+def _experiment(project_id, experiment_id):
+    from apps.experiments.models import Experiment
+
+    found = Experiment.all_tenants.select_related("dataset", "project").filter(project_id=project_id, pk=experiment_id).first()  # unscoped: a task resolves its tenant by id
+    if found is None:
+        logger.info("experiment %s is gone", experiment_id)
+    return found
+
+
+@app.task(name="experiments.score", acks_late=True, ignore_result=True)
+def score(*, project_id: str, experiment_id: int) -> None:
+    """Apply the experiment's scorers to its unscored results. Safe to run twice."""
+    from apps.experiments.services.experiments import experiment_score
+
+    experiment = _experiment(project_id, experiment_id)
+    if experiment is not None:
+        experiment_score(experiment=experiment)
+
+
+@app.task(name="experiments.run_endpoint", acks_late=True, ignore_result=True)
+def run_endpoint(*, project_id: str, experiment_id: int) -> None:
+    """Call the customer's endpoint for every case without a result, then score. Safe to run twice."""
+    from apps.experiments.services.endpoint import endpoint_run
+
+    experiment = _experiment(project_id, experiment_id)
+    if experiment is not None:
+        endpoint_run(experiment=experiment)
