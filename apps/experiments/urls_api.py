@@ -9,3 +9,13 @@ urlpatterns = [
     path("prompts/<promptname:prompt>/versions", api_keys.PromptVersionCreateView.as_view(), name="api-key-prompt-versions"),
     path("prompts/<promptname:prompt>/labels/<labelname:label>", api_keys.PromptLabelMoveView.as_view(), name="api-key-prompt-label"),
 ]
+
+from apps.experiments import api_validations  # noqa: E402
+
+urlpatterns += [
+    path("validations", api_validations.ValidationCreateView.as_view(), name="api-key-validations"),
+    path("validations/<str:validation>", api_validations.ValidationDetailView.as_view(), name="api-key-validation"),
+    path("changes", api_validations.ChangeListView.as_view(), name="api-key-changes"),
+    path("changes/<str:change>", api_validations.ChangeDetailView.as_view(), name="api-key-change"),
+    path("changes/<str:change>/promote", api_validations.ChangePromoteView.as_view(), name="api-key-change-promote"),
+]
