@@ -19,8 +19,9 @@ from apps.core.body import read_json
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.ratelimit import enforce
 from apps.experiments.api_keys import _key_author
-from apps.experiments.models import Change, Validation
+from apps.experiments.models import Change, Regression, Validation
 from apps.experiments.services import changes as change_services
+from apps.experiments.services.changes import change_problem_ids
 from apps.experiments.services.validations import validation_body, validation_request
 from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
 
@@ -56,11 +57,11 @@ def change_body(change: Change) -> dict:
     return {
         "id": change.pk, "title": change.title, "description": change.description, "status": change.status,
         "prompt": change.candidate.prompt.name, "candidate": change.candidate.number, "baseline": change.baseline.number,
-        "label": change.label, "problems": sorted(change.problems.values_list("pk", flat=True)),
+        "label": change.label, "problems": change_problem_ids(change),
         "latest_validation": {"id": latest.pk, "verdict": latest.verdict} if latest else None,
         "promoted_at": change.promoted_at.isoformat() if change.promoted_at else None,
         "regressions": [{"id": r.pk, "signal": r.signal, "explanation": r.explanation, "resolved": r.resolved_at is not None}
-                        for r in change.regressions.all()],
+                        for r in Regression.objects.for_project(change.project_id).filter(change=change).order_by("id")],
     }
 
 

@@ -124,3 +124,8 @@ def change_rollback(*, change: Change, author: Author, role: str | None) -> Chan
                  before={"label": change.label, "version": change.candidate.number},
                  after={"label": change.label, "version": change.baseline.number, **author.as_audit()})
     return change
+
+
+def change_problem_ids(change: Change) -> list[int]:
+    through = Change.problems.through
+    return sorted(through.objects.filter(change_id=change.pk).values_list("problem_id", flat=True))

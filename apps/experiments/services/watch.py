@@ -53,7 +53,7 @@ def watch_change(*, change: Change, now: dt.datetime | None = None) -> list[Regr
         if worse is None or min(metric.baseline_n, metric.candidate_n) < 30 or not (worse > metric.tolerance and p < ALPHA):
             continue
         checked = replace_passed(metric, p_adjusted=p, passed=False)
-        Regression.objects.get_or_create(
+        Regression.objects.for_project(project).get_or_create(
             project=project, change=change, signal=metric.name,
             defaults={"version": change.candidate, "previous": change.baseline, "raised_at": now,
                       "explanation": describe(checked),
