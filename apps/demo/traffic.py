@@ -196,4 +196,7 @@ def seed_triage(*, project_id: str) -> dict:
     from apps.demo.datasets import seed_datasets_demo
 
     result["datasets"] = seed_datasets_demo(project=project, reviewer=reviewers[0].user if reviewers else None)
+    from apps.demo.validations import seed_validations_demo
+
+    result["validations"] = seed_validations_demo(project=project)
     return result
