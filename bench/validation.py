@@ -44,8 +44,8 @@ def _turns(project, total: int) -> None:
     from apps.traces.models import Signal, Turn
 
     template = Turn.objects.create(project=project, id=uuid.uuid4(), variant="T", input="q", output="a")
-    signal = Signal.objects.create(project=project, turn=template, kind="thumbs_down", value=True)
-    columns, values = _copy_sql(Turn, {"id": "gen_random_uuid()", "variant": "CASE WHEN g % 2 = 0 THEN 'A' ELSE 'B' END",
+    signal = Signal.objects.create(project=project, turn_id=template.id, kind="thumbs_down", value=True)
+    columns, values = _copy_sql(Turn, {"id": "gen_random_uuid()", "variant": "CASE WHEN g %% 2 = 0 THEN 'A' ELSE 'B' END",
                                        "created_at": "now() - (g || ' seconds')::interval"})
     rates = {"thumbs_down": (0.10, 0.09), "escalation": (0.05, 0.05), "agent_punted": (0.04, 0.04), "rephrase": (0.08, 0.08)}
     with connection.cursor() as cursor:

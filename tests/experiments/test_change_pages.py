@@ -50,7 +50,7 @@ def test_a_reviewer_sees_the_sample_per_arm_before_starting_and_starts_an_offlin
     report = client.get(_url(project, f"validations/{validation.pk}/"))
     page = client.get(_url(project, f"changes/{change.pk}/"))
 
-    assert form.status_code == 200 and "Minimum sample: <strong>3843</strong> turns per arm" in form.content.decode()
+    assert form.status_code == 200 and "Minimum sample: <strong>3835</strong> turns per arm" in form.content.decode()
     assert started.status_code == 302 and validation.change_id == change.pk
     assert report.status_code == 200 and "Ship: exact improved significantly" in report.content.decode()
     assert 'data-testid="validation-flipped"' in report.content.decode()
