@@ -101,8 +101,7 @@ class ChangeDetailView(_ChangeMixin, ProjectViewMixin, TemplateView):
         return context
 
 
-class _ChangeAction(_ChangeMixin, ProjectViewMixin, TemplateView):
-    template_name = "experiments/change_detail.html"
+class _ChangeAction(_ChangeMixin, ProjectViewMixin, View):
     required_role = {"POST": Role.REVIEWER}
 
     def post(self, request, org, project, change):
