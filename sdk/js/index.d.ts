@@ -195,6 +195,10 @@ export declare class AgentLoop {
   /** Add cases as one new version. Rejects with AgentLoopError. */
   addCases(name: string, cases: Record<string, any>[], options?: { message?: string }): Promise<CasesAdded>;
   createDataset(name: string, description?: string): Promise<Record<string, any>>;
+  /** Start a validation (the pinned body) and poll until it is finished; rejects with AgentLoopError. */
+  validate(body: Record<string, any>, options?: { wait?: boolean; timeoutMs?: number; pollMs?: number }): Promise<Record<string, any>>;
+  /** A validation's report. */
+  validation(id: number): Promise<Record<string, any>>;
   /** Counters since the client was made; `queued` is the current backlog. */
   readonly stats: Stats;
   /** Log one turn; synchronous, never throws, sent in the background. */

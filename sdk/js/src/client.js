@@ -9,6 +9,7 @@
  */
 
 import * as datasets from "./datasets.js";
+import * as validations from "./validations.js";
 import { randomUUID } from "node:crypto";
 
 import { AgentLoopError, Reporter } from "./errors.js";
@@ -421,6 +422,16 @@ export class AgentLoop {
   /** @param {string} name @param {string} [description] */
   createDataset(name, description) {
     return datasets.createDataset(this.#connection, name, description);
+  }
+
+  /** Validations (src/validations.js). @param {Record<string, any>} body @param {{ wait?: boolean, timeoutMs?: number, pollMs?: number }} [options] */
+  validate(body, options) {
+    return validations.validate(this.#connection, body, options);
+  }
+
+  /** @param {number} id */
+  validation(id) {
+    return validations.validation(this.#connection, id);
   }
 
   /**

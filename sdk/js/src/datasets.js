@@ -21,7 +21,7 @@ export const PAGE_SIZE = 200;
  * @param {string} path a path or a full URL (a page's `next`)
  * @param {unknown} [body]
  */
-async function request(connection, method, path, body) {
+export async function request(connection, method, path, body) {
   if (!connection.apiKey || !connection.host || typeof connection.fetch !== "function") {
     throw new AgentLoopError("invalid_argument", "The client has no usable API key, host or fetch.");
   }
