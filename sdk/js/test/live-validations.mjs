@@ -11,5 +11,5 @@ try {
   refused = error.code;
 }
 const again = await loop.validation(started.id);
-await loop.shutdown?.();
+await loop.shutdown(100);
 console.log(JSON.stringify({ id: started.id, status: started.status, again: again.id, refused }));
