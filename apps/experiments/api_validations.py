@@ -43,7 +43,7 @@ ACCEPTED = {"type": "object", "required": ["id", "status"], "properties": {"id":
 REPORT = {"type": "object", "required": ["id", "kind", "status", "verdict", "metrics", "explanation"], "properties": {
     "id": {"type": "integer"}, "kind": {"enum": ["offline", "online"]}, "status": {"enum": ["pending", "running", "done", "failed"]},
     "verdict": {"enum": ["ship", "hold", "inconclusive", "running"]}, "metrics": {"type": "array", "items": OBJECT},
-    "flipped": {"type": "array", "items": OBJECT}, "sample_needed": {"type": ["integer", "null"]},
+    "flipped": {"type": "array", "items": OBJECT}, "sample_needed": {"type": "integer", "nullable": True},
     "explanation": {"type": "string"}}}
 CHANGE = {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "status": {"type": "string"}}}
 CHANGE_IN = {"type": "object", "required": ["title", "prompt", "candidate"], "properties": {
