@@ -160,6 +160,14 @@ def world(db, organization, project, members):
     spare_token, _ = org_token_with_secret(membership=members[Role.ADMIN], name="spare")
     prompt_with_versions(project=project, count=2, labels={"production": 1})
     dataset = _fuzz_dataset(project, turn)
+    from apps.experiments.models import Validation
+    from apps.experiments.services.changes import change_create
+    from tests.factories.experiments import AUTHOR
+
+    change = change_create(project=project, title="Fuzz change", prompt="support-agent", candidate=2, author=AUTHOR)
+    validation = Validation.objects.create(project=project, change=change, kind="offline", inputs={"kind": "offline"},
+                                           inputs_hash="fuzz", status="done", verdict="inconclusive",
+                                           report={"metrics": [], "flipped": [], "explanation": "Fuzz."})
     return {
         "secret": secret,
         "org_token": org_token,
@@ -182,6 +190,8 @@ def world(db, organization, project, members):
             "name": dataset.name,
             "number": "1",
             "case": str(dataset.first_case_id),
+            "change": str(change.pk),
+            "validation": str(validation.pk),
         },
     }
 
