@@ -130,7 +130,8 @@ class ChangeListView(_KeyView):
         found = Change.objects.for_project(self.project).select_related("candidate__prompt", "baseline__prompt").order_by("-created_at", "-id")[:200]
         return Response([change_body(c) for c in found])
 
-    @extend_schema(operation_id="changes_create", request={"application/json": CHANGE_IN}, responses={201: CHANGE},
+    @extend_schema(operation_id="changes_create", request={"application/json": CHANGE_IN},
+                   responses={201: CHANGE, 404: OpenApiResponse(description="A prompt, version or problem not in this project")},
                    description="Make a change: a candidate prompt version for backlog problems (baseline: the `production` holder).")
     def post(self, request):
         body = _object(request)

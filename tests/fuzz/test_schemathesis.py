@@ -112,6 +112,11 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/orgs/{org}/projects/", "positive_data_acceptance"): _NAME_TEXT,
     ("PATCH /api/v1/orgs/{org}/projects/{project}/", "positive_data_acceptance"): _NAME_TEXT,
     ("POST /api/v1/orgs/{org}/projects/{project}/keys/", "positive_data_acceptance"): _NAME_TEXT,
+    ("POST /api/v1/validations", "positive_data_acceptance"):
+        "the body names experiments of this project (random ids are 404) and arms/signals whose relations "
+        "(candidate ≠ baseline, one dataset version, a signal once) a schema cannot state; each refusal has its code",
+    ("POST /api/v1/changes", "positive_data_acceptance"):
+        "the body names a prompt and versions of this project (random names are 404); the baseline must differ",
     ("POST /api/v1/orgs/{org}/tokens/", "positive_data_acceptance"): _NAME_TEXT,
     ("PATCH /api/v1/orgs/{org}", "positive_data_acceptance"): _NAME_TEXT,
     ("GET /api/v1/orgs/{org}/audit-events/", "negative_data_rejection"): _UNKNOWN_QUERY,
