@@ -39,6 +39,8 @@ app.conf.beat_schedule = {
     # Catch-up sweeps only: the pipeline is chained on commit (ingest → detect → route → cluster).
     "review.route_recent": {"task": "review.route_recent", "schedule": 15 * 60.0},
     "problems.cluster_all": {"task": "problems.cluster_all", "schedule": 15 * 60.0},
+    "experiments.validate_running": {"task": "experiments.validate_running", "schedule": 5 * 60.0},
+    "experiments.watch": {"task": "experiments.watch", "schedule": 15 * 60.0},
 }
 
 

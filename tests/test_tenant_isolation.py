@@ -41,7 +41,7 @@ from apps.organizations.tokens import org_token_create
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
 from tests.conftest import client_for
 from apps.problems.models import Problem
-from apps.experiments.models import PromptLabel, PromptVersion
+from apps.experiments.models import Change, PromptLabel, PromptVersion, Validation
 from tests.factories.experiments import prompt_version
 from apps.review.models import ReviewItem, ReviewQueue
 from apps.datasets.models import CaseRevision, Dataset, DatasetExport, DatasetImport, DatasetVersion
@@ -94,6 +94,7 @@ class World:
         self.prompt_a = self._prompt(self.project_a, "alpha-prompt", "Alpha template {{question}}", "production")
         self.dataset_a, self.case_a, self.export_a, self.import_a = _dataset_world(self.project_a, self.turn_a, "Alpha dataset", "Alpha case")
         self.experiment_a = _experiment_world(self.project_a, self.dataset_a, self.case_a, "Alpha experiment", "Alpha output")
+        self.change_a, self.validation_a = _change_world(self.project_a, self.prompt_a, self.problem_a, "Alpha change", "production")
 
         self.org_b = OrganizationFactory(name="Bravo Secret Org", slug="bravo")
         self.owner_b = MembershipFactory(organization=self.org_b, role=Role.OWNER, user__email="owner@bravo.test")
@@ -113,6 +114,7 @@ class World:
         )
         self.experiment_b = _experiment_world(self.project_b, self.dataset_b, self.case_b, "Bravo secret experiment e6h2",
                                               "Bravo secret output o1u5")
+        self.change_b, self.validation_b = _change_world(self.project_b, self.prompt_b, self.problem_b, "Bravo secret change h6g2", "bravo-label")
         self.step_b = StepFactory(turn=self.turn_b, span_id=uuid.uuid4().hex[:16], name="bravo secret step m3n6")
         self.signal_b = SignalFactory(turn=self.turn_b, kind="escalation")
         self.feedback_b = FeedbackFactory(turn=self.turn_b, comment="bravo secret comment w8e1")
@@ -162,6 +164,8 @@ class World:
             "record": (self.import_a if a else self.import_b).pk,
             "experiment": (self.experiment_a if a else self.experiment_b).pk,
             "experiment_id": (self.experiment_a if a else self.experiment_b).pk,
+            "change": (self.change_a if a else self.change_b).pk,
+            "validation": (self.validation_a if a else self.validation_b).pk,
         }
 
     def b_markers(self) -> list[str]:
@@ -171,7 +175,7 @@ class World:
             self.owner_b.user.email, self.member_b.user.email, self.invitation_b.email,
             self.turn_b.input, self.turn_b.session_id, str(self.turn_b.id), self.queue_b.name,
             self.problem_b.title, self.token_b.name, self.token_b.token_id, self.prompt_b.name, "Bravo secret template j4k8",
-            self.dataset_b.name, self.case_b.input, self.experiment_b.name, "Bravo secret output o1u5",
+            self.dataset_b.name, self.case_b.input, self.experiment_b.name, "Bravo secret output o1u5", self.change_b.title,
         ]
 
     def b_snapshot(self) -> dict:
@@ -199,6 +203,8 @@ class World:
             "imports": sorted(DatasetImport.objects.for_project(self.project_b).values_list("pk", "state")),
             "experiments": sorted(Experiment.objects.for_project(self.project_b).values_list("pk", "name", "status")),
             "results": sorted(ExperimentResult.objects.for_project(self.project_b).values_list("pk", "output", "scored")),
+            "changes": sorted(Change.objects.for_project(self.project_b).values_list("pk", "title", "status")),
+            "validations": sorted(Validation.objects.for_project(self.project_b).values_list("pk", "status", "verdict")),
         }
 
     def a_snapshot(self) -> dict:
@@ -227,7 +233,7 @@ class World:
 FOREIGN_VALUES_KEYS = {
     "org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem", "token_id",
     "prompt", "version", "label", "dataset", "name", "case", "number", "fmt", "export", "record",
-    "experiment", "experiment_id",
+    "experiment", "experiment_id", "change", "validation",
 }
 API_TENANT_ROUTES = [(name, route, groups) for name, route, groups in TENANT_ROUTES if name.startswith("api-")]
 
@@ -261,6 +267,19 @@ def _dataset_world(project, turn, name: str, case_input: str):
     record = import_preview(dataset=dataset, upload=upload, fmt=None, actor=SYSTEM)
     dataset.refresh_from_db()
     return dataset, hand, export, record
+
+
+def _change_world(project, prompt, problem, title: str, label: str):
+    """A change (v1 → v2 of ``prompt``, for ``problem``) with one offline validation row."""
+    from apps.experiments.services.changes import change_create
+    from tests.factories.experiments import AUTHOR
+
+    change = change_create(project=project, title=title, prompt=prompt.name, candidate=2, baseline=1, problems=[problem.pk],
+                           label=label, author=AUTHOR)
+    validation = Validation.all_tenants.create(project=project, change=change, kind="offline", inputs={"kind": "offline"},
+                                               inputs_hash=f"world-{title}", status="done", verdict="inconclusive",
+                                               report={"metrics": [], "explanation": f"{title} report"})
+    return change, validation
 
 
 @pytest.fixture
@@ -458,6 +477,7 @@ def _probe_ids(world, foreign: bool) -> dict:
         "token_id": uuid.uuid4().hex[:12],
         "dataset": number + 6, "name": "never used dataset", "case": str(uuid.uuid4()), "number": 1, "fmt": "jsonl",
         "export": number + 7, "record": number + 8, "experiment": number + 9, "experiment_id": number + 9,
+        "change": number + 10, "validation": number + 11,
     }
 
 

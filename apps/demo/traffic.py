@@ -199,4 +199,8 @@ def seed_triage(*, project_id: str) -> dict:
     from apps.demo.experiments import seed_experiments_demo
 
     result["experiments"] = seed_experiments_demo(project=project)
+
+    from apps.demo.validations import seed_validations_demo
+
+    result["validations"] = seed_validations_demo(project=project)
     return result

@@ -199,3 +199,101 @@ class ExperimentResult(ProjectOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.experiment_id}:{self.case_id}"
+
+
+# --- changes and validations ------------------------------------------------------------------
+
+
+class ChangeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PROMOTED = "promoted", "Promoted"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+class Change(ProjectOwnedModel):
+    """A fix: the backlog problems it addresses, a candidate prompt version and the baseline it is
+    compared with (by default the version holding ``production`` when the change was made)."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    problems = models.ManyToManyField("problems.Problem", blank=True, related_name="+")
+    candidate = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
+    baseline = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(max_length=50, default="production")
+    status = models.CharField(max_length=12, choices=ChangeStatus.choices, default=ChangeStatus.OPEN)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_by_label = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        indexes = [models.Index(fields=["project", "-created_at"], name="experiments_change_recent_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ValidationKind(models.TextChoices):
+    OFFLINE = "offline", "Offline"
+    ONLINE = "online", "Online"
+
+
+class ValidationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ValidationVerdict(models.TextChoices):
+    SHIP = "ship", "Ship"
+    HOLD = "hold", "Hold"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+    RUNNING = "running", "Running"
+
+
+class Validation(ProjectOwnedModel):
+    """One validation: ``inputs`` is the (normalised) POST body; ``report`` the pinned GET shape's
+    figures (metrics, flipped, sample_needed, explanation, design). ``inputs_hash`` is unique per
+    project, so the same inputs give the same row and report."""
+
+    change = models.ForeignKey(Change, null=True, blank=True, on_delete=models.CASCADE, related_name="validations")
+    kind = models.CharField(max_length=8, choices=ValidationKind.choices)
+    inputs = models.JSONField(default=dict)
+    inputs_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=ValidationStatus.choices, default=ValidationStatus.PENDING)
+    verdict = models.CharField(max_length=12, choices=ValidationVerdict.choices, default=ValidationVerdict.RUNNING)
+    report = models.JSONField(default=dict, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_by_label = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["project", "inputs_hash"], name="experiments_validation_inputs_uniq")]
+        indexes = [models.Index(fields=["project", "status"], name="experiments_validation_st_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} validation {self.pk}"
+
+
+class Regression(ProjectOwnedModel):
+    """The post-deploy watch found a guardrail broken: the promoted version against the previous
+    one over the same hours of the week."""
+
+    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="regressions")
+    version = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
+    previous = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
+    signal = models.CharField(max_length=100)
+    figures = models.JSONField(default=dict)
+    explanation = models.TextField(blank=True, default="")
+    raised_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    rolled_back = models.BooleanField(default=False)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["project", "change", "signal"], name="experiments_regression_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.signal} regression on {self.version_id}"

@@ -1,4 +1,6 @@
-"""Experiment work on the worker (the ``validate`` queue: apps.core.queues routes ``experiments.*``)."""
+"""Experiment and validation work on the worker (the ``validate`` queue: apps.core.queues routes
+``experiments.*``): scoring and endpoint runs, a validation's report, the beat's re-evaluation of
+running online validations, and the post-deploy watch."""
 
 from __future__ import annotations
 
@@ -36,3 +38,34 @@ def run_endpoint(*, project_id: str, experiment_id: int) -> None:
     experiment = _experiment(project_id, experiment_id)
     if experiment is not None:
         endpoint_run(experiment=experiment)
+
+
+@app.task(name="experiments.validate", acks_late=True, ignore_result=True)
+def validate(*, project_id: str, validation_id: int) -> None:
+    """Compute one validation's report. Safe to run twice (a finished one is left alone)."""
+    from apps.experiments.models import Validation
+    from apps.experiments.services.validations import validation_run
+
+    found = Validation.all_tenants.select_related("project").filter(project_id=project_id, pk=validation_id).first()  # unscoped: a task resolves its tenant by id
+    if found is None:
+        logger.info("experiments.validate: validation %s is gone", validation_id)
+        return
+    validation_run(validation=found)
+
+
+@app.task(name="experiments.validate_running", acks_late=True, ignore_result=True)
+def validate_running() -> None:
+    """Re-evaluate online validations still ``running`` toward their horizon."""
+    from apps.experiments.models import Validation
+    from apps.experiments.services.validations import validation_run
+
+    for found in Validation.all_tenants.select_related("project").filter(kind="online", status="running"):  # unscoped: the beat walks every tenant
+        validation_run(validation=found)
+
+
+@app.task(name="experiments.watch", acks_late=True, ignore_result=True)
+def watch() -> None:
+    """The post-deploy watch over every recently promoted change."""
+    from apps.experiments.services.watch import watch_due
+
+    watch_due()

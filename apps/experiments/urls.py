@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.experiments import converters, views  # noqa: F401 - converters registers promptname/labelname
+from apps.experiments import converters, views, views_changes  # noqa: F401 - converters registers promptname/labelname
 
 prefix = "orgs/<slug:org>/projects/<uuid:project>/prompts"
 urlpatterns = [
@@ -14,6 +14,14 @@ urlpatterns = [
          name="prompt_label_rollback"),
     path(f"{prefix}/<promptname:prompt>/labels/<labelname:label>/protection/", views.PromptLabelProtectionView.as_view(),
          name="prompt_label_protection"),
+    path("orgs/<slug:org>/projects/<uuid:project>/changes/", views_changes.ChangeListView.as_view(), name="change_list"),
+    path("orgs/<slug:org>/projects/<uuid:project>/changes/<int:change>/", views_changes.ChangeDetailView.as_view(), name="change_detail"),
+    path("orgs/<slug:org>/projects/<uuid:project>/changes/<int:change>/promote/", views_changes.ChangePromoteView.as_view(), name="change_promote"),
+    path("orgs/<slug:org>/projects/<uuid:project>/changes/<int:change>/rollback/", views_changes.ChangeRollbackView.as_view(), name="change_rollback"),
+    path("orgs/<slug:org>/projects/<uuid:project>/changes/<int:change>/validations/new/", views_changes.ValidationNewView.as_view(),
+         name="validation_new"),
+    path("orgs/<slug:org>/projects/<uuid:project>/validations/<int:validation>/", views_changes.ValidationDetailView.as_view(),
+         name="validation_detail"),
 ]
 
 from apps.experiments import views_experiments  # noqa: E402

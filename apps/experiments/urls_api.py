@@ -13,3 +13,13 @@ urlpatterns = [
     path("experiments/<int:experiment_id>/results", api_experiments.ExperimentResultsView.as_view(), name="api-key-experiment-results"),
     path("experiments/<int:experiment_id>/outputs", api_experiments.ExperimentOutputsView.as_view(), name="api-key-experiment-outputs"),
 ]
+
+from apps.experiments import api_validations  # noqa: E402
+
+urlpatterns += [
+    path("validations", api_validations.ValidationCreateView.as_view(), name="api-key-validations"),
+    path("validations/<str:validation>", api_validations.ValidationDetailView.as_view(), name="api-key-validation"),
+    path("changes", api_validations.ChangeListView.as_view(), name="api-key-changes"),
+    path("changes/<str:change>", api_validations.ChangeDetailView.as_view(), name="api-key-change"),
+    path("changes/<str:change>/promote", api_validations.ChangePromoteView.as_view(), name="api-key-change-promote"),
+]

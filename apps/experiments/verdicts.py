@@ -176,3 +176,8 @@ def rate_metric(*, name: str, role: str, direction: Direction, baseline_count: i
         test = f"always-valid mSPRT p-value (normal mixture, τ = {sequential_tau:g}), Newcombe interval"
     return Metric(name, role, direction, baseline_n, result.baseline_rate, candidate_n, result.candidate_rate,
                   result.difference, result.ci_low, result.ci_high, p_value, test, tolerance)
+
+
+def replace_passed(metric: Metric, *, p_adjusted: float | None, passed: bool) -> Metric:
+    """The metric with its Holm-adjusted p-value and pass/fail set (the watch's guardrails)."""
+    return replace(metric, p_adjusted=p_adjusted, passed=passed)

@@ -21,7 +21,7 @@ from apps.core.audit import Actor
 from apps.core.errors import ServiceError
 from apps.core.roles import Role, role_at_least
 from apps.experiments import diff
-from apps.experiments.models import Prompt
+from apps.experiments.models import Prompt, Regression
 from apps.experiments.selectors import prompts as selectors
 from apps.experiments.selectors.traffic import version_traffic_compared
 from apps.experiments.services import labels as label_services
@@ -117,6 +117,8 @@ class _PromptPage(_RolesMixin, ProjectViewMixin, TemplateResponseMixin, ContextM
             reference=selectors.prompt_version_reference(self.prompt.name, latest.number) if latest else "",
             latest_tools=json.dumps(latest.tools, indent=2) if latest else "[]",
             latest_settings=json.dumps(latest.settings, indent=2) if latest else "{}",
+            regressions=list(Regression.objects.for_project(self.project).filter(version__prompt=self.prompt, resolved_at__isnull=True)
+                             .select_related("change", "version")),
         )
         context.setdefault("form", {})
         return context

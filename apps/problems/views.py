@@ -29,6 +29,8 @@ MEMBERS_SHOWN = 200
 # ``(*, project, organization, membership, problem) -> {"add_url"}``: the problem page's "add its
 # confirmed turns to a dataset"; apps.datasets (a floor above) registers it at ready().
 PROBLEM_ACTIONS_HOOK = "datasets.problem_actions"
+PROBLEM_CHANGES_HOOK = "experiments.problem_changes"  # the changes addressing a problem
+BACKLOG_REGRESSIONS_HOOK = "experiments.backlog_regressions"  # open post-deploy regressions
 STATUS_LABELS = dict(ProblemStatus.choices)
 
 
@@ -57,6 +59,7 @@ class ProblemListView(ProjectViewMixin, TemplateView):
             tab="problems", problems=problems, status=status, status_options=_status_options(), error=error,
             formula=FORMULA, factors=FACTORS, severity_labels=SEVERITY_LABELS,
             last_run_at=state.last_run_at if state else None,
+            regressions=hooks.call(BACKLOG_REGRESSIONS_HOOK, project=self.project, organization=self.organization),
         )
         return context
 
@@ -89,6 +92,7 @@ class _ProblemPage(ProjectViewMixin, TemplateResponseMixin, ContextMixin, View):
                 PROBLEM_ACTIONS_HOOK, project=self.project, organization=self.organization, membership=self.membership,
                 problem=problem,
             ),
+            changes=hooks.call(PROBLEM_CHANGES_HOOK, project=self.project, organization=self.organization, problem=problem),
         )
         return context
 

@@ -203,6 +203,10 @@ export declare class AgentLoop {
   }): Promise<Record<string, any>>;
   /** One experiment with its progress and summary per scorer. */
   experiment(id: number): Promise<Record<string, any>>;
+  /** Start a validation (the pinned body) and poll until it is finished; rejects with AgentLoopError. */
+  validate(body: Record<string, any>, options?: { wait?: boolean; timeoutMs?: number; pollMs?: number }): Promise<Record<string, any>>;
+  /** A validation's report. */
+  validation(id: number): Promise<Record<string, any>>;
   /** Counters since the client was made; `queued` is the current backlog. */
   readonly stats: Stats;
   /** Log one turn; synchronous, never throws, sent in the background. */

@@ -141,6 +141,11 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/orgs/{org}/projects/", "positive_data_acceptance"): _NAME_TEXT,
     ("PATCH /api/v1/orgs/{org}/projects/{project}/", "positive_data_acceptance"): _NAME_TEXT,
     ("POST /api/v1/orgs/{org}/projects/{project}/keys/", "positive_data_acceptance"): _NAME_TEXT,
+    ("POST /api/v1/validations", "positive_data_acceptance"):
+        "the body names experiments of this project (random ids are 404) and arms/signals whose relations "
+        "(candidate ≠ baseline, one dataset version, a signal once) a schema cannot state; each refusal has its code",
+    ("POST /api/v1/changes", "positive_data_acceptance"):
+        "the body names a prompt and versions of this project (random names are 404); the baseline must differ",
     ("POST /api/v1/orgs/{org}/tokens/", "positive_data_acceptance"): _NAME_TEXT,
     ("PATCH /api/v1/orgs/{org}", "positive_data_acceptance"): _NAME_TEXT,
     ("GET /api/v1/orgs/{org}/audit-events/", "negative_data_rejection"): _UNKNOWN_QUERY,
@@ -190,6 +195,14 @@ def world(db, organization, project, members):
     prompt_with_versions(project=project, count=2, labels={"production": 1})
     dataset = _fuzz_dataset(project, turn)
     experiment = _fuzz_experiment(project, dataset)
+    from apps.experiments.models import Validation
+    from apps.experiments.services.changes import change_create
+    from tests.factories.experiments import AUTHOR
+
+    change = change_create(project=project, title="Fuzz change", prompt="support-agent", candidate=2, author=AUTHOR)
+    validation = Validation.objects.create(project=project, change=change, kind="offline", inputs={"kind": "offline"},
+                                           inputs_hash="fuzz", status="done", verdict="inconclusive",
+                                           report={"metrics": [], "flipped": [], "explanation": "Fuzz."})
     return {
         "secret": secret,
         "org_token": org_token,
@@ -214,6 +227,8 @@ def world(db, organization, project, members):
             "case": str(dataset.first_case_id),
             "experiment": str(experiment.pk),
             "experiment_id": str(experiment.pk),
+            "change": str(change.pk),
+            "validation": str(validation.pk),
         },
     }
 

@@ -10,6 +10,7 @@
 
 import * as datasets from "./datasets.js";
 import * as experiments from "./experiments.js";
+import * as validations from "./validations.js";
 import { randomUUID } from "node:crypto";
 
 import { AgentLoopError, Reporter } from "./errors.js";
@@ -433,6 +434,16 @@ export class AgentLoop {
   /** @param {number} id */
   experiment(id) {
     return experiments.experiment(this.#connection, id);
+  }
+
+  /** Validations (src/validations.js). @param {Record<string, any>} body @param {{ wait?: boolean, timeoutMs?: number, pollMs?: number }} [options] */
+  validate(body, options) {
+    return validations.validate(this.#connection, body, options);
+  }
+
+  /** @param {number} id */
+  validation(id) {
+    return validations.validation(this.#connection, id);
   }
 
   /**

@@ -353,6 +353,17 @@ class AgentLoop:
 
         return experiments.experiment(self, experiment_id)
 
+    # Validations (agentloop.validations): start one and wait for its verdict, or read one.
+    def validate(self, **body: Any) -> dict:
+        from agentloop import validations
+
+        return validations.validate(self, **body)
+
+    def validation(self, validation_id: int) -> dict:
+        from agentloop import validations
+
+        return validations.validation(self, validation_id)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything queued before this call is delivered, rejected or dropped.
 
