@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.core.body import read_body, read_json
 from apps.core.errors import ValidationFailed
-from apps.core.ratelimit import enforce
 from apps.core.tasks import publish
 from apps.experiments import presenters, shapes
 from apps.experiments.models import ExperimentSource
 from apps.experiments.selectors.experiments import experiment_get, result_case_ids
 from apps.experiments.services.endpoint import endpoint_url_clean
 from apps.experiments.services.experiments import experiment_create, results_upload
-from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
+from apps.traces.api import IngestView
 
 TAG = ["experiments"]
 NOT_FOUND = OpenApiResponse(description="No such experiment, dataset, version or prompt version here (`not_found`)")
@@ -42,19 +39,8 @@ def _object(request) -> dict:
     return body
 
 
-class _ExperimentKeyView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [IsProjectKey]
-    parser_classes: list = []
-    error_statuses = (429,)
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        enforce(f"experiments:{request.auth.key_id}", limit=settings.INGEST_RATE_LIMIT_PER_SECOND, window=1)
-
-    @property
-    def project(self):
-        return self.request.auth.project
+class _ExperimentKeyView(IngestView):
+    rate_limit_bucket = "experiments"
 
 
 def create_from_body(*, project, body: dict, created_by_id=None, created_by_label: str = ""):

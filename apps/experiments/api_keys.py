@@ -10,17 +10,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.core.audit import Actor
 from apps.core.body import read_json
 from apps.core.errors import ValidationFailed
 from apps.core.http import client_ip
-from apps.core.ratelimit import enforce
 from apps.experiments import validation
 from apps.experiments.api import VERSION_NUMBER, _moved_body
 from apps.experiments.models import LABEL_PATTERN
@@ -28,7 +25,7 @@ from apps.experiments.selectors import prompts as selectors
 from apps.experiments.serializers import LabelMovedOut, LabelMoveIn, ResolvedOut, VersionCreatedOut, VersionIn
 from apps.experiments.services import labels as label_services
 from apps.experiments.services.prompts import Author, prompt_version_create
-from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
+from apps.traces.api import IngestView
 
 
 def _key_author(request) -> Author:
@@ -50,19 +47,8 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(candidate.strip().removeprefix("W/") == etag for candidate in header.split(","))
 
 
-class _PromptKeyView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [IsProjectKey]
-    parser_classes: list = []
-    error_statuses = (429,)
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        enforce(f"prompts:{request.auth.key_id}", limit=settings.INGEST_RATE_LIMIT_PER_SECOND, window=1)
-
-    @property
-    def project(self):
-        return self.request.auth.project
+class _PromptKeyView(IngestView):
+    rate_limit_bucket = "prompts"
 
 
 class PromptFetchView(_PromptKeyView):

@@ -10,20 +10,17 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.core.body import read_json
 from apps.core.errors import NotFound, ValidationFailed
-from apps.core.ratelimit import enforce
 from apps.experiments.api_keys import _key_author
 from apps.experiments.models import Change, Regression, Validation
 from apps.experiments.services import changes as change_services
 from apps.experiments.services.changes import change_problem_ids
 from apps.experiments.services.validations import validation_body, validation_request
-from apps.projects.authentication import ApiKeyAuthentication, IsProjectKey
+from apps.traces.api import IngestView
 
 OBJECT = {"type": "object"}
 VALIDATION_IN = {
@@ -82,19 +79,8 @@ def _pk(value) -> int:
     return pk
 
 
-class _KeyView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [IsProjectKey]
-    parser_classes: list = []
-    error_statuses = (429,)
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        enforce(f"validations:{request.auth.key_id}", limit=settings.INGEST_RATE_LIMIT_PER_SECOND, window=1)
-
-    @property
-    def project(self):
-        return self.request.auth.project
+class _KeyView(IngestView):
+    rate_limit_bucket = "validations"
 
     def change(self, pk) -> Change:
         found = (Change.objects.for_project(self.project).select_related("candidate__prompt", "baseline__prompt")

@@ -38,10 +38,11 @@ class IngestView(APIView):
     permission_classes = [IsProjectKey]
     parser_classes: list = []
     error_statuses = (429,)  # the per-key rate limit below (apps.core.openapi documents it)
+    rate_limit_bucket = "key"  # routes with their own per-key budget name another bucket
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        enforce(f"key:{request.auth.key_id}", limit=settings.INGEST_RATE_LIMIT_PER_SECOND, window=1)
+        enforce(f"{self.rate_limit_bucket}:{request.auth.key_id}", limit=settings.INGEST_RATE_LIMIT_PER_SECOND, window=1)
 
     @property
     def project(self):
