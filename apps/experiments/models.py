@@ -144,9 +144,9 @@ class Experiment(ProjectOwnedModel):
     """
 
     name = models.CharField(max_length=200)
-    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="+")
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="+")
     dataset_version = models.PositiveIntegerField()
-    prompt_version = models.ForeignKey(PromptVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="experiments")
+    prompt_version = models.ForeignKey(PromptVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="experiments")
     configuration = models.JSONField(default=dict, blank=True)
     scorers = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=10, choices=ExperimentSource.choices, default=ExperimentSource.SDK)
@@ -217,8 +217,8 @@ class Change(ProjectOwnedModel):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     problems = models.ManyToManyField("problems.Problem", blank=True, related_name="+")
-    candidate = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
-    baseline = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
+    candidate = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="+")
+    baseline = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="+")
     label = models.CharField(max_length=50, default="production")
     status = models.CharField(max_length=12, choices=ChangeStatus.choices, default=ChangeStatus.OPEN)
     created_by_id = models.BigIntegerField(null=True, blank=True)
@@ -283,8 +283,8 @@ class Regression(ProjectOwnedModel):
     one over the same hours of the week."""
 
     change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="regressions")
-    version = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
-    previous = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="+")
+    previous = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="+")
     signal = models.CharField(max_length=100)
     figures = models.JSONField(default=dict)
     explanation = models.TextField(blank=True, default="")

@@ -6,18 +6,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.fields import StrictCharField
 from apps.experiments.models import NAME_PATTERN
 from apps.experiments.selectors.prompts import prompt_version_reference
 from apps.experiments.validation import MAX_DESCRIPTION_CHARS, MAX_MESSAGE_CHARS, MAX_TEMPLATE_CHARS
 
 
-class _StrictText(serializers.CharField):
-    """Text only: a JSON number is refused (400), not read as its digits."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+_StrictText = StrictCharField
 
 
 def _text(max_length: int, **kwargs) -> _StrictText:

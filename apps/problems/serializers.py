@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.fields import StrictCharField
 from apps.problems.selectors import STATUS_FILTERS
 
 
@@ -46,8 +47,8 @@ class ProblemListFilter(serializers.Serializer):
 
 
 class ProblemPatchIn(serializers.Serializer):
-    title = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    status = serializers.CharField(required=False, help_text="open, confirmed, fixing, fixed or wont_fix")
+    title = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    status = StrictCharField(required=False, help_text="open, confirmed, fixing, fixed or wont_fix")
 
 
 class ProblemMergeIn(serializers.Serializer):
