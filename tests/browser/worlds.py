@@ -118,6 +118,7 @@ def _values(organization, project) -> dict[str, list[str]]:
         "token_id": list(OrganizationToken.objects.for_org(organization).order_by("pk").values_list("token_id", flat=True)),
         **_prompt_values(project),
         **_experiment_values(project),
+        **_change_values(project),
     }
 
 
@@ -127,6 +128,16 @@ def _experiment_values(project) -> dict[str, list[str]]:
 
     experiments = list(Experiment.objects.for_project(project).order_by("pk"))
     return {"experiment": [str(e.pk) for e in experiments]}
+
+
+def _change_values(project) -> dict[str, list[str]]:
+    """Every change and validation (their pages)."""
+    from apps.experiments.models import Change, Validation
+
+    return {
+        "change": [str(pk) for pk in Change.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
+        "validation": [str(pk) for pk in Validation.objects.for_project(project).order_by("pk").values_list("pk", flat=True)],
+    }
 
 
 def experiment_extra_paths(organization, project) -> list[str]:
@@ -269,6 +280,7 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
         problem_update(problem=problem, actor=actor, title=payload)
     _hostile_datasets(project, actor, turn_ids)
     _hostile_experiments(project)
+    _hostile_change(project)
 
     widget_tokens = [_widget_token(api_key, turn_id, payload) for turn_id, payload in zip(turn_ids, PAYLOADS, strict=True)]
     for token, payload in zip(widget_tokens, PAYLOADS, strict=True):
@@ -308,6 +320,22 @@ def _hostile_datasets(project, actor, turn_ids) -> None:
                      source="hand") for payload in PAYLOADS])
     bad = "\n".join(json.dumps({"input": payload, payload: payload}) for payload in PAYLOADS).encode()
     import_preview(dataset=dataset, upload=SimpleUploadedFile("hostile.jsonl", bad), fmt=None, actor=actor)
+
+
+def _hostile_change(project) -> None:
+    """A change whose title and description are payloads, for the hostile prompt and the first problem,
+    with a finished validation whose explanation is one too."""
+    from apps.core.text import single_line
+    from apps.experiments.models import Validation
+    from apps.experiments.services.changes import change_create
+    from tests.factories.experiments import AUTHOR
+
+    problem = Problem.objects.for_project(project).order_by("pk").first()
+    change = change_create(project=project, title=single_line(PAYLOADS[0])[:200] or "hostile change", prompt="hostile-prompt",
+                           candidate=3, baseline=2, problems=[problem.pk] if problem else [], author=AUTHOR)
+    Validation.objects.create(project=project, change=change, kind="offline", inputs={"kind": "offline", "note": PAYLOADS[1]},
+                              inputs_hash="hostile", status="done", verdict="inconclusive",
+                              report={"metrics": [], "explanation": PAYLOADS[2], "flipped": []})
 
 
 def _hostile_experiments(project) -> None:
