@@ -5,13 +5,15 @@ Real PostgreSQL and Redis (embedded under .data/test unless DATABASE_URL/REDIS_U
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
 from apps.core.roles import Role
 from tests.factories.accounts import UserFactory
 from tests.factories.organizations import MembershipFactory, OrganizationFactory
-from tests.factories.projects import ProjectFactory
+from tests.factories.projects import ProjectFactory, api_key_with_secret
 
 ROLES = [Role.OWNER, Role.ADMIN, Role.REVIEWER, Role.MEMBER]
 
@@ -90,3 +92,20 @@ def closed_redis_breakers():
     yield
     BROKER.reset()
     LIMITER.reset()
+
+
+def key_client_for(project) -> APIClient:
+    """A client holding a fresh secret API key of ``project`` (the key routes)."""
+    _, secret = api_key_with_secret(project=project, name="ci")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def key_client(project) -> APIClient:
+    return key_client_for(project)
+
+
+def post_json(client, url, body):
+    return client.post(url, data=json.dumps(body), content_type="application/json")

@@ -9,25 +9,14 @@ from rest_framework.test import APIClient
 
 from apps.core.roles import Role
 from apps.datasets.models import CaseRevision, Dataset, DatasetVersion
+from tests.conftest import post_json
 from tests.factories.datasets import DatasetFactory, confirmed_turn
 from tests.factories.projects import api_key_with_secret
 
 
-@pytest.fixture
-def key_client(project):
-    _, secret = api_key_with_secret(project=project, name="ci")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def _post(client, url, body):
-    return client.post(url, data=json.dumps(body), content_type="application/json")
-
-
 def test_a_key_creates_lists_and_reads_datasets(key_client, project):
-    created = _post(key_client, "/api/v1/datasets", {"name": "Smoke", "description": "CI smoke set"})
-    duplicate = _post(key_client, "/api/v1/datasets", {"name": "Smoke"})
+    created = post_json(key_client, "/api/v1/datasets", {"name": "Smoke", "description": "CI smoke set"})
+    duplicate = post_json(key_client, "/api/v1/datasets", {"name": "Smoke"})
 
     listing = key_client.get("/api/v1/datasets").json()
     detail = key_client.get("/api/v1/datasets/Smoke").json()
@@ -51,7 +40,7 @@ def test_a_key_adds_cases_with_per_item_results(key_client, project, other_proje
         {"turn_id": str(turn.id)},
     ]}
 
-    response = _post(key_client, "/api/v1/datasets/Refunds/cases", body)
+    response = post_json(key_client, "/api/v1/datasets/Refunds/cases", body)
 
     payload = response.json()
     assert response.status_code == 201
@@ -62,14 +51,14 @@ def test_a_key_adds_cases_with_per_item_results(key_client, project, other_proje
     version = DatasetVersion.objects.for_project(project).get()
     assert (version.message, version.author_label, version.cases_count) == ("from CI", "API key ci", 2)
 
-    again = _post(key_client, "/api/v1/datasets/Refunds/cases", {"cases": [{"turn_id": str(turn.id)}]})
+    again = post_json(key_client, "/api/v1/datasets/Refunds/cases", {"cases": [{"turn_id": str(turn.id)}]})
     assert (again.status_code, again.json()["version"], again.json()["added"]) == (200, 1, 0)
 
 
 def test_a_key_pages_exports_and_diffs_versions(key_client, project):
     DatasetFactory(project=project, name="Pages")
-    _post(key_client, "/api/v1/datasets/Pages/cases", {"cases": [{"input": f"q{i}", "expected_output": f"a{i}"} for i in range(5)]})
-    _post(key_client, "/api/v1/datasets/Pages/cases", {"cases": [{"input": "q5"}]})
+    post_json(key_client, "/api/v1/datasets/Pages/cases", {"cases": [{"input": f"q{i}", "expected_output": f"a{i}"} for i in range(5)]})
+    post_json(key_client, "/api/v1/datasets/Pages/cases", {"cases": [{"input": "q5"}]})
 
     first = key_client.get("/api/v1/datasets/Pages/versions/1/cases?limit=2").json()
     second = key_client.get(first["next"]).json()
@@ -98,7 +87,7 @@ def test_a_key_of_another_project_sees_none_of_these_datasets(project, other_pro
 
     assert client.get("/api/v1/datasets").json()["results"] == []
     assert client.get("/api/v1/datasets/Mine").status_code == 404
-    assert _post(client, "/api/v1/datasets/Mine/cases", {"cases": [{"input": "x"}]}).status_code == 404
+    assert post_json(client, "/api/v1/datasets/Mine/cases", {"cases": [{"input": "x"}]}).status_code == 404
     assert APIClient().get("/api/v1/datasets").status_code == 401
 
 
@@ -142,13 +131,13 @@ def test_an_edit_of_an_old_version_is_version_immutable(organization, project, d
     client = APIClient()
     client.force_authenticate(members[Role.REVIEWER].user)
     base = _session(organization, project, dataset)
-    added = _post(client, f"{base}/cases", {"cases": [{"input": "q", "expected_output": "a"}]}).json()
+    added = post_json(client, f"{base}/cases", {"cases": [{"input": "q", "expected_output": "a"}]}).json()
     case_id = added["results"][0]["case_id"]
     edit = client.patch(f"{base}/versions/1/cases/{case_id}", data=json.dumps({"changes": {"expected_output": "b"}}), content_type="application/json")
 
     old = client.patch(f"{base}/versions/1/cases/{case_id}", data=json.dumps({"changes": {"expected_output": "c"}}), content_type="application/json")
-    moved = _post(client, f"{base}/cases/move", {"case_ids": [case_id], "split": "train", "version": 1})
-    removed = _post(client, f"{base}/cases/remove", {"case_ids": [case_id], "version": 2})
+    moved = post_json(client, f"{base}/cases/move", {"case_ids": [case_id], "split": "train", "version": 1})
+    removed = post_json(client, f"{base}/cases/remove", {"case_ids": [case_id], "version": 2})
 
     assert edit.json()["version"] == 2
     assert (old.status_code, old.json()["code"]) == (409, "version_immutable")

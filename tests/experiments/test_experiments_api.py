@@ -7,25 +7,12 @@ import json
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.experiments.models import Experiment, ExperimentResult
 from apps.experiments.selectors.experiments import experiment_scores
 from apps.experiments.tasks import score
+from tests.conftest import post_json
 from tests.factories.experiments import case_ids, dataset_with_cases, prompt_with_versions
-from tests.factories.projects import api_key_with_secret
-
-
-@pytest.fixture
-def key_client(project):
-    _, secret = api_key_with_secret(project=project, name="ci")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def _post(client, url, body):
-    return client.post(url, data=json.dumps(body), content_type="application/json")
 
 
 SCORERS = [{"name": "exact", "kind": "exact_match"}, {"name": "sim", "kind": "similarity"},
@@ -34,7 +21,7 @@ SCORERS = [{"name": "exact", "kind": "exact_match"}, {"name": "sim", "kind": "si
 
 def _create(client, **extra):
     body = {"name": "baseline", "dataset": "Refund failures", "dataset_version": 1, "scorers": SCORERS, **extra}
-    return _post(client, "/api/v1/experiments", body)
+    return post_json(client, "/api/v1/experiments", body)
 
 
 def test_create_upload_score_and_summary(key_client, project):
@@ -44,7 +31,7 @@ def test_create_upload_score_and_summary(key_client, project):
 
     created = _create(key_client, prompt={"name": "support-agent", "version": 2})
     experiment_id = created.json()["id"]
-    upload = _post(key_client, f"/api/v1/experiments/{experiment_id}/results", {"results": [
+    upload = post_json(key_client, f"/api/v1/experiments/{experiment_id}/results", {"results": [
         {"case_id": ids[0], "output": "30 days", "scores": {"judge": 1}},
         {"case_id": ids[1], "output": "Yes", "scores": {"judge": 0}},
         {"case_id": str(uuid.uuid4()), "output": "?"},
@@ -81,9 +68,9 @@ def test_reupload_of_a_case_keeps_one_row_and_updates_it(key_client, project):
     experiment_id = _create(key_client).json()["id"]
     url = f"/api/v1/experiments/{experiment_id}/results"
 
-    first = _post(key_client, url, {"results": [{"case_id": ids[0], "output": "31 days"}]})
+    first = post_json(key_client, url, {"results": [{"case_id": ids[0], "output": "31 days"}]})
     score(project_id=str(project.id), experiment_id=experiment_id)
-    again = _post(key_client, url, {"results": [{"case_id": ids[0], "output": "30 days"}, {"case_id": ids[0], "output": "30 days"}]})
+    again = post_json(key_client, url, {"results": [{"case_id": ids[0], "output": "30 days"}, {"case_id": ids[0], "output": "30 days"}]})
     score(project_id=str(project.id), experiment_id=experiment_id)
 
     assert first.json()["results"][0]["status"] == 201
@@ -135,7 +122,7 @@ def test_another_projects_experiment_is_404(key_client, project, other_project):
     foreign = experiment(project=other_project, dataset=dataset)
 
     assert key_client.get(f"/api/v1/experiments/{foreign.pk}").status_code == 404
-    assert _post(key_client, f"/api/v1/experiments/{foreign.pk}/results", {"results": []}).status_code == 404
+    assert post_json(key_client, f"/api/v1/experiments/{foreign.pk}/results", {"results": []}).status_code == 404
     assert key_client.get(f"/api/v1/experiments/{foreign.pk}/results").status_code == 404
 
 

@@ -10,20 +10,8 @@ from rest_framework.test import APIClient
 
 from apps.experiments.models import Prompt, PromptLabel, PromptLabelMove, PromptVersion
 from apps.governance.models import AuditEvent
+from tests.conftest import post_json
 from tests.factories.experiments import WEATHER_TOOL, prompt_with_versions
-from tests.factories.projects import api_key_with_secret
-
-
-@pytest.fixture
-def key_client(project):
-    _, secret = api_key_with_secret(project=project, name="ci")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def _post(client, url, body):
-    return client.post(url, data=json.dumps(body), content_type="application/json")
 
 
 def _put(client, url, body):
@@ -111,8 +99,8 @@ def test_create_version_makes_the_prompt_and_numbers_versions(key_client, projec
     body = {"template": "Hi {{name}}, {{ topic }}?", "tools": [WEATHER_TOOL], "settings": {"model": "gpt-4o", "max_tokens": 300},
             "message": "first", "description": "The support bot"}
 
-    first = _post(key_client, "/api/v1/prompts/new-bot/versions", body)
-    second = _post(key_client, "/api/v1/prompts/new-bot/versions", {"template": "Hello {{name}}"})
+    first = post_json(key_client, "/api/v1/prompts/new-bot/versions", body)
+    second = post_json(key_client, "/api/v1/prompts/new-bot/versions", {"template": "Hello {{name}}"})
 
     assert (first.status_code, first.json()) == (201, {"name": "new-bot", "version": 1})
     assert (second.status_code, second.json()) == (201, {"name": "new-bot", "version": 2})
@@ -146,7 +134,7 @@ def test_create_version_makes_the_prompt_and_numbers_versions(key_client, projec
          "temperature", "max-tokens", "settings-list", "long-message"],
 )
 def test_invalid_versions_are_refused_and_nothing_is_written(key_client, project, body, code, field):
-    response = _post(key_client, "/api/v1/prompts/bot/versions", body)
+    response = post_json(key_client, "/api/v1/prompts/bot/versions", body)
 
     assert response.status_code == 400
     assert (response.json()["code"], response.json()["field"]) == (code, field)

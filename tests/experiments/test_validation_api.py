@@ -3,35 +3,22 @@ changes made and promoted (409 without ship), another project's rows are 404."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.experiments.models import Change, Validation
-from tests.factories.projects import api_key_with_secret
+from tests.conftest import key_client_for, post_json
 from tests.factories.validations import change_for, experiment_pair
 
 pytestmark = pytest.mark.django_db
 
 
-def _client(project):
-    _, secret = api_key_with_secret(project=project, name="ci")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-def _post(client, url, body):
-    return client.post(url, data=json.dumps(body), content_type="application/json")
-
-
 def test_post_twice_gives_one_validation_and_get_answers_the_pinned_shape(project):
-    client = _client(project)
+    client = key_client_for(project)
     baseline, candidate = experiment_pair(project)
     body = {"kind": "offline", "baseline": baseline.pk, "candidate": candidate.pk}
 
-    first, second = _post(client, "/api/v1/validations", body), _post(client, "/api/v1/validations", body)
+    first, second = post_json(client, "/api/v1/validations", body), post_json(client, "/api/v1/validations", body)
     report = client.get(f"/api/v1/validations/{first.json()['id']}")
 
     assert (first.status_code, second.status_code) == (202, 202)
@@ -48,7 +35,7 @@ def test_post_twice_gives_one_validation_and_get_answers_the_pinned_shape(projec
     ([1, 2], "invalid"),
 ])
 def test_bad_bodies_are_400_with_a_code(project, body, code):
-    response = _post(_client(project), "/api/v1/validations", body)
+    response = post_json(key_client_for(project), "/api/v1/validations", body)
 
     assert (response.status_code, response.json()["code"]) == (400, code)
     assert Validation.objects.for_project(project).count() == 0
@@ -57,7 +44,7 @@ def test_bad_bodies_are_400_with_a_code(project, body, code):
 def test_a_mismatched_dataset_version_is_400(project):
     baseline, candidate = experiment_pair(project, candidate_version=2)
 
-    response = _post(_client(project), "/api/v1/validations", {"kind": "offline", "baseline": baseline.pk, "candidate": candidate.pk})
+    response = post_json(key_client_for(project), "/api/v1/validations", {"kind": "offline", "baseline": baseline.pk, "candidate": candidate.pk})
 
     assert (response.status_code, response.json()["code"]) == (400, "dataset_version_mismatch")
 
@@ -65,8 +52,8 @@ def test_a_mismatched_dataset_version_is_400(project):
 def test_another_projects_validation_and_change_are_404(project, other_project):
     foreign_change = change_for(other_project)
     baseline, candidate = experiment_pair(other_project)
-    foreign = _post(_client(other_project), "/api/v1/validations", {"kind": "offline", "baseline": baseline.pk, "candidate": candidate.pk})
-    client = _client(project)
+    foreign = post_json(key_client_for(other_project), "/api/v1/validations", {"kind": "offline", "baseline": baseline.pk, "candidate": candidate.pk})
+    client = key_client_for(project)
 
     assert client.get(f"/api/v1/validations/{foreign.json()['id']}").status_code == 404
     assert client.get(f"/api/v1/changes/{foreign_change.pk}").status_code == 404
@@ -75,10 +62,10 @@ def test_another_projects_validation_and_change_are_404(project, other_project):
 
 
 def test_changes_are_made_and_promotion_without_ship_is_409(project):
-    client = _client(project)
+    client = key_client_for(project)
     change_for(project)
 
-    made = _post(client, "/api/v1/changes", {"title": "Cite the refund policy", "prompt": "support-agent", "candidate": 2, "baseline": 1})
+    made = post_json(client, "/api/v1/changes", {"title": "Cite the refund policy", "prompt": "support-agent", "candidate": 2, "baseline": 1})
     promote = client.post(f"/api/v1/changes/{made.json()['id']}/promote")
 
     assert made.status_code == 201
