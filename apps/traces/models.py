@@ -209,3 +209,28 @@ class Feedback(ProjectOwnedModel):
             models.Index(fields=["expires_at"], name="feedback_feedback_expires_idx"),
             models.Index(fields=["project", "turn_id"], name="feedback_feedback_waiting_idx", condition=Q(waiting=True)),
         ]
+
+
+class DeletionReason(models.TextChoices):
+    RETENTION = "retention", "Retention"
+    END_USER = "end_user", "End-user deletion"
+
+
+class TurnTombstone(ProjectOwnedModel):
+    """What remains of a deleted turn: its id, when it happened, when and why it went.
+
+    Lineage elsewhere (dataset cases, review decisions, problem memberships, audit rows) refers to
+    turns by id, never by foreign key, so it survives the turn; pages that link a turn that is
+    gone look its tombstone up and say "deleted on … (retention)" instead of a dead link. It holds
+    no content and no end-user id, so it can outlive an end user's deletion. Keyed like ``Turn``.
+    """
+
+    pk = models.CompositePrimaryKey("project", "id")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, db_index=False)
+    id = models.UUIDField(help_text="The deleted turn's id.")
+    turn_created_at = models.DateTimeField(help_text="When the turn happened.")
+    deleted_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=12, choices=DeletionReason.choices)
+
+    def __str__(self) -> str:
+        return f"turn {self.id} (deleted {self.deleted_at:%Y-%m-%d}, {self.reason})"

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.core.pagination import decode_position, encode_position
 from apps.core.sql import tenant_sql
-from apps.traces.models import Feedback, Signal, Step, Turn
+from apps.traces.models import Feedback, Signal, Step, Turn, TurnTombstone
 
 
 def turn_get(*, project, turn_id) -> Turn | None:
@@ -418,3 +418,11 @@ def prompt_version_signal_counts(*, project, prompt_version: str, since: dt.date
             {"version": prompt_version, "since": since, "kinds": list(kinds)},
         )
         return turns, dict(cursor.fetchall())
+
+
+def tombstones_for(*, project, turn_ids) -> dict[uuid.UUID, TurnTombstone]:
+    """The tombstones among ``turn_ids`` (deleted turns), by id: what a page shows in place of a link."""
+    ids = [turn_id for turn_id in turn_ids if turn_id]
+    if not ids:
+        return {}
+    return {row.id: row for row in TurnTombstone.objects.for_project(project).filter(id__in=ids)}
