@@ -1,17 +1,22 @@
 """Validate the hand-labelled detection corpus and print what it holds.
 
-    python3 bench/corpus/detection/check.py [--dir DIR] [--allow-new-tags]
+    python3 bench/corpus/detection/check.py [--dir DIR ...] [--allow-new-tags]
 
 Plain python3, stdlib only, so it runs before any virtualenv exists. Checks every ``*.jsonl``
 file in the folder (default: this script's folder): every line parses; ids are unique across
 all files; a domain file ``<domain>.jsonl`` holds only sessions of that domain with ids
 ``<domain>-<nnn>``; ``realistic_*.jsonl`` files hold long sessions (10–20 turns) of known
-domains with ids ``<file stem>-<nnn>``; labels come from the five detector kinds; tags come from
+domains with ids ``<file stem>-<nnn>`` (or ``<domain>-<kebab-case>``); labels come from the five
+detector kinds; tags come from
 the vocabulary in README.md (mirrored in TAGS below); a positive tag goes with its label and a
 label with at least one positive tag; a look-alike tag never sits on a turn labelled positive
 for that detector; rephrase (and its look-alike tags) never on a session's last turn, a rephrase
 only when the next turn's gap is <= 600 s and ``rephrase-neg:late`` only when it is > 600 s;
 1–5 turns per session outside realistic files.
+
+``--dir`` may be given more than once (ids must then be unique across all the folders). An
+input of more than 30 characters written word for word in two sessions is a warning: every
+session is meant to be written on its own, not from a template.
 
 Prints, per detector, positives and hard look-alike negatives (per tag too), and the
 development / held-out split sizes (held-out when int(sha256(id).hexdigest(), 16) % 10 >= 7).
@@ -152,8 +157,9 @@ def check_file(path, seen_ids, allow_new_tags, errors, warnings):
         if realistic:
             if domain not in DOMAINS:
                 errors.append(f"{where}: unknown domain {domain!r}")
-            if not re.fullmatch(re.escape(stem) + r"-\d{3,}", session_id):
-                errors.append(f"{where}: id must be '{stem}-<nnn>'")
+            if not (re.fullmatch(re.escape(stem) + r"-\d{3,}", session_id)
+                    or re.fullmatch(re.escape(domain) + r"-[a-z0-9]+(?:-[a-z0-9]+)*", session_id)):
+                errors.append(f"{where}: id must be '{stem}-<nnn>' or '{domain}-<kebab-case>'")
             if not 10 <= len(turns) <= 20:
                 errors.append(f"{where}: a realistic session has 10-20 turns, not {len(turns)}")
         else:
@@ -192,17 +198,32 @@ def summarize(name, sessions):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=Path(__file__).resolve().parent)
+    parser.add_argument("--dir", type=Path, action="append",
+                        help="a folder of .jsonl files (repeatable; default: this script's folder)")
     parser.add_argument("--allow-new-tags", action="store_true",
                         help="a well-formed tag outside the vocabulary is a warning, not an error")
     args = parser.parse_args(argv)
-    files = sorted(args.dir.glob("*.jsonl"))
+    folders = args.dir or [Path(__file__).resolve().parent]
+    files = [path for folder in folders for path in sorted(folder.glob("*.jsonl"))]
     if not files:
-        print(f"no .jsonl files in {args.dir}")
+        print(f"no .jsonl files in {', '.join(map(str, folders))}")
         return 1
     errors, warnings, seen_ids, by_file = [], [], {}, {}
     for path in files:
+        if path.name in by_file:
+            errors.append(f"{path}: a file of the same name is in another folder")
+            continue
         by_file[path.name] = check_file(path, seen_ids, args.allow_new_tags, errors, warnings)
+    inputs = {}
+    for group in by_file.values():
+        for session in group:
+            for turn in session["turns"]:
+                text = turn.get("input") if isinstance(turn, dict) else None
+                if isinstance(text, str) and len(text) > 30:
+                    key = " ".join(text.lower().split())
+                    if key in inputs and inputs[key] != session["id"]:
+                        warnings.append(f"{session['id']}: input written word for word as in {inputs[key]}: {text[:60]!r}")
+                    inputs.setdefault(key, session["id"])
 
     print(f"{'file':<28}{'sessions':>9}{'turns':>7}{'no label':>9}  " + "  ".join(f"{k[:10]:>10}" for k in KINDS))
     for name, sessions in by_file.items():
