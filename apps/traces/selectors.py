@@ -62,6 +62,7 @@ def turn_as_dict(turn: Turn) -> dict:
         "received_at": _iso(turn.received_at),
         "expires_at": _iso(turn.expires_at),
         "review_state": turn.review_state,
+        "redactions": turn.redactions,
         "steps": [
             {
                 "id": s.span_id, "parent_id": s.parent_span_id, "kind": s.kind, "name": s.name,

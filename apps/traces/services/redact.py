@@ -4,7 +4,7 @@ OTLP spans) goes through ``write_batch``, so none can skip it.
 
 What is redacted: a turn's question, answer, history, retrieved documents, tool calls and
 metadata values; a step's input, output, error and attribute values; a signal's value; a
-feedback's comment, correction and metadata values. What is not: ids (turn, span, session,
+feedback's comment, correction, metadata values and signal values. What is not: ids (turn, span, session,
 end user), names (step, prompt version, model, variant, signal kind), times, and JSON keys.
 
 Counts: a turn's ``redactions`` holds what was replaced in it and in the steps of the same
@@ -58,4 +58,5 @@ def redact_batch(batch: Batch) -> None:
         feedback.comment = redactor.text(feedback.comment, loose)
         feedback.correction = redactor.text(feedback.correction, loose)
         feedback.metadata = redactor.json(feedback.metadata, loose)
+        feedback.signals = redactor.json(feedback.signals, loose)  # written as signals after the feedback
     batch.redactions = {turn_id: counts.as_dict() for turn_id, counts in per_turn.items() if counts.by_kind}
