@@ -22,7 +22,7 @@ from django.db.models import F
 
 from apps.core.audit import Actor, AuditAction, audit_record
 from apps.core.errors import ValidationFailed
-from apps.core.redaction import KINDS, MAX_PATTERNS, PatternError, Redactor, validate_pattern
+from apps.core.redaction import KINDS, MAX_PATTERNS, Counts, PatternError, Redactor, validate_pattern
 from apps.core.sealing import Unsealable
 from apps.core.sql import tenant_sql
 from apps.core.text import InvalidText, clean_text
@@ -119,6 +119,22 @@ def redactor_build(*, project: Project, kinds, placeholder_style, patterns, hash
         hash_key = secrets.token_bytes(32)
     return Redactor(kinds=kinds, hash_key=hash_key if placeholder_style == PlaceholderStyle.KEYED else None,
                     patterns=[(p["name"], p["regex"]) for p in patterns])
+
+
+def redaction_test(*, project: Project, text: str, kinds, placeholder_style, patterns) -> tuple[str, dict]:
+    """What ``text`` would be stored as under these (possibly unsaved) settings; stores nothing.
+    Keyed placeholders use the project's saved key when there is one, so they match the turns'."""
+    saved = redaction_settings_get(project=project)
+    hash_key = None
+    if saved is not None:
+        try:
+            hash_key = saved.unsealed_hash_key()
+        except Unsealable:
+            hash_key = None
+    redactor = redactor_build(project=project, kinds=kinds, placeholder_style=placeholder_style, patterns=patterns,
+                              hash_key=hash_key)
+    counts = Counts()
+    return redactor.text(text, counts), counts.as_dict()
 
 
 def _compile(project: Project, settings: RedactionSettings) -> Redactor | None:
