@@ -12,7 +12,7 @@ from apps.problems.api import ProblemViewSet
 from apps.organizations.api import (
     InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet, OrgTokenViewSet,
 )
-from apps.projects.api import ApiKeyViewSet, AuthCheckView, ProjectAccessViewSet, ProjectViewSet
+from apps.projects.api import ApiKeyViewSet, AuthCheckView, ProjectAccessViewSet, ProjectViewSet, RedactionSettingsViewSet
 from apps.review.api import ReviewQueueViewSet, TaxonomyViewSet
 
 router = SimpleRouter()
@@ -66,6 +66,16 @@ urlpatterns = [
         "orgs/<slug:org>/projects/<uuid:project>/taxonomy",
         TaxonomyViewSet.as_view({"get": "retrieve", "put": "update"}),
         name="api-taxonomy",
+    ),
+    path(
+        "orgs/<slug:org>/projects/<uuid:project>/redaction",
+        RedactionSettingsViewSet.as_view({"get": "retrieve", "put": "update"}),
+        name="api-project-redaction",
+    ),
+    path(
+        "orgs/<slug:org>/projects/<uuid:project>/redaction/test",
+        RedactionSettingsViewSet.as_view({"post": "test"}),
+        name="api-project-redaction-test",
     ),
     path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
     path("", include("apps.traces.urls_api")),

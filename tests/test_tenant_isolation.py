@@ -118,6 +118,10 @@ class World:
         self.step_b = StepFactory(turn=self.turn_b, span_id=uuid.uuid4().hex[:16], name="bravo secret step m3n6")
         self.signal_b = SignalFactory(turn=self.turn_b, kind="escalation")
         self.feedback_b = FeedbackFactory(turn=self.turn_b, comment="bravo secret comment w8e1")
+        from apps.projects.redaction import redaction_settings_save  # B's redaction settings: never shown to A
+
+        redaction_settings_save(project=self.project_b, kinds=["email"], placeholder_style="keyed",
+                                patterns=[{"name": "bravosecretpattern", "regex": "bravo-secret-b7y3"}], actor=Actor(user=None))
         self.pending_turn_b = uuid.uuid4()  # B's feedback is waiting for this turn
         self.waiting_b = FeedbackFactory(turn=None, project=self.project_b, turn_id=self.pending_turn_b, rating="up")
         self.token_b, self.token_secret_b = org_token_create(

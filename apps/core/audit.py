@@ -81,6 +81,7 @@ class AuditAction(models.TextChoices):
     DATASET_UPDATED = "dataset.updated", "Dataset renamed or archived"
     DATASET_AUTO_ADD = "dataset.auto_add", "Queue auto-add to a dataset changed"
     DATASET_IMPORTED = "dataset.imported", "Cases imported into a dataset"
+    REDACTION_CHANGED = "redaction.changed", "PII redaction settings changed"
 
 
 def audit_record(

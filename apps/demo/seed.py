@@ -6,6 +6,7 @@ from django.db import transaction
 from apps.core.roles import Role
 from apps.core.audit import Actor
 from apps.demo.prompts import seed_prompts_demo
+from apps.demo.redaction import seed_redaction
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.services import invitation_create, organization_create, organization_update
 from apps.projects.models import ApiKey, Project
@@ -61,6 +62,7 @@ def seed() -> dict:
     if not billing.is_restricted:
         reviewer = Membership.objects.for_org(organization).get(user__email="riley@acme.test")
         project_set_access(project=billing, is_restricted=True, member_ids=[reviewer.pk], actor=actor)
+    seed_redaction(project=billing, actor=actor)
 
     support = projects["Support agent"]
     seed_prompts_demo(project=support, actor=actor)

@@ -19,7 +19,12 @@ from apps.projects.serializers import (
     ProjectAccessIn,
     ProjectIn,
     ProjectOut,
+    RedactionSettingsIn,
+    RedactionSettingsOut,
+    RedactionTestIn,
+    RedactionTestOut,
 )
+from apps.projects.redaction import redaction_settings_as_dict, redaction_settings_get, redaction_settings_save, redaction_test
 
 
 class ProjectViewSet(OrganizationScopedViewSet):
@@ -81,6 +86,30 @@ class ProjectAccessViewSet(ProjectScopedViewSet):
             project=self.project, actor=Actor.from_request(request), **data.validated_data
         )
         return Response(ProjectOut(updated).data)
+
+
+class RedactionSettingsViewSet(ProjectScopedViewSet):
+    """The project's PII redaction settings (admins); ``test`` shows what a text would become."""
+
+    required_role = {"retrieve": Role.ADMIN, "update": Role.ADMIN, "test": Role.ADMIN}
+
+    @extend_schema(responses=RedactionSettingsOut)
+    def retrieve(self, request, org=None, project=None):
+        return Response(redaction_settings_as_dict(redaction_settings_get(project=self.project)))
+
+    @extend_schema(request=RedactionSettingsIn, responses=RedactionSettingsOut)
+    def update(self, request, org=None, project=None):
+        data = RedactionSettingsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = redaction_settings_save(project=self.project, actor=Actor.from_request(request), **data.validated_data)
+        return Response(redaction_settings_as_dict(saved))
+
+    @extend_schema(request=RedactionTestIn, responses=RedactionTestOut)
+    def test(self, request, org=None, project=None):
+        data = RedactionTestIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        text, counts = redaction_test(project=self.project, **data.validated_data)
+        return Response({"text": text, "redactions": counts})
 
 
 class ApiKeyViewSet(mixins.ListModelMixin, ProjectScopedViewSet):

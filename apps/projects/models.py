@@ -100,3 +100,42 @@ class ApiKey(ProjectOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
+
+
+def _redaction_key_context(project_id) -> str:
+    """What a sealed redaction hash key is bound to: its project."""
+    return f"redaction-key:{project_id}"
+
+
+class PlaceholderStyle(models.TextChoices):
+    PLAIN = "plain", "Typed placeholder: [EMAIL]"
+    KEYED = "keyed", "Typed placeholder with a keyed hash: [EMAIL:3f2a] (same value, same placeholder)"
+
+
+class RedactionSettings(ProjectOwnedModel):
+    """A project's PII redaction at ingestion (apps.core.redaction is the engine).
+
+    One row per project; no row means redaction is off. ``version`` grows on every save: the
+    compiled redactor is cached per (project, version) in each process (apps.projects.redaction).
+    ``hash_key`` (32 random bytes) keys the ``[EMAIL:3f2a]`` placeholders; it is sealed at rest
+    like link signing keys, bound to the project.
+    """
+
+    kinds = models.JSONField(default=list, blank=True, help_text="Built-in recognisers switched on.")
+    placeholder_style = models.CharField(max_length=8, choices=PlaceholderStyle.choices, default=PlaceholderStyle.PLAIN)
+    patterns = models.JSONField(default=list, blank=True, help_text='Customer patterns: [{"name", "regex"}].')
+    hash_key = models.BinaryField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["project"], name="projects_redactionsettings_project_uniq")]
+
+    @staticmethod
+    def sealed_hash_key(project_id, key: bytes) -> bytes:
+        return seal(key, context=_redaction_key_context(project_id))
+
+    def unsealed_hash_key(self) -> bytes:
+        """Raises ``apps.core.sealing.Unsealable``."""
+        return unseal(self.hash_key, context=_redaction_key_context(self.project_id))

@@ -1,5 +1,9 @@
 from rest_framework import serializers
 
+from apps.core.fields import StrictCharField
+from apps.core.redaction import KINDS, MAX_PATTERNS
+from apps.projects.models import PlaceholderStyle
+
 
 class ProjectOut(serializers.Serializer):
     id = serializers.UUIDField()
@@ -41,3 +45,30 @@ class AuthCheckOut(serializers.Serializer):
     project = serializers.UUIDField()
     project_name = serializers.CharField()
     key_id = serializers.CharField()
+
+
+class RedactionPatternSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=32)
+    regex = StrictCharField(max_length=500, trim_whitespace=False)
+
+
+class RedactionSettingsIn(serializers.Serializer):
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=list(KINDS)), max_length=len(KINDS), default=list)
+    placeholder_style = serializers.ChoiceField(choices=PlaceholderStyle.choices, default=PlaceholderStyle.PLAIN)
+    patterns = serializers.ListField(child=RedactionPatternSerializer(), max_length=MAX_PATTERNS, default=list)
+
+
+class RedactionSettingsOut(serializers.Serializer):
+    kinds = serializers.ListField(child=serializers.CharField())
+    placeholder_style = serializers.CharField()
+    patterns = RedactionPatternSerializer(many=True)
+    version = serializers.IntegerField(help_text="0 until the settings are first saved.")
+
+
+class RedactionTestIn(RedactionSettingsIn):
+    text = StrictCharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+
+
+class RedactionTestOut(serializers.Serializer):
+    text = serializers.CharField()
+    redactions = serializers.DictField(child=serializers.IntegerField())

@@ -18,8 +18,15 @@ from apps.core.audit import Actor
 from apps.organizations.selectors import membership_list
 from apps.organizations.tenancy import OrganizationViewMixin
 from apps.projects import selectors, services
-from apps.projects.forms import ApiKeyForm, ProjectAccessForm, ProjectForm
-from apps.projects.models import ACCESS_PERMISSION
+from apps.core.redaction import KIND_LABELS
+from apps.projects.forms import ApiKeyForm, ProjectAccessForm, ProjectForm, RedactionForm
+from apps.projects.models import ACCESS_PERMISSION, PlaceholderStyle
+from apps.projects.redaction import (
+    redaction_settings_as_dict,
+    redaction_settings_get,
+    redaction_settings_save,
+    redaction_test,
+)
 from apps.projects.tenancy import ProjectViewMixin
 
 logger = logging.getLogger(__name__)
@@ -222,3 +229,38 @@ class ApiKeyRevokeView(ApiKeysPageMixin, ProjectViewMixin, View):
             return self.render_to_response(self.get_context_data(), status=error.status)
         messages.success(request, f"Revoked {api_key.name}. It stopped working immediately.")
         return redirect("project_keys", org=org, project=project)
+
+
+class RedactionSettingsView(ProjectViewMixin, TemplateView):
+    """PII redaction at ingestion (admins): what to redact, and a "test your settings" box that
+    runs the form's settings, saved or not, on a pasted text without storing anything."""
+
+    template_name = "projects/redaction.html"
+    required_role = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    def _form(self, data=None):
+        saved = redaction_settings_as_dict(redaction_settings_get(project=self.project))
+        initial = {**saved, "patterns": RedactionForm.patterns_as_text(saved["patterns"])}
+        return RedactionForm(data, initial=initial, kind_choices=list(KIND_LABELS.items()),
+                             style_choices=PlaceholderStyle.choices)
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", self._form())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request, org, project):
+        form = self._form(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        values = {key: form.cleaned_data[key] for key in ("kinds", "placeholder_style", "patterns")}
+        try:
+            if request.POST.get("action") == "test":
+                result, counts = redaction_test(project=self.project, text=form.cleaned_data["sample"], **values)
+                return self.render_to_response(self.get_context_data(form=form, result=result, counts=counts))
+            redaction_settings_save(project=self.project, actor=Actor.from_request(request), **values)
+        except ServiceError as error:
+            field = error.field.split("[")[0] if error.field else None
+            form.add_error(field if field in form.fields else None, error.message)
+            return self.render_to_response(self.get_context_data(form=form), status=error.status)
+        messages.success(request, "Redaction settings saved; they apply to the next turn received.")
+        return redirect("project_redaction", org=org, project=project)

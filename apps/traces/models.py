@@ -62,6 +62,10 @@ class Turn(ProjectOwnedModel):
     received_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     review_state = models.CharField(max_length=12, choices=ReviewState.choices, default=ReviewState.UNREVIEWED)
+    redactions = models.JSONField(
+        default=dict, blank=True, db_default={},
+        help_text='What PII redaction replaced in this turn and its nested steps, per kind: {"email": 2}.',
+    )
 
     class Meta(ProjectOwnedModel.Meta):
         indexes = [

@@ -62,6 +62,7 @@ def turn_as_dict(turn: Turn) -> dict:
         "received_at": _iso(turn.received_at),
         "expires_at": _iso(turn.expires_at),
         "review_state": turn.review_state,
+        "redactions": turn.redactions,
         "steps": [
             {
                 "id": s.span_id, "parent_id": s.parent_span_id, "kind": s.kind, "name": s.name,
@@ -239,7 +240,22 @@ def project_capture_counts(*, project, now: dt.datetime | None = None) -> dict:
         "turns_total": turns.count(),
         "thumbs_down": turns_with_signal_count(project=project, kind="thumbs_down"),
         "waiting": sum(waiting_counts(project=project).values()),
+        "redactions": project_redaction_counts(project=project),
     }
+
+
+_REDACTION_COUNTS_SQL = """
+    SELECT c.key, sum(c.value::bigint) FROM traces_turn t, jsonb_each_text(t.redactions) AS c(key, value)
+    WHERE t.project_id = %(project_id)s AND t.redactions <> '{}'::jsonb
+    GROUP BY c.key ORDER BY 2 DESC, 1
+"""
+
+
+def project_redaction_counts(*, project) -> dict[str, int]:
+    """What PII redaction replaced in the project's stored turns, per kind (``Turn.redactions``)."""
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(_REDACTION_COUNTS_SQL)
+        return {kind: int(total) for kind, total in cursor.fetchall()}
 
 
 def turns_with_signal_count(*, project, kind: str) -> int:

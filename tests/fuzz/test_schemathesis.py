@@ -56,6 +56,11 @@ _SERVICE_RULE = (
     "a title or a status (`required`), a verdict `confirm`|`reject` (`invalid_verdict`), at least one "
     "member turn (`required`), 1 to 50 categories (`invalid`)."
 )
+_REDACTION_PATTERNS = (
+    "A customer pattern must compile, must not match the empty string and must not backtrack catastrophically "
+    "(`pattern_invalid`, `pattern_matches_empty`, `pattern_too_slow`); its name is a letter then letters, digits "
+    "or _ (`invalid_name`), unique (`duplicate_name`): rules a schema cannot state about a regular expression."
+)
 _NAME_TEXT = (
     "A name is one line of plain text: control characters, line separators and text-direction "
     "overrides are refused (400 `invalid`, apps.core.text.required_name; README \"Names\"). The "
@@ -162,6 +167,8 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/orgs/{org}/projects/{project}/problems/{problem}/cause/", "positive_data_acceptance"): _SERVICE_RULE,
     ("POST /api/v1/orgs/{org}/projects/{project}/problems/{problem}/split/", "positive_data_acceptance"): _SERVICE_RULE,
     ("PUT /api/v1/orgs/{org}/projects/{project}/taxonomy", "positive_data_acceptance"): _SERVICE_RULE,
+    ("PUT /api/v1/orgs/{org}/projects/{project}/redaction", "positive_data_acceptance"): _REDACTION_PATTERNS,
+    ("POST /api/v1/orgs/{org}/projects/{project}/redaction/test", "positive_data_acceptance"): _REDACTION_PATTERNS,
 }
 # Constraints OpenAPI 3.0 cannot state, applied to the generated cases instead (not deviations:
 # every check stays on for these cases).

@@ -79,6 +79,7 @@ class Batch:
     steps: list[StepRow] = field(default_factory=list)
     signals: list[SignalRow] = field(default_factory=list)
     feedback: dict[uuid.UUID, FeedbackRow] = field(default_factory=dict)
+    redactions: dict[uuid.UUID, dict] = field(default_factory=dict)  # turn id → {kind: count} (services/redact.py)
 
 
 def add_parsed(batch: Batch, parsed, outcome: Outcome, *, source: str) -> None:

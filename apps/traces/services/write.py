@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.core import hooks
 from apps.core.sql import tenant_sql
 from apps.traces.services.batch import Batch, Outcome, SignalRow, reject
+from apps.traces.services.redact import redact_batch
 
 FEEDBACK_SIGNAL_KINDS = ("thumbs_up", "thumbs_down", "rating")
 
@@ -56,16 +57,16 @@ _EXISTING_TURNS_SQL = "SELECT id FROM traces_turn WHERE project_id = %(project_i
 _TURNS_SQL = f"""
     INSERT INTO traces_turn (id, project_id, session_id, end_user_id, input, output, history,
         prompt_version, model, retrieved, tool_calls, metadata, variant, source, created_at,
-        received_at, expires_at, review_state)
+        received_at, expires_at, review_state, redactions)
     SELECT u.id, %(project_id)s, u.session_id, u.end_user_id, u.input, u.output, u.history,
         u.prompt_version, u.model, u.retrieved, u.tool_calls, u.metadata,
-        u.variant, %(source)s, u.created_at, %(now)s, %(expires_at)s, 'unreviewed'
+        u.variant, %(source)s, u.created_at, %(now)s, %(expires_at)s, 'unreviewed', u.redactions
     FROM unnest(%(ids)s::uuid[], %(session_ids)s::text[], %(end_user_ids)s::text[], %(inputs)s::text[],
                 %(outputs)s::text[], {_jsonb_array("history")}, %(prompt_versions)s::text[], %(models)s::text[],
                 {_jsonb_array("retrieved")}, {_jsonb_array("tool_calls")}, {_jsonb_array("metadata")},
-                %(variants)s::text[], %(created_at)s::timestamptz[])
+                %(variants)s::text[], %(created_at)s::timestamptz[], {_jsonb_array("redactions")})
         AS u(id, session_id, end_user_id, input, output, history, prompt_version, model,
-             retrieved, tool_calls, metadata, variant, created_at)
+             retrieved, tool_calls, metadata, variant, created_at, redactions)
     ON CONFLICT (project_id, id) DO NOTHING
     RETURNING id
 """
@@ -156,6 +157,7 @@ def _write_turns(cursor, batch: Batch, now, expires_at) -> None:
         "metadata": _json([p.metadata for p in turns]),
         "variants": [p.variant for p in turns],
         "created_at": [_utc(p.timestamp) or now for p in turns],
+        "redactions": _json([batch.redactions.get(turn_id, {}) for turn_id in turn_ids]),
     })
     inserted = {row[0] for row in cursor.fetchall()}
     for turn_id, row in batch.turns.items():
@@ -275,8 +277,10 @@ def _clear_waiting(cursor, batch: Batch) -> None:
 
 
 def write_batch(batch: Batch) -> list[Outcome]:
-    """Write every accepted item in one transaction; the caller answers only after it commits."""
+    """Redact (services/redact.py), then write every accepted item in one transaction; the
+    caller answers only after it commits."""
     if batch.turns or batch.steps or batch.signals or batch.feedback:
+        redact_batch(batch)
         now = timezone.now()
         retention = batch.project.organization.retention_days
         expires_at = now + dt.timedelta(days=retention)
