@@ -239,6 +239,10 @@ def _run(case, *, organization, project, members, login):
         html.post(f"{p}/detectors/", {"action": "rule_delete", "rule": str(rule.pk)}, REMOTE_ADDR=IP)
         expected = ("detection_rule", str(rule.pk), "vip",
                     {"expression": "signals.thumbs_down", "signal_kind": "vip_unhappy"}, None)
+    elif case == "redaction.changed":
+        body = {"kinds": ["email"], "placeholder_style": "keyed", "patterns": [{"name": "invoice", "regex": "INV-[0-9]{6}"}]}
+        api.put(f"{a}/redaction", body, format="json", REMOTE_ADDR=IP)
+        expected = ("project", str(project.pk), "Support agent", {"kinds": [], "placeholder_style": "plain", "patterns": []}, body)
     elif case.startswith(("queue.", "review.", "taxonomy.")):
         audits, expected = _run_review(case, project=project, html=html, target=target, p=p)
     elif case.startswith("problem."):

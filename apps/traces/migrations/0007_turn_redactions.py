@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('traces', '0005_feedback_from_feedback_app'),
+        ('traces', '0006_turn_tombstone'),
     ]
 
     operations = [
