@@ -305,3 +305,28 @@ def test_organization_token_scopes(project, members, change):
     event = AuditEvent.objects.for_org(project.organization).get(action="change.promotion_overridden")
     assert event.actor_id == members[Role.ADMIN].user.pk
     assert event.via.startswith("token:")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demos_change_reads_through_the_session_api(project, members):
+    from apps.core.audit import SYSTEM
+    from apps.demo.prompts import seed_prompts_demo
+    from apps.demo.validations import seed_validations_demo
+    from apps.problems.models import Problem
+
+    seed_prompts_demo(project=project, actor=SYSTEM)
+    top = Problem.all_tenants.create(project=project, title="Refund failures", turn_count=3, pain=9.0)
+    seed_validations_demo(project=project)
+    client = _token(members, Role.MEMBER, TokenScope.READ)
+
+    listed = client.get(_base(project) + "?status=promoted").json()
+    detail = client.get(f"{_base(project)}/{listed['results'][0]['id']}").json()
+    reports = [client.get(f"{_base(project, 'validations')}/{v['id']}").json() for v in detail["validations"]]
+
+    assert listed["count"] == 1
+    assert [p["id"] for p in detail["problem_details"]] == [top.pk]
+    assert sorted(v["verdict"] for v in detail["validations"]) == ["running", "ship"]
+    assert [r["signal"] for r in detail["regressions"] if not r["resolved"]] == ["escalation"]
+    assert sorted((r["kind"], r["verdict"]) for r in reports) == [("online", "running"), ("online", "ship")]
+    assert all(r["change"] == detail["id"] and r["metrics"] for r in reports)
+    assert any(section["changed"] for section in detail["diff"])
