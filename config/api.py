@@ -50,6 +50,16 @@ router.register(
     basename="api-experiment",
 )
 
+from apps.experiments.api_session_changes import ChangeViewSet, ValidationViewSet  # noqa: E402
+
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/changes", ChangeViewSet, basename="api-change"
+)
+router.register(
+    r"orgs/(?P<org>[-a-zA-Z0-9_]+)/projects/(?P<project>[0-9a-f-]{36})/validations", ValidationViewSet,
+    basename="api-validation",
+)
+
 urlpatterns = [
     path("orgs", OrganizationListViewSet.as_view({"get": "list"}), name="api-organization-list"),
     path(

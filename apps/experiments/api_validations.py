@@ -14,11 +14,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from apps.core.body import read_json
-from apps.core.errors import NotFound, ValidationFailed
+from apps.core.errors import ValidationFailed
+from apps.experiments import shapes
 from apps.experiments.api_keys import _key_author
-from apps.experiments.models import Change, Regression, Validation
+from apps.experiments.models import Change
+from apps.experiments.presenters import change_body
+from apps.experiments.selectors import changes as change_selectors
 from apps.experiments.services import changes as change_services
-from apps.experiments.services.changes import change_problem_ids
 from apps.experiments.services.validations import validation_body, validation_request
 from apps.traces.api import IngestView
 
@@ -42,24 +44,24 @@ REPORT = {"type": "object", "required": ["id", "kind", "status", "verdict", "met
     "verdict": {"enum": ["ship", "hold", "inconclusive", "running"]}, "metrics": {"type": "array", "items": OBJECT},
     "flipped": {"type": "array", "items": OBJECT}, "sample_needed": {"type": "integer", "nullable": True},
     "explanation": {"type": "string"}}}
-CHANGE = {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "status": {"type": "string"}}}
+CHANGE = shapes.CHANGE_OUT
 CHANGE_IN = {"type": "object", "required": ["title", "prompt", "candidate"], "properties": {
     "title": {"type": "string", "minLength": 1, "maxLength": 200}, "prompt": {"type": "string"},
     "candidate": {"type": "integer", "minimum": 1}, "baseline": {"type": "integer", "minimum": 1},
     "problems": {"type": "array", "items": {"type": "integer"}}, "description": {"type": "string"}, "label": {"type": "string"}}}
 
 
-def change_body(change: Change) -> dict:
-    latest = change_services.change_latest_validation(change)
-    return {
-        "id": change.pk, "title": change.title, "description": change.description, "status": change.status,
-        "prompt": change.candidate.prompt.name, "candidate": change.candidate.number, "baseline": change.baseline.number,
-        "label": change.label, "problems": change_problem_ids(change),
-        "latest_validation": {"id": latest.pk, "verdict": latest.verdict} if latest else None,
-        "promoted_at": change.promoted_at.isoformat() if change.promoted_at else None,
-        "regressions": [{"id": r.pk, "signal": r.signal, "explanation": r.explanation, "resolved": r.resolved_at is not None}
-                        for r in Regression.objects.for_project(change.project_id).filter(change=change).order_by("id")],
-    }
+def change_create_from_body(*, project, body, author) -> Change:
+    """``CHANGE_IN`` (the key and session routes' body) → ``change_create``; an unknown field is 400."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("Send a JSON object.", code="invalid")
+    extra = sorted(set(body) - set(CHANGE_IN["properties"]))
+    if extra:
+        raise ValidationFailed(f"Unknown field {extra[0]!r}.", field=extra[0])
+    return change_services.change_create(
+        project=project, author=author, title=body.get("title"), prompt=body.get("prompt"),
+        candidate=body.get("candidate"), baseline=body.get("baseline"), problems=body.get("problems"),
+        description=body.get("description", ""), label=body.get("label", "production"))
 
 
 def _object(request) -> dict:
@@ -69,25 +71,11 @@ def _object(request) -> dict:
     return body
 
 
-def _pk(value) -> int:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        raise NotFound("Not found.") from None
-    if not 1 <= pk <= 2**63 - 1:
-        raise NotFound("Not found.")
-    return pk
-
-
 class _KeyView(IngestView):
     rate_limit_bucket = "validations"
 
     def change(self, pk) -> Change:
-        found = (Change.objects.for_project(self.project).select_related("candidate__prompt", "baseline__prompt")
-                 .filter(pk=_pk(pk)).first())
-        if found is None:
-            raise NotFound("No such change.")
-        return found
+        return change_selectors.change_get(project=self.project, change_id=pk)
 
 
 class ValidationCreateView(_KeyView):
@@ -104,30 +92,21 @@ class ValidationCreateView(_KeyView):
 class ValidationDetailView(_KeyView):
     @extend_schema(operation_id="validations_retrieve", responses={200: REPORT}, description="A validation's report.")
     def get(self, request, validation):
-        found = Validation.objects.for_project(self.project).filter(pk=_pk(validation)).first()
-        if found is None:
-            raise NotFound("No such validation.")
-        return Response(validation_body(found))
+        return Response(validation_body(change_selectors.validation_get(project=self.project, validation_id=validation)))
 
 
 class ChangeListView(_KeyView):
     @extend_schema(operation_id="changes_list", responses={200: {"type": "array", "items": CHANGE}}, description="The project's changes.")
     def get(self, request):
-        found = Change.objects.for_project(self.project).select_related("candidate__prompt", "baseline__prompt").order_by("-created_at", "-id")[:200]
-        return Response([change_body(c) for c in found])
+        found = list(change_selectors.change_list(project=self.project)[:200])
+        latest = change_selectors.change_latest_validations(found)
+        return Response([change_body(c, latest=latest.get(c.pk)) for c in found])
 
     @extend_schema(operation_id="changes_create", request={"application/json": CHANGE_IN},
                    responses={201: CHANGE, 404: OpenApiResponse(description="A prompt, version or problem not in this project")},
                    description="Make a change: a candidate prompt version for backlog problems (baseline: the `production` holder).")
     def post(self, request):
-        body = _object(request)
-        extra = sorted(set(body) - set(CHANGE_IN["properties"]))
-        if extra:
-            raise ValidationFailed(f"Unknown field {extra[0]!r}.", field=extra[0])
-        change = change_services.change_create(
-            project=self.project, author=_key_author(request), title=body.get("title"), prompt=body.get("prompt"),
-            candidate=body.get("candidate"), baseline=body.get("baseline"), problems=body.get("problems"),
-            description=body.get("description", ""), label=body.get("label", "production"))
+        change = change_create_from_body(project=self.project, body=_object(request), author=_key_author(request))
         return Response(change_body(change), status=201)
 
 

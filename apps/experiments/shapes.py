@@ -87,3 +87,48 @@ UPLOAD_OUT = {"type": "object", "required": ["accepted", "rejected", "results"],
                              "results": {"type": "array", "items": OUTCOME}}}
 CASE_IDS_OUT = {"type": "object", "required": ["case_ids"],
                 "properties": {"case_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}}}}
+
+# --- changes and validations (key and session routes) ------------------------------------------
+
+_WHEN = {"type": "string", "format": "date-time"}
+_NULLABLE_WHEN = {"type": "string", "format": "date-time", "nullable": True}
+_VERDICT = {"type": "string", "enum": ["ship", "hold", "inconclusive", "running"]}
+CHANGE_STATUSES = ["open", "promoted", "rolled_back"]
+CHANGE_OUT = {
+    "type": "object",
+    "required": ["id", "title", "description", "status", "prompt", "candidate", "baseline", "label", "problems",
+                 "latest_validation", "created_at", "promoted_at", "regressions"],
+    "properties": {
+        "id": _ID, "title": {"type": "string"}, "description": {"type": "string"},
+        "status": {"type": "string", "enum": CHANGE_STATUSES}, "prompt": {"type": "string"},
+        "candidate": {"type": "integer"}, "baseline": {"type": "integer"}, "label": {"type": "string"},
+        "problems": {"type": "array", "items": {"type": "integer"}},
+        "latest_validation": {"type": "object", "nullable": True, "properties": {"id": _ID, "verdict": _VERDICT}},
+        "created_at": _WHEN, "promoted_at": _NULLABLE_WHEN,
+        "regressions": {"type": "array", "items": {"type": "object", "properties": {
+            "id": _ID, "signal": {"type": "string"}, "explanation": {"type": "string"}, "resolved": {"type": "boolean"}}}},
+    },
+}
+VALIDATION_SUMMARY = {
+    "type": "object", "required": ["id", "kind", "status", "verdict", "progress", "change", "created_at", "finished_at"],
+    "properties": {
+        "id": _ID, "kind": {"type": "string", "enum": ["offline", "online"]},
+        "status": {"type": "string", "enum": ["pending", "running", "done", "failed"]}, "verdict": _VERDICT,
+        "progress": {"type": "integer"}, "change": {**_ID, "nullable": True}, "created_at": _WHEN, "finished_at": _NULLABLE_WHEN,
+    },
+}
+CHANGE_DETAIL_OUT = {
+    **CHANGE_OUT,
+    "required": [*CHANGE_OUT["required"], "problem_details", "diff", "validations", "verdict_history"],
+    "properties": {
+        **CHANGE_OUT["properties"],
+        "problem_details": {"type": "array", "items": {"type": "object", "properties": {
+            "id": _ID, "title": {"type": "string"}, "status": {"type": "string"}}}},
+        "diff": {"type": "array", "description": "Baseline → candidate, per section: changed, lines added and removed",
+                 "items": {"type": "object", "properties": {"name": {"type": "string", "enum": ["template", "tools", "settings"]},
+                           "changed": {"type": "boolean"}, "added": {"type": "integer"}, "removed": {"type": "integer"}}}},
+        "validations": {"type": "array", "items": VALIDATION_SUMMARY},
+        "verdict_history": {"type": "array", "description": "Oldest first", "items": {"type": "object", "properties": {
+            "validation": _ID, "kind": {"type": "string"}, "verdict": _VERDICT, "at": _WHEN}}},
+    },
+}

@@ -12,14 +12,15 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView, View
 
 from apps.core.audit import Actor
-from apps.core.errors import ServiceError
+from apps.core.errors import NotFound, ServiceError
 from apps.core.roles import Role, role_at_least
 from apps.experiments import statistics
-from apps.experiments.models import Change, Experiment, Prompt, Regression, Validation
+from apps.experiments.selectors import changes as change_selectors
+from apps.experiments.selectors.experiments import experiment_list
+from apps.experiments.selectors.prompts import prompt_list
 from apps.experiments.services import changes as change_services
 from apps.experiments.services.prompts import Author
 from apps.experiments.services.validations import validation_body, validation_request
-from apps.problems.models import Problem
 from apps.projects.tenancy import ProjectViewMixin
 
 
@@ -44,10 +45,10 @@ def _float(value, default):
 class _ChangeMixin:
     def resolve_tenant(self, request, **kwargs) -> None:
         super().resolve_tenant(request, **kwargs)
-        self.change = (Change.objects.for_project(self.project).select_related("candidate__prompt", "baseline__prompt")
-                       .filter(pk=kwargs["change"]).first())
-        if self.change is None:
-            raise Http404("No such change.")
+        try:
+            self.change = change_selectors.change_get(project=self.project, change_id=kwargs["change"])
+        except NotFound:
+            raise Http404("No such change.") from None
 
 
 class ChangeListView(ProjectViewMixin, TemplateView):
@@ -58,12 +59,13 @@ class ChangeListView(ProjectViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        changes = list(Change.objects.for_project(self.project).select_related("candidate__prompt", "baseline__prompt").order_by("-created_at", "-id"))
+        changes = list(change_selectors.change_list(project=self.project))
+        latest = change_selectors.change_latest_validations(changes)
         for change in changes:
-            change.latest = change_services.change_latest_validation(change)
+            change.latest = latest.get(change.pk)
         context.update(tab="prompts", changes=changes, can_write=role_at_least(self.membership.role, Role.REVIEWER),
-                       prompts=list(Prompt.objects.for_project(self.project).order_by("name")),
-                       problems=list(Problem.objects.for_project(self.project).order_by("-pain")[:50]))
+                       prompts=list(prompt_list(project=self.project)),
+                       problems=change_selectors.change_problem_choices(project=self.project))
         context.setdefault("form", {})
         return context
 
@@ -89,12 +91,11 @@ class ChangeDetailView(_ChangeMixin, ProjectViewMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         change = self.change
-        validations = list(Validation.objects.for_project(self.project).filter(change=change).order_by("-created_at", "-id"))
-        problem_ids = change_services.change_problem_ids(change)
+        validations = change_selectors.change_validations(change=change)
         context.update(
             tab="prompts", change=change, validations=validations, latest=validations[0] if validations else None,
-            problems=list(Problem.objects.for_project(self.project).filter(pk__in=problem_ids)),
-            regressions=list(Regression.objects.for_project(self.project).filter(change=change).order_by("-raised_at")),
+            problems=change_selectors.change_problems(change=change),
+            regressions=change_selectors.change_regressions(change=change),
             can_write=role_at_least(self.membership.role, Role.REVIEWER),
             can_override=role_at_least(self.membership.role, Role.ADMIN),
         )
@@ -149,7 +150,7 @@ class ValidationNewView(_ChangeMixin, ProjectViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         source = kwargs.get("form") or self.request.GET
         context.update(tab="prompts", change=self.change, plan=power_preview(source),
-                       experiments=list(Experiment.objects.for_project(self.project).order_by("-created_at")[:100]),
+                       experiments=list(experiment_list(project=self.project)[:100]),
                        candidate_ref=f"{self.change.candidate.prompt.name}@{self.change.candidate.number}",
                        baseline_ref=f"{self.change.baseline.prompt.name}@{self.change.baseline.number}")
         context.setdefault("form", {})
@@ -186,9 +187,10 @@ class ValidationDetailView(ProjectViewMixin, TemplateView):
 
     def resolve_tenant(self, request, **kwargs) -> None:
         super().resolve_tenant(request, **kwargs)
-        self.validation = Validation.objects.for_project(self.project).filter(pk=kwargs["validation"]).first()
-        if self.validation is None:
-            raise Http404("No such validation.")
+        try:
+            self.validation = change_selectors.validation_get(project=self.project, validation_id=kwargs["validation"])
+        except NotFound:
+            raise Http404("No such validation.") from None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

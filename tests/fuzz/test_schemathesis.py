@@ -169,6 +169,14 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("PUT /api/v1/orgs/{org}/projects/{project}/taxonomy", "positive_data_acceptance"): _SERVICE_RULE,
     ("PUT /api/v1/orgs/{org}/projects/{project}/redaction", "positive_data_acceptance"): _REDACTION_PATTERNS,
     ("POST /api/v1/orgs/{org}/projects/{project}/redaction/test", "positive_data_acceptance"): _REDACTION_PATTERNS,
+    ("GET /api/v1/orgs/{org}/projects/{project}/changes/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/projects/{project}/validations/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("POST /api/v1/orgs/{org}/projects/{project}/changes/", "positive_data_acceptance"):
+        "as POST /api/v1/changes: the body names a prompt and versions of this project (random names are 404), the "
+        "baseline must differ; the title is one line of text (400 `invalid`). " + _NAME_TEXT,
+    ("POST /api/v1/orgs/{org}/projects/{project}/validations/", "positive_data_acceptance"):
+        "as POST /api/v1/validations: the body names experiments of this project (random ids are 404) and arms whose "
+        "relations (candidate ≠ baseline, one dataset version) a schema cannot state; each refusal has its code",
 }
 # Constraints OpenAPI 3.0 cannot state, applied to the generated cases instead (not deviations:
 # every check stays on for these cases).

@@ -16,7 +16,9 @@ from django.utils import timezone
 from apps.core.audit import AuditAction, audit_record
 from apps.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from apps.core.roles import Role, role_at_least
-from apps.experiments.models import LABEL_PATTERN, Change, ChangeStatus, PromptLabel, PromptVersion, Regression, Validation
+from apps.core.text import required_name
+from apps.experiments.models import LABEL_PATTERN, Change, ChangeStatus, PromptLabel, PromptVersion, Regression
+from apps.experiments.selectors.changes import change_latest_validation
 from apps.experiments.services.labels import prompt_label_move
 from apps.experiments.services.prompts import Author
 from apps.problems.models import Problem
@@ -36,16 +38,13 @@ def _version(project, prompt_name, number, field: str) -> PromptVersion:
 @transaction.atomic
 def change_create(*, project, title: str, prompt: str, candidate: int, baseline: int | None = None,
                   problems: list | None = None, description: str = "", label: str = "production", author: Author) -> Change:
-    if not isinstance(title, str) or not title.strip() or len(title) > 200:
-        raise ValidationFailed("A title of 1–200 characters.", field="title")
+    title = required_name(title, "title", max_length=200)
     if not isinstance(prompt, str) or not 1 <= len(prompt) <= 100:
         raise ValidationFailed("prompt is the prompt's name.", field="prompt")
     if not isinstance(description, str) or len(description) > 10_000 or "\x00" in description:
         raise ValidationFailed("description is text (at most 10,000 characters).", field="description")
     if not isinstance(label, str) or not LABEL_RE.match(label):
         raise ValidationFailed("label is a label name, e.g. production.", field="label")
-    if any(ch in title for ch in "\x00\r\n") or any(ord(ch) < 32 for ch in title):
-        raise ValidationFailed("The title has no control characters.", field="title")
     cand = _version(project, prompt, candidate, "candidate")
     if baseline is None:
         holder = PromptLabel.objects.for_project(project).filter(prompt=cand.prompt, name=label).select_related("version").first()
@@ -62,7 +61,7 @@ def change_create(*, project, title: str, prompt: str, candidate: int, baseline:
     found = list(Problem.objects.for_project(project).filter(pk__in=ids))
     if len(found) != len(set(ids)):
         raise NotFound("No such problem in this project.", field="problems")
-    change = Change.objects.create(project=project, title=title.strip(), description=description or "", candidate=cand,
+    change = Change.objects.create(project=project, title=title, description=description or "", candidate=cand,
                                    baseline=base, label=label, created_by_id=author.user_id,
                                    created_by_label=(author.email or author.label)[:254])
     change.problems.set(found)
@@ -70,10 +69,6 @@ def change_create(*, project, title: str, prompt: str, candidate: int, baseline:
                  target_type="change", target_id=change.pk, target_label=change.title,
                  after={"candidate": cand.number, "baseline": base.number, "prompt": prompt, **author.as_audit()})
     return change
-
-
-def change_latest_validation(change: Change) -> Validation | None:
-    return Validation.objects.for_project(change.project_id).filter(change=change).order_by("-created_at", "-id").first()
 
 
 @transaction.atomic
@@ -124,8 +119,3 @@ def change_rollback(*, change: Change, author: Author, role: str | None) -> Chan
                  before={"label": change.label, "version": change.candidate.number},
                  after={"label": change.label, "version": change.baseline.number, **author.as_audit()})
     return change
-
-
-def change_problem_ids(change: Change) -> list[int]:
-    through = Change.problems.through
-    return sorted(through.objects.filter(change_id=change.pk).values_list("problem_id", flat=True))
