@@ -85,7 +85,23 @@ def _pass(*, project, session_ids, turn_ids, now) -> int:
     result = run_detectors(
         batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules, similarity=similarity_backend(),
     )
-    return _write(project, batch.sessions, result, now)
+    stored = _write(project, batch.sessions, result, now)
+    if batch.judge_enabled:
+        judge_enqueue(project_id=project.pk, turn_ids=[
+            turn.id for session in batch.sessions for turn in session if turn.id not in result.recheck_after
+        ])
+    return stored
+
+
+def judge_enqueue(*, project_id, turn_ids) -> None:
+    """Publish the LLM judge for the turns whose windowed decisions are closed (a turn still
+    waiting for its next message is judged on its recheck pass, when the judge can see it). A
+    lost publish is not swept: the judge is an optional second opinion."""
+    from apps.core.tasks import publish
+
+    turn_ids = [str(turn_id) for turn_id in turn_ids]
+    if turn_ids:
+        transaction.on_commit(lambda: publish("detection.judge", {"project_id": str(project_id), "turn_ids": turn_ids}))
 
 
 def detect_session(*, project, session_id: str, now=None) -> int:
