@@ -6,12 +6,15 @@ import re
 from dataclasses import dataclass
 
 import msgspec
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from apps.core.sql import tenant_prepared_value, tenant_sql
 from apps.detection.config import DETECTORS, DetectorConfig, effective_config
 from apps.detection.detectors.base import CompiledRule, TurnData
-from apps.detection.models import DetectionRule, DetectorSettings
+from apps.detection.judge import Conversation, prompt_for, prompt_hash
+from apps.detection.models import DetectionRule, DetectorSettings, JudgeSettings, JudgeUsage, JudgeVerdict
 from apps.traces import scans
+from apps.traces.models import Signal, SignalSource, Turn
 
 SESSION_TURN_LIMIT = 500  # the newest turns of a very long session are the ones that matter
 HISTORY_LIMIT = 2000  # at least; a batch may load 10 earlier turns per turn it examines
@@ -159,17 +162,12 @@ def detection_pass_rows_after(*, project, watermark: int, limit: int) -> list[tu
 
 def judge_settings_get(*, project):
     """The project's judge settings, or an unsaved row with the defaults (off)."""
-    from apps.detection.models import JudgeSettings
-
     return JudgeSettings.objects.for_project(project).first() or JudgeSettings(project=project)
 
 
 def judge_conversations(*, project, turn_ids) -> list:
     """What the judge sees of each turn (``apps.detection.judge.Conversation``): the turn, the
     exchange before it and the next question in its session. Two queries; unknown ids dropped."""
-    from apps.detection.judge import Conversation
-    from apps.traces.models import Turn
-
     turns = list(Turn.objects.for_project(project).filter(id__in=list(turn_ids)).values("id", "session_id", "input", "output"))
     sessions = {turn["session_id"] for turn in turns if turn["session_id"]}
     neighbours: dict = {}
@@ -200,10 +198,6 @@ def judge_conversations(*, project, turn_ids) -> list:
 def judge_cached(*, project, keys) -> set[tuple[str, str]]:
     """The (turn id, kind) pairs of ``keys`` = ``[(turn_id, kind, prompt_hash, model), …]`` that
     already have a verdict (one query)."""
-    from django.db.models import Q
-
-    from apps.detection.models import JudgeVerdict
-
     if not keys:
         return set()
     condition = Q()
@@ -215,10 +209,6 @@ def judge_cached(*, project, keys) -> set[tuple[str, str]]:
 
 def judge_usage_totals(*, project, today) -> dict:
     """The judge's usage so far (all days) and today's turns against the budget."""
-    from django.db.models import Sum
-
-    from apps.detection.models import JudgeUsage
-
     rows = JudgeUsage.objects.for_project(project)
     totals = rows.aggregate(
         turns=Sum("turns"), requests=Sum("requests"), prompt_tokens=Sum("prompt_tokens"),
@@ -249,12 +239,6 @@ def judge_agreement(*, project, settings) -> list[dict]:
     """Per judged kind, of the turns judged with the current prompt and model: how often the rule
     detector (a ``detector`` signal of that kind) and the judge agree, with Cohen's kappa. One
     grouped query."""
-    from django.db.models import Count, Exists, OuterRef, Q
-
-    from apps.detection.judge import prompt_for, prompt_hash
-    from apps.detection.models import JudgeVerdict
-    from apps.traces.models import Signal, SignalSource
-
     kinds = list(settings.signal_kinds or [])
     if not kinds:
         return []
