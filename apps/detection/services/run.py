@@ -50,11 +50,15 @@ def _write(project, sessions, result, now) -> int:
         "turns": _ENCODE([turn.id for session in sessions for turn in session]).decode(),
         "rechecks": _ENCODE([{"turn_id": turn_id, "recheck_after": due} for turn_id, due in result.recheck_after.items()]).decode(),
     }, project=project)
-    # Routing follows the evidence: turns that got a detector signal now, and turns that carry
-    # explicit ones (a thumbs-down from the SDK) — routing is idempotent, so a re-pass costs a no-op.
-    flagged = set(stored["turns"]) | {str(turn.id) for session in sessions for turn in session if turn.signals}
-    if flagged:
-        routing_enqueue(project_id=project.pk, turn_ids=sorted(flagged))
+    # Routing follows the evidence: turns that got a detector signal now, turns that carry
+    # explicit ones (a thumbs-down from the SDK), and turns whose windowed decisions are closed
+    # (with no signal at all they belong to the catch-all queue) — routing is idempotent, so a
+    # re-pass costs a no-op.
+    routable = set(stored["turns"]) | {
+        str(turn.id) for session in sessions for turn in session if turn.signals or turn.id not in result.recheck_after
+    }
+    if routable:
+        routing_enqueue(project_id=project.pk, turn_ids=sorted(routable))
     return stored["count"]
 
 
