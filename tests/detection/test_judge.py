@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import json
 import threading
@@ -9,6 +10,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from sklearn.metrics import cohen_kappa_score
 
 from apps.core.audit import SYSTEM
@@ -273,3 +275,39 @@ def test_agreement_counts_the_four_cells_and_kappa_matches_scikit_learn(project,
     assert row["both"] == sum(j and r for j, r in zip(judged, rule_says))
     assert row["neither"] == sum(not j and not r for j, r in zip(judged, rule_says))
     assert row["kappa"] == pytest.approx(cohen_kappa_score(judged, rule_says))
+
+
+def test_the_demo_seeds_past_verdicts_through_the_run_writer_once(project):
+    from apps.demo.judge import seed_judge_demo
+
+    flagged = [TurnFactory(project=project) for _ in range(10)]
+    for turn in flagged:
+        SignalFactory(turn=turn, kind="escalation", source="detector", dedupe_key="escalation")
+    [TurnFactory(project=project) for _ in range(5)]
+
+    first = seed_judge_demo(project=project)
+    second = seed_judge_demo(project=project)
+
+    settings = selectors.judge_settings_get(project=project)
+    rows = {row["kind"]: row for row in selectors.judge_agreement(project=project, settings=settings)}
+    assert settings.enabled is False and second == 0
+    assert first == len(_judge_signals(project)) > 0
+    assert rows["escalation"]["judged"] == 15 and rows["escalation"]["both"] + rows["escalation"]["rule_only"] == 10
+    assert rows["agent_punted"]["judged"] == 15 and rows["agent_punted"]["rule_only"] == 0  # no punts flagged
+    assert JudgeUsage.objects.for_project(project).get().requests == 30
+
+
+def test_a_detection_pass_publishes_the_judge_only_when_it_is_on(project, stand_in, monkeypatch):
+    from apps.detection.services import run as run_services
+
+    published = []
+    monkeypatch.setattr(run_services, "judge_enqueue", lambda **kwargs: published.append(kwargs))
+    earlier = TurnFactory(project=project, session_id="s1", created_at=timezone.now() - dt.timedelta(minutes=2))
+    last = TurnFactory(project=project, session_id="s1")
+    run_services.detect_sessions(project=project, session_ids=["s1"])
+    _configure(project, stand_in)
+
+    run_services.detect_sessions(project=project, session_ids=["s1"])
+
+    # The session's last turn waits for its abandonment window: judged on its recheck pass.
+    assert published == [{"project_id": project.pk, "turn_ids": [earlier.id]}] and last.id not in published[0]["turn_ids"]

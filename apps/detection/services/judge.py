@@ -33,6 +33,7 @@ from apps.core.sealing import Unsealable, seal
 from apps.core.signatures import EndpointFailed, EndpointRefused, check_endpoint, post_json
 from apps.detection import judge, selectors
 from apps.detection.models import JudgeSettings, JudgeUsage, JudgeVerdict
+from apps.detection.services.run import routing_enqueue
 from apps.traces.models import Signal, SignalSource, Turn
 
 logger = logging.getLogger(__name__)
@@ -254,47 +255,60 @@ def _outcome(settings, key, conversation, kind):
 
 
 def _store(project, settings, digests, asked, outcomes, run, day, now) -> None:
-    verdicts, signals = [], []
-    prompt_tokens = completion_tokens = 0
-    expiry = dict(
-        Turn.objects.for_project(project).filter(id__in=[c.turn_id for c, _ in asked]).values_list("id", "expires_at")
-    ) if asked else {}
+    verdicts = []
     for (conversation, kind), outcome in zip(asked, outcomes):
         if isinstance(outcome, judge.Malformed):
             run.malformed += 1
-            continue
-        if isinstance(outcome, Exception):
+        elif isinstance(outcome, Exception):
             run.failed += 1
-            continue
-        run.judged += 1
+        else:
+            verdicts.append((conversation.turn_id, kind, outcome))
+    run.judged = len(verdicts)
+    run.positive = judge_verdicts_record(
+        project=project, settings=settings, verdicts=verdicts, requests=len(asked), malformed=run.malformed,
+        failures=run.failed, day=day, now=now,
+    )
+
+
+@transaction.atomic
+def judge_verdicts_record(*, project, settings: JudgeSettings, verdicts, requests: int, malformed: int = 0,
+                          failures: int = 0, day=None, now=None) -> int:
+    """Store verdicts ``[(turn id, kind, judge.Verdict), …]`` as a run does (the cache rows, a
+    ``llm_judge`` signal per positive one, routing for those turns) and count the usage; returns
+    how many were positive. The one writer of verdicts: runs and the demo both call it."""
+    now = now or timezone.now()
+    day = day or now.date()
+    expiry = dict(
+        Turn.objects.for_project(project).filter(id__in=[turn_id for turn_id, _, _ in verdicts]).values_list("id", "expires_at")
+    ) if verdicts else {}
+    rows, signals = [], []
+    prompt_tokens = completion_tokens = 0
+    for turn_id, kind, outcome in verdicts:
+        turn_id = uuid.UUID(str(turn_id))
         prompt_tokens += outcome.prompt_tokens
         completion_tokens += outcome.completion_tokens
-        turn_id = uuid.UUID(conversation.turn_id)
-        verdicts.append(JudgeVerdict(
-            project=project, turn_id=turn_id, kind=kind, prompt_hash=digests[kind], model=settings.model,
-            verdict=outcome.verdict, confidence=outcome.confidence, reason=outcome.reason,
+        rows.append(JudgeVerdict(
+            project=project, turn_id=turn_id, kind=kind, prompt_hash=judge.prompt_hash(judge.prompt_for(kind, settings.prompts)),
+            model=settings.model, verdict=outcome.verdict, confidence=outcome.confidence, reason=outcome.reason,
             tokens=outcome.prompt_tokens + outcome.completion_tokens, created_at=now,
         ))
         if outcome.verdict:
-            run.positive += 1
             signals.append(Signal(
                 project=project, turn_id=turn_id, kind=kind, source=SignalSource.LLM_JUDGE, dedupe_key=SIGNAL_DEDUPE_KEY,
                 value={"confidence": outcome.confidence, "reason": outcome.reason, "model": settings.model},
                 created_at=now, expires_at=expiry.get(turn_id),
             ))
-    tokens = prompt_tokens + completion_tokens
-    with transaction.atomic():
-        JudgeVerdict.objects.bulk_create(verdicts, ignore_conflicts=True)
-        Signal.objects.bulk_create(signals, ignore_conflicts=True)
-        if asked:
-            _usage_row(project, day)
-            JudgeUsage.objects.for_project(project).filter(day=day).update(
-                requests=F("requests") + len(asked), prompt_tokens=F("prompt_tokens") + prompt_tokens,
-                completion_tokens=F("completion_tokens") + completion_tokens,
-                cost=F("cost") + settings.price_per_1k_tokens * Decimal(tokens) / 1000,
-                malformed=F("malformed") + run.malformed, failures=F("failures") + run.failed,
-            )
-        if signals:
-            from apps.detection.services.run import routing_enqueue
-
-            routing_enqueue(project_id=project.pk, turn_ids=sorted({str(s.turn_id) for s in signals}))
+    JudgeVerdict.objects.bulk_create(rows, ignore_conflicts=True)
+    Signal.objects.bulk_create(signals, ignore_conflicts=True)
+    if requests:
+        tokens = prompt_tokens + completion_tokens
+        _usage_row(project, day)
+        JudgeUsage.objects.for_project(project).filter(day=day).update(
+            requests=F("requests") + requests, prompt_tokens=F("prompt_tokens") + prompt_tokens,
+            completion_tokens=F("completion_tokens") + completion_tokens,
+            cost=F("cost") + settings.price_per_1k_tokens * Decimal(tokens) / 1000,
+            malformed=F("malformed") + malformed, failures=F("failures") + failures,
+        )
+    if signals:
+        routing_enqueue(project_id=project.pk, turn_ids=sorted({str(signal.turn_id) for signal in signals}))
+    return len(signals)
