@@ -16,6 +16,7 @@ class Queue(StrEnum):
     CLUSTER = "cluster"      # clustering into problems
     LIFECYCLE = "lifecycle"  # expiry, heartbeats and other housekeeping
     VALIDATE = "validate"    # validation of changes (A/B, offline)
+    JUDGE = "judge"          # the LLM judge: slow calls to a customer's model endpoint, kept off DETECT
 
 
 # A task's queue comes from the app prefix of its stable name ("detection.detect_sessions").
@@ -31,7 +32,15 @@ QUEUE_BY_PREFIX = {
 }
 
 
+# Tasks that do not follow their app's queue.
+QUEUE_BY_NAME = {
+    "detection.judge": Queue.JUDGE,
+}
+
+
 def queue_for(task_name: str) -> Queue:
+    if task_name in QUEUE_BY_NAME:
+        return QUEUE_BY_NAME[task_name]
     prefix = task_name.split(".", 1)[0]
     try:
         return QUEUE_BY_PREFIX[prefix]

@@ -68,3 +68,40 @@ def retry_after(bucket: str, *, limit: int) -> int:
     if count is None or int(count) < limit:
         return 0
     return max(int(ttl), 1)
+
+
+# A token bucket per key: ``capacity`` tokens, refilled continuously at ``rate`` per second.
+# Taking a token is one script run (atomic across workers); an empty bucket answers how long
+# until the next token instead of counting the miss.
+_TAKE = """
+local rate, capacity, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
+return tostring(wait)
+"""
+
+
+def take_token(bucket: str, *, per_minute: int) -> float:
+    """Take one token from ``bucket`` (``per_minute`` tokens a minute, bursts up to that many);
+    returns 0 when taken, else the seconds until one will be there (nothing taken).
+
+    Fails *closed* (answers a minute's wait) when Redis is unavailable: this limit protects a
+    customer's paid endpoint, so an outage must defer calls rather than let them through.
+    """
+    import time
+
+    from apps.core.redis import redis_client
+
+    per_minute = max(int(per_minute), 1)
+    try:
+        wait = redis_client().eval(_TAKE, 1, f"agentloop:tb:{bucket}", per_minute / 60, per_minute, time.time())
+    except Exception:  # noqa: BLE001 - reported as a wait, see the docstring
+        logger.warning("token bucket unavailable; deferring %s", bucket, exc_info=True)
+        return 60.0
+    return float(wait)

@@ -92,14 +92,21 @@ class EndpointFailed(RuntimeError):
 def post_signed(url: str, body: bytes, *, secret: str, timeout: float = 10.0, attempts: int = 3,
                 backoff: float = 0.5, session: requests.Session | None = None) -> SignedResponse:
     """POST ``body`` (JSON) signed with ``secret``; retried as the module doc says."""
+    return post_json(url, body, headers=lambda: {SIGNATURE_HEADER: sign(secret, body)}, timeout=timeout,
+                     attempts=attempts, backoff=backoff, session=session)
+
+
+def post_json(url: str, body: bytes, *, headers, timeout: float = 10.0, attempts: int = 3,
+              backoff: float = 0.5, session: requests.Session | None = None) -> SignedResponse:
+    """POST ``body`` (JSON) to a checked endpoint with the module doc's retries; ``headers()`` is
+    called per attempt (a signature carries the time it was made)."""
     check_endpoint(url)
     http = session or requests
     last = ""
     for attempt in range(1, attempts + 1):
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body),
-                   "User-Agent": "AgentLoop-Worker"}
+        sent = {"Content-Type": "application/json", "User-Agent": "AgentLoop-Worker", **headers()}
         try:
-            response = http.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+            response = http.post(url, data=body, headers=sent, timeout=timeout, allow_redirects=False)
         except requests.Timeout:
             last = f"no answer within {timeout:g} s"
         except requests.RequestException as error:

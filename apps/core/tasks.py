@@ -16,7 +16,7 @@ HEARTBEAT_KEY = "agentloop:worker-heartbeat"
 BROKER = Breaker()
 
 
-def publish(name: str, kwargs: dict, *, via=None) -> bool:
+def publish(name: str, kwargs: dict, *, via=None, countdown: float | None = None) -> bool:
     """Send the task named ``name`` with keyword arguments ``kwargs``; returns whether the broker took it.
 
     By name (``send_task``), so a lower floor starts work on a higher one without importing it.
@@ -25,13 +25,14 @@ def publish(name: str, kwargs: dict, *, via=None) -> bool:
     every publish in this process is skipped for ``BROKER.pause_seconds``. A failed or skipped
     publish is counted and logged, never raised: each caller names the periodic job that does
     the work instead (detection's sweep, the beat's clustering and routing runs). ``via`` is
-    another Celery app (tests point one at a frozen or dead broker).
+    another Celery app (tests point one at a frozen or dead broker); ``countdown`` delays the run
+    by that many seconds.
     """
     if not BROKER.allows():
         logger.info("broker paused after a failure; %s not sent", name)
         return False
     try:
-        (via or app).send_task(name, kwargs=kwargs, retry=False)
+        (via or app).send_task(name, kwargs=kwargs, retry=False, countdown=countdown)
     except Exception as error:  # noqa: BLE001 - any broker failure; the caller's sweep is the fallback
         BROKER.fail(error)
         logger.warning("broker unavailable; %s not sent (paused %ss)", name, BROKER.pause_seconds, exc_info=True)

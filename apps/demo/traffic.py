@@ -189,7 +189,11 @@ def seed_triage(*, project_id: str) -> dict:
     reviewers = list(
         Membership.objects.for_org(project.organization).filter(role__in=[Role.REVIEWER, Role.OWNER]).select_related("user")
     )
+    from apps.demo.judge import seed_judge_demo
+
+    judged = seed_judge_demo(project=project)  # before review, so the judge's signals are routed too
     result = seed_review_demo(project=project, reviewers=reviewers)
+    result["judge_positive"] = judged
     from apps.demo.problems import seed_problems_demo
 
     result["problems"] = seed_problems_demo(project=project)

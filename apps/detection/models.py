@@ -95,3 +95,77 @@ class SweepCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class JudgeSettings(ProjectOwnedModel):
+    """The project's LLM judge (apps.detection.judge): off until an admin turns it on.
+
+    ``api_key`` is sealed (apps.core.sealing) bound to the project id and never shown back;
+    ``prompts`` holds only the kinds whose prompt the project changed (the defaults live in
+    code, so improving a default reaches every project that kept it).
+    """
+
+    enabled = models.BooleanField(default=False)
+    endpoint_url = models.URLField(max_length=500, blank=True, default="")
+    model = models.CharField(max_length=100, blank=True, default="")
+    api_key = models.BinaryField(null=True, blank=True)
+    signal_kinds = models.JSONField(default=list, blank=True)
+    prompts = models.JSONField(default=dict, blank=True)
+    requests_per_minute = models.PositiveIntegerField(default=60)
+    turns_per_day = models.PositiveIntegerField(default=1000)
+    price_per_1k_tokens = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project"], name="detection_judgesettings_project_uniq"),
+        ]
+
+    def api_key_plain(self) -> str:
+        """The key, unsealed ("" when none); raises ``apps.core.sealing.Unsealable``."""
+        from apps.core.sealing import unseal
+
+        return unseal(bytes(self.api_key), context=f"judge-key:{self.project_id}").decode() if self.api_key else ""
+
+
+class JudgeVerdict(ProjectOwnedModel):
+    """Every verdict the judge returned, positive or not: the cache (a rerun with the same prompt
+    and model costs nothing) and the judged set the agreement table compares the rules on. A
+    positive verdict is also stored as a ``traces.Signal`` with source ``llm_judge``; a negative
+    one is not (it would route the turn into review)."""
+
+    turn_id = models.UUIDField()
+    kind = models.CharField(max_length=64)
+    prompt_hash = models.CharField(max_length=64)
+    model = models.CharField(max_length=100)
+    verdict = models.BooleanField()
+    confidence = models.FloatField()
+    reason = models.TextField(blank=True, default="")
+    tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "turn_id", "kind", "prompt_hash", "model"], name="detection_judgeverdict_cache_uniq",
+            ),
+        ]
+
+
+class JudgeUsage(ProjectOwnedModel):
+    """The judge's spend per project and UTC day: the daily budget (``turns``) and the usage
+    shown on the Detectors tab. Counters move by ``F()`` updates only."""
+
+    day = models.DateField()
+    turns = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    malformed = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta(ProjectOwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["project", "day"], name="detection_judgeusage_day_uniq"),
+        ]

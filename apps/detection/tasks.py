@@ -54,3 +54,18 @@ def sweep() -> None:
     examined = detection_sweep()
     if examined:
         logger.info("detection sweep examined %s turns", examined)
+
+
+@app.task(name="detection.judge", acks_late=True, ignore_result=True)
+def judge_task(*, project_id: str, turn_ids: list[str]) -> None:
+    """The LLM judge over turns a detection pass closed (apps.detection.services.judge). Safe
+    twice: a stored verdict is a cache hit. Turns the rate limit deferred come back later."""
+    project = _project(project_id)
+    if project is None:
+        return
+    from apps.core.tasks import publish
+    from apps.detection.services.judge import judge_turns
+
+    run = judge_turns(project=project, turn_ids=turn_ids)
+    if run.deferred:
+        publish("detection.judge", {"project_id": str(project_id), "turn_ids": run.deferred}, countdown=run.retry_in)

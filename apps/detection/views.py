@@ -1,15 +1,24 @@
-"""The per-project detector settings page: members read it, admins change it."""
+"""The per-project detector settings page: members read it, admins change it.
+
+Besides each detector's settings it shows the precision reviewers have confirmed so far (from
+review, a floor above, through the ``review.detector_precision`` hook) and the LLM judge: its
+settings, a connection test, its usage and its agreement with the rule detectors.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.generic import TemplateView
 
+from apps.core import hooks
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
 from apps.projects.tenancy import ProjectViewMixin
 from apps.detection import selectors
+from apps.detection import judge
+from apps.detection.services import judge as judge_services
 from apps.detection.services import settings as services
 from apps.detection.config import DETECTORS, effective_config
 from apps.core.audit import Actor
@@ -35,6 +44,8 @@ class DetectorSettingsView(ProjectViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         rows = selectors.detector_settings_list(project=self.project)
         config = effective_config(rows)
+        precision = hooks.call("review.detector_precision", project=self.project)
+        judge_settings = selectors.judge_settings_get(project=self.project)
         context.update(
             tab="detectors",
             detectors=[
@@ -45,9 +56,23 @@ class DetectorSettingsView(ProjectViewMixin, TemplateView):
                          "is_list": isinstance(value, list), "default": default}
                         for key, value in config.p(name).items() for default in [defaults[key]]
                     ],
+                    "precision": precision.get(("detector", name)),
                 }
                 for name, (label, defaults) in DETECTORS.items()
             ],
+            judge=judge_settings,
+            judge_kinds=[
+                {"kind": kind, "chosen": kind in judge_settings.signal_kinds, "default": judge.DEFAULT_PROMPTS[kind],
+                 "prompt": judge.prompt_for(kind, judge_settings.prompts)}
+                for kind in judge.JUDGED_KINDS
+            ],
+            judge_usage=selectors.judge_usage_totals(project=self.project, today=timezone.now().date()),
+            judge_agreement=[
+                {**row, "precision": precision.get(("llm_judge", row["kind"]))}
+                for row in selectors.judge_agreement(project=self.project, settings=judge_settings)
+            ],
+            judge_test=kwargs.get("judge_test"),
+            judge_test_error=kwargs.get("judge_test_error"),
             rules=selectors.detection_rule_list(project=self.project),
             rule_form=kwargs.get("rule_form", {}),
         )
@@ -66,6 +91,24 @@ class DetectorSettingsView(ProjectViewMixin, TemplateView):
                     params=params, actor=actor,
                 )
                 messages.success(request, f"Saved {DETECTORS[detector][0]}.")
+            elif action == "judge":
+                post = request.POST
+                judge_services.judge_settings_update(
+                    project=self.project, actor=actor, enabled=post.get("enabled") == "on",
+                    endpoint_url=post.get("endpoint_url", ""), model=post.get("model", ""),
+                    api_key="" if post.get("remove_key") == "on" else (post.get("api_key") or None),
+                    signal_kinds=post.getlist("signal_kinds"),
+                    prompts={kind: post.get(f"prompt_{kind}", "") for kind in judge.JUDGED_KINDS},
+                    requests_per_minute=post.get("requests_per_minute"), turns_per_day=post.get("turns_per_day"),
+                    price_per_1k_tokens=post.get("price_per_1k_tokens", "0"),
+                )
+                messages.success(request, "Saved the LLM judge.")
+            elif action == "judge_test":
+                try:
+                    verdict = judge_services.judge_test_connection(project=self.project)
+                except judge_services.JudgeUnavailable as error:  # the endpoint's failure, not the request's
+                    return self.render_to_response(self.get_context_data(judge_test_error=error.message))
+                return self.render_to_response(self.get_context_data(judge_test=verdict))
             elif action == "rule_create":
                 services.detection_rule_create(
                     project=self.project, name=request.POST.get("name", ""), expression=request.POST.get("expression", ""),

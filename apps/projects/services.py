@@ -8,6 +8,7 @@ from functools import lru_cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core import hooks
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke, object_permission_user_ids
 from apps.core.sql import project_purge_allow, tenant_sql
@@ -27,6 +28,11 @@ def _name_taken(organization: Organization, name: str, exclude=None) -> bool:
     return projects.exists()
 
 
+# ``(*, project) -> None``, inside the creating transaction: apps.review (a floor above) gives the
+# project its catch-all review queue.
+PROJECT_CREATED_HOOK = "projects.project_created"
+
+
 @transaction.atomic
 def project_create(*, organization: Organization, name: str, actor: Actor) -> Project:
     name = required_name(name)
@@ -35,6 +41,7 @@ def project_create(*, organization: Organization, name: str, actor: Actor) -> Pr
     try:
         with transaction.atomic():
             project = Project.objects.create(organization=organization, name=name, created_by=actor.user)
+            hooks.call(PROJECT_CREATED_HOOK, project=project)
     except IntegrityError:
         raise Conflict(f"A project named {name!r} already exists.", code="name_taken", field="name") from None
     audit_record(

@@ -19,6 +19,10 @@ class QueueForm(forms.Form):
         required=False, max_length=2000, label="Signal and detector kinds",
         help_text="Comma-separated, e.g. thumbs_down, escalation, rephrase, agent_punted. Empty: nothing is routed here.",
     )
+    any_turn = forms.BooleanField(
+        required=False, label="Any turn (route every turn here, sampled)",
+        help_text="With a sample of a few percent: an unbiased look at ordinary traffic.",
+    )
     priority = forms.IntegerField(min_value=-1000, max_value=1000, initial=0)
     sample_percent = forms.IntegerField(min_value=0, max_value=100, initial=100, label="Sample (%)")
     escalate_to = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Escalate to")
@@ -51,7 +55,10 @@ class QueueForm(forms.Form):
 
     def routing(self) -> dict:
         data = self.cleaned_data
-        return {"signal_kinds": data["signal_kinds"], "priority": data["priority"], "sample_percent": data["sample_percent"]}
+        return {
+            "signal_kinds": data["signal_kinds"], "any_turn": data["any_turn"], "priority": data["priority"],
+            "sample_percent": data["sample_percent"],
+        }
 
 
 class DecisionForm(forms.Form):

@@ -27,6 +27,7 @@ DEFAULT_TAXONOMY = [
     {"name": "other", "description": "Anything else; say what in the notes."},
 ]
 DEFAULT_CATEGORIES = [category["name"] for category in DEFAULT_TAXONOMY]
+DEFAULT_QUEUE_NAME = "Catch-all"
 
 
 class FailureTaxonomy(ProjectOwnedModel):
@@ -49,10 +50,15 @@ class FailureTaxonomy(ProjectOwnedModel):
 class ReviewQueue(ProjectOwnedModel):
     """A named queue with routing rules.
 
-    ``routing`` is ``{"signal_kinds": [...], "priority": int, "sample_percent": 0..100}``: a turn
-    carrying any of those signal kinds (explicit, e.g. ``thumbs_down``, or a detector's kind,
-    e.g. ``rephrase``) is routed here with that priority, keeping ``sample_percent`` of them
-    (chosen deterministically from the turn id, so routing twice picks the same turns).
+    ``routing`` is ``{"signal_kinds": [...], "any_turn": bool, "priority": int, "sample_percent":
+    0..100}``: a turn carrying any of those signal kinds (explicit, e.g. ``thumbs_down``, or a
+    detector's kind, e.g. ``rephrase``) — or any turn at all with ``any_turn`` — is routed here
+    with that priority, keeping ``sample_percent`` of them (chosen deterministically from the
+    turn id, so routing twice picks the same turns).
+
+    ``is_default``: the project's catch-all (one per project; a new project gets one). A turn
+    logged with no signal at all lands here (sampled the same way): an SDK that calls
+    ``log_turn_if(condition, …)`` has already decided the turn is worth a look.
     """
 
     name = models.CharField(max_length=100)
@@ -67,12 +73,18 @@ class ReviewQueue(ProjectOwnedModel):
         default=1, help_text="Distinct reviewers who decide each item before its outcome is final (1–5).",
     )
     blind = models.BooleanField(default=False, help_text="Reviewers do not see earlier verdicts on the item.")
+    is_default = models.BooleanField(
+        default=False, help_text="The project's catch-all: turns logged with no signal at all land here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta(ProjectOwnedModel.Meta):
         permissions = [("work_reviewqueue", "Can work a review queue")]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="review_reviewqueue_name_uniq"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(is_default=True), name="review_reviewqueue_default_uniq",
+            ),
             models.CheckConstraint(
                 condition=Q(reviewers_per_item__gte=1, reviewers_per_item__lte=MAX_REVIEWERS_PER_ITEM),
                 name="review_reviewqueue_reviewers_range_check",
@@ -85,6 +97,15 @@ class ReviewQueue(ProjectOwnedModel):
     @property
     def signal_kinds(self) -> list[str]:
         return list(self.routing.get("signal_kinds") or [])
+
+    @property
+    def any_turn(self) -> bool:
+        return bool(self.routing.get("any_turn"))
+
+    @property
+    def routes(self) -> bool:
+        """Whether routing can put anything here."""
+        return bool(self.signal_kinds or self.any_turn or self.is_default)
 
     @property
     def priority(self) -> int:

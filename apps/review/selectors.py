@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 import statistics
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ from apps.review.models import (
     DEFAULT_TAXONOMY, OPEN_STATES, WORK_PERMISSION, Decision, FailureTaxonomy, ItemState, ReviewItem, ReviewQueue,
     ReviewQueueUserObjectPermission,
 )
-from apps.traces.models import Turn
+from apps.traces.models import Signal, SignalSource, Turn
 
 
 def _is_admin(membership) -> bool:
@@ -239,3 +239,35 @@ def review_confirmed_turn_count(*, project, turn_ids) -> int:
         ReviewItem.objects.for_project(project).filter(turn_id__in=turn_ids, state=ItemState.CONFIRMED)
         .values("turn_id").distinct().count()
     )
+
+
+def detector_precision(*, project) -> dict[tuple[str, str], dict]:
+    """Per flagging detector — ``(source, name)``: ``("detector", <detector>)`` by the signal's
+    dedupe key, ``("llm_judge", <kind>)`` — the precision reviewers have confirmed so far:
+    confirmed ÷ decided among its flagged turns. A turn counts as confirmed when any of its items
+    was confirmed, as decided when any was confirmed or rejected (escalated or skipped items are
+    not decisions yet). One grouped query; registered as the ``review.detector_precision`` hook
+    for the Detectors tab (apps.detection sits below review)."""
+    items = ReviewItem.objects.for_project(project).filter(turn_id=OuterRef("turn_id"))
+    rows = (
+        Signal.objects.for_project(project).filter(source__in=[SignalSource.DETECTOR, SignalSource.LLM_JUDGE])
+        .annotate(
+            confirmed=Exists(items.filter(state=ItemState.CONFIRMED)),
+            decided=Exists(items.filter(state__in=[ItemState.CONFIRMED, ItemState.REJECTED])),
+        )
+        .values("source", "kind", "dedupe_key")
+        .annotate(
+            confirmed_n=Count("turn_id", filter=Q(confirmed=True), distinct=True),
+            decided_n=Count("turn_id", filter=Q(decided=True), distinct=True),
+        )
+        .order_by()
+    )
+    precision: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        name = row["kind"] if row["source"] == SignalSource.LLM_JUDGE else row["dedupe_key"]
+        cell = precision.setdefault((row["source"], name), {"confirmed": 0, "decided": 0})
+        cell["confirmed"] += row["confirmed_n"]
+        cell["decided"] += row["decided_n"]
+    for cell in precision.values():
+        cell["precision"] = cell["confirmed"] / cell["decided"] if cell["decided"] else None
+    return precision

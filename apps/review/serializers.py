@@ -7,6 +7,7 @@ from apps.review.models import MAX_REVIEWERS_PER_ITEM, ItemState, Verdict
 
 class RoutingSerializer(serializers.Serializer):
     signal_kinds = serializers.ListField(child=serializers.CharField(max_length=64), max_length=50, default=list)
+    any_turn = serializers.BooleanField(default=False, help_text="Route every turn here (sampled at sample_percent).")
     priority = serializers.IntegerField(min_value=-1000, max_value=1000, default=0)
     sample_percent = serializers.IntegerField(min_value=0, max_value=100, default=100)
 
@@ -33,6 +34,7 @@ class QueueOut(serializers.Serializer):
     escalate_to = serializers.IntegerField(source="escalate_to_id", allow_null=True)
     reviewers_per_item = serializers.IntegerField()
     blind = serializers.BooleanField()
+    is_default = serializers.BooleanField(help_text="The project's catch-all: turns logged with no signal at all land here.")
     created_at = serializers.DateTimeField()
     progress = ProgressOut()
     agreement = AgreementOut()

@@ -59,7 +59,7 @@ def _queue_form(view, data=None, queue=None):
         granted = object_permission_user_ids(permission=WORK_PERMISSION, obj=queue)
         initial = {
             "name": queue.name, "description": queue.description, "lease_seconds": queue.lease_seconds,
-            "signal_kinds": ", ".join(queue.signal_kinds), "priority": queue.priority,
+            "signal_kinds": ", ".join(queue.signal_kinds), "any_turn": queue.any_turn, "priority": queue.priority,
             "sample_percent": queue.sample_percent, "escalate_to": queue.escalate_to_id,
             "reviewers_per_item": queue.reviewers_per_item, "blind": queue.blind,
             "member_ids": [m.pk for m in memberships if m.user_id in granted],

@@ -141,6 +141,7 @@ class SignalSource(models.TextChoices):
     DETECTOR = "detector", "Detector"
     REVIEWER = "reviewer", "Reviewer"
     OTLP = "otlp", "OpenTelemetry"
+    LLM_JUDGE = "llm_judge", "LLM judge"
 
 
 class Signal(ProjectOwnedModel):

@@ -340,7 +340,7 @@ def _run_prompt(case, *, project, html, api, p, a):
 
 def _run_review(case, *, project, html, target, p):
     """Review queue actions from the queue pages (the admin also works queues)."""
-    routing = {"signal_kinds": ["thumbs_down"], "priority": 2, "sample_percent": 100}
+    routing = {"signal_kinds": ["thumbs_down"], "any_turn": False, "priority": 2, "sample_percent": 100}
     state = {"name": "Triage", "description": "", "lease_seconds": 600, "routing": routing,
              "escalate_to": None, "reviewers_per_item": 1, "blind": False}
     form = {"name": "Triage", "lease_seconds": "600", "signal_kinds": "thumbs_down", "priority": "2",

@@ -141,7 +141,7 @@ def test_admin_creates_updates_and_deletes_a_queue(project, second_level, people
     deleted = client.delete(url)
 
     assert created.status_code == 201
-    assert (created.json()["routing"], created.json()["blind"]) == ({"signal_kinds": ["rephrase"], "priority": 4, "sample_percent": 100}, True)
+    assert (created.json()["routing"], created.json()["blind"]) == ({"signal_kinds": ["rephrase"], "any_turn": False, "priority": 4, "sample_percent": 100}, True)
     assert (updated.json()["reviewers_per_item"], updated.json()["blind"]) == (3, False)
     assert (bad.status_code, bad.json()["code"], bad.json()["field"]) == (400, "invalid", "reviewers_per_item")
     assert (unknown.status_code, unknown.json()["code"], unknown.json()["field"]) == (400, "unknown_queue", "escalate_to")

@@ -6,11 +6,12 @@ from django.utils import timezone
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.audit import AuditAction
 from apps.governance.models import AuditEvent
+from apps.projects.services import project_create
 from apps.core.audit import Actor
 from apps.review import selectors, tasks
 from apps.review.services import items as item_services
 from apps.review.services import queues as queue_services
-from apps.review.models import Decision, ItemState, ReviewItem
+from apps.review.models import Decision, ItemState, ReviewItem, ReviewQueue
 from apps.traces.models import ReviewState, Turn
 from tests.factories.traces import SignalFactory, TurnFactory
 from tests.review.conftest import make_reviewer
@@ -235,3 +236,43 @@ def test_review_demo_seeds_queues_decisions_an_assignment_and_double_reviews_onc
         "items": 2, "unanimous_percent": 50.0, "kappa": -0.333}
     assigned = ReviewItem.objects.for_project(project).get(assigned_to__isnull=False)
     assert (assigned.queue_id, assigned.assigned_to_id, assigned.state) == (queues[0].pk, riley.user_id, ItemState.PENDING)
+
+
+# --- The catch-all route ------------------------------------------------------------------------
+
+
+def test_a_new_project_gets_one_default_queue_and_unflagged_turns_land_there(organization, owner):
+    project = project_create(organization=organization, name="Fresh", actor=Actor(user=owner))
+    flags = ReviewQueue.objects.create(project=project, name="Flags", routing={"signal_kinds": ["thumbs_down"]})
+    plain, flagged = TurnFactory(project=project), TurnFactory(project=project)
+    SignalFactory(turn=flagged, kind="thumbs_down")
+
+    first = item_services.review_route_turns(project=project, turn_ids=[plain.id, flagged.id])
+    second = item_services.review_route_turns(project=project, turn_ids=[plain.id, flagged.id])
+
+    default = ReviewQueue.objects.for_project(project).get(is_default=True)
+    assert queue_services.review_default_queue_ensure(project=project) == default and default.name == "Catch-all"
+    assert (first, second) == (2, 0)
+    assert set(ReviewItem.objects.for_project(project).values_list("queue_id", "turn_id")) == {
+        (default.pk, plain.id), (flags.pk, flagged.id),
+    }
+
+
+def test_an_any_turn_queue_takes_every_turn_at_its_sample_rate(project):
+    everything = ReviewQueue.objects.create(project=project, name="All", routing={"any_turn": True, "sample_percent": 100})
+    tenth = ReviewQueue.objects.create(project=project, name="Tenth", routing={"any_turn": True, "sample_percent": 10})
+    turns = [TurnFactory(project=project) for _ in range(200)]
+    SignalFactory(turn=turns[0], kind="thumbs_down")
+
+    item_services.review_route_turns(project=project, turn_ids=[t.id for t in turns])
+
+    assert ReviewItem.objects.for_project(project).filter(queue=everything).count() == 200
+    assert 5 <= ReviewItem.objects.for_project(project).filter(queue=tenth).count() <= 40
+
+
+def test_any_turn_must_be_a_boolean(project):
+    with pytest.raises(ValidationFailed) as error:
+        queue_services.review_queue_create(project=project, name="Bad", routing={"any_turn": "yes"}, actor=Actor(user=None))
+
+    assert error.value.field == "any_turn"
+    assert not ReviewQueue.objects.for_project(project).exists()

@@ -106,7 +106,7 @@ def test_admin_creates_a_queue_with_rules_and_reviewers(project, members):
 
     assert response.status_code == 302
     queue = ReviewQueue.objects.for_project(project).get(name="Punts")
-    assert (queue.lease_seconds, queue.routing) == (300, {"signal_kinds": ["agent_punted", "rephrase"], "priority": 3, "sample_percent": 50})
+    assert (queue.lease_seconds, queue.routing) == (300, {"signal_kinds": ["agent_punted", "rephrase"], "any_turn": False, "priority": 3, "sample_percent": 50})
     assert object_permission_user_ids(permission=WORK_PERMISSION, obj=queue) == {reviewer.user_id}
 
 

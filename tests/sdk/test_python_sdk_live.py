@@ -241,3 +241,24 @@ def test_python_sdk_with_a_revoked_or_wrong_key_fails_without_raising(
         "unauthorized",
     ]
     assert Turn.objects.for_project(project).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_log_turn_if_against_a_live_server_lands_only_true_turns_in_the_catch_all(live_server, project, sdk_client):
+    from apps.review.models import ReviewItem
+    from apps.review.services.items import review_route_turns
+    from apps.review.services.queues import review_default_queue_ensure
+
+    default = review_default_queue_ensure(project=project)
+    _, secret = api_key_with_secret(project=project)
+    loop = sdk_client(api_key=secret, host=live_server.url)
+
+    skipped = loop.log_turn_if(False, question="fine", agent_response="answer")
+    logged = loop.log_turn_if(0.2 < 0.5, question="low confidence", agent_response="maybe")
+    assert loop.flush(timeout=30)
+    review_route_turns(project=project, turn_ids=[logged.id])
+
+    assert skipped is None
+    assert list(Turn.objects.for_project(project).values_list("input", flat=True)) == ["low confidence"]
+    items = ReviewItem.objects.for_project(project).values_list("queue_id", "turn_id")
+    assert [(queue_id, str(turn_id)) for queue_id, turn_id in items] == [(default.pk, str(logged.id))]

@@ -50,11 +50,15 @@ def _write(project, sessions, result, now) -> int:
         "turns": _ENCODE([turn.id for session in sessions for turn in session]).decode(),
         "rechecks": _ENCODE([{"turn_id": turn_id, "recheck_after": due} for turn_id, due in result.recheck_after.items()]).decode(),
     }, project=project)
-    # Routing follows the evidence: turns that got a detector signal now, and turns that carry
-    # explicit ones (a thumbs-down from the SDK) — routing is idempotent, so a re-pass costs a no-op.
-    flagged = set(stored["turns"]) | {str(turn.id) for session in sessions for turn in session if turn.signals}
-    if flagged:
-        routing_enqueue(project_id=project.pk, turn_ids=sorted(flagged))
+    # Routing follows the evidence: turns that got a detector signal now, turns that carry
+    # explicit ones (a thumbs-down from the SDK), and turns whose windowed decisions are closed
+    # (with no signal at all they belong to the catch-all queue) — routing is idempotent, so a
+    # re-pass costs a no-op.
+    routable = set(stored["turns"]) | {
+        str(turn.id) for session in sessions for turn in session if turn.signals or turn.id not in result.recheck_after
+    }
+    if routable:
+        routing_enqueue(project_id=project.pk, turn_ids=sorted(routable))
     return stored["count"]
 
 
@@ -85,7 +89,23 @@ def _pass(*, project, session_ids, turn_ids, now) -> int:
     result = run_detectors(
         batch.sessions, batch.config, now=now, history=batch.history, rules=batch.rules, similarity=similarity_backend(),
     )
-    return _write(project, batch.sessions, result, now)
+    stored = _write(project, batch.sessions, result, now)
+    if batch.judge_enabled:
+        judge_enqueue(project_id=project.pk, turn_ids=[
+            turn.id for session in batch.sessions for turn in session if turn.id not in result.recheck_after
+        ])
+    return stored
+
+
+def judge_enqueue(*, project_id, turn_ids) -> None:
+    """Publish the LLM judge for the turns whose windowed decisions are closed (a turn still
+    waiting for its next message is judged on its recheck pass, when the judge can see it). A
+    lost publish is not swept: the judge is an optional second opinion."""
+    from apps.core.tasks import publish
+
+    turn_ids = [str(turn_id) for turn_id in turn_ids]
+    if turn_ids:
+        transaction.on_commit(lambda: publish("detection.judge", {"project_id": str(project_id), "turn_ids": turn_ids}))
 
 
 def detect_session(*, project, session_id: str, now=None) -> int:

@@ -50,28 +50,36 @@ def _sampled(turn_id, queue_id: int, percent: int) -> bool:
 def review_route_turns(*, project, turn_ids) -> int:
     """Put the turns whose signals match a queue's rules into that queue; returns items created.
 
-    Idempotent: an item already in a queue (in any state) is left alone.
+    A queue with ``any_turn`` takes every turn, the default queue every turn with no signal at
+    all (both sampled like the rest). Idempotent: an item already in a queue (in any state) is
+    left alone.
     """
     turn_ids = [uuid.UUID(str(t)) for t in turn_ids]
-    queues = [q for q in ReviewQueue.objects.for_project(project) if q.signal_kinds]
+    queues = [q for q in ReviewQueue.objects.for_project(project) if q.routes]
     if not turn_ids or not queues:
         return 0
     kinds_by_turn: dict = {}
     all_kinds = {kind for q in queues for kind in q.signal_kinds}
+    catch_all = any(q.any_turn or q.is_default for q in queues)
     existing_turns = Turn.objects.for_project(project).filter(id__in=turn_ids).values("id")
+    signals = Signal.objects.for_project(project).filter(turn_id__in=existing_turns)
+    if not catch_all:
+        signals = signals.filter(kind__in=all_kinds)
     signals = (
-        Signal.objects.for_project(project)
-        .filter(turn_id__in=existing_turns, kind__in=all_kinds)
-        .order_by("created_at", "id")  # first flagged, first routed (item ids break priority ties)
+        signals.order_by("created_at", "id")  # first flagged, first routed (item ids break priority ties)
         .values_list("turn_id", "kind")
     )
     for turn_id, kind in signals:
         kinds_by_turn.setdefault(turn_id, set()).add(kind)
+    if catch_all:
+        for turn_id in existing_turns.values_list("id", flat=True):
+            kinds_by_turn.setdefault(turn_id, set())
     pairs = [
         (queue, turn_id)
         for queue in queues
         for turn_id, kinds in kinds_by_turn.items()
-        if kinds & set(queue.signal_kinds) and _sampled(turn_id, queue.pk, queue.sample_percent)
+        if (kinds & set(queue.signal_kinds) or queue.any_turn or (queue.is_default and not kinds))
+        and _sampled(turn_id, queue.pk, queue.sample_percent)
     ]
     if not pairs:
         return 0
@@ -100,7 +108,8 @@ ON CONFLICT (project_id, queue_id, turn_id) DO NOTHING
 
 
 def review_recent_signal_turns(*, project, since, limit: int) -> list:
-    """Turn ids with a routable signal since ``since``, newest first, at most ``limit``."""
+    """Turn ids with a routable signal since ``since``, newest first, at most ``limit`` (the
+    catch-up run; turns without signals reach the catch-all from the detection pass only)."""
     kinds = {kind for q in ReviewQueue.objects.for_project(project) for kind in q.signal_kinds}
     if not kinds:
         return []

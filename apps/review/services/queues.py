@@ -11,7 +11,9 @@ from apps.core.errors import ValidationFailed
 from apps.core.permissions import object_permission_grant, object_permission_revoke
 from apps.core.text import required_name
 from apps.core.audit import Actor, AuditAction, audit_record
-from apps.review.models import DEFAULT_TAXONOMY, MAX_REVIEWERS_PER_ITEM, WORK_PERMISSION, FailureTaxonomy, ReviewQueue
+from apps.review.models import (
+    DEFAULT_QUEUE_NAME, DEFAULT_TAXONOMY, MAX_REVIEWERS_PER_ITEM, WORK_PERMISSION, FailureTaxonomy, ReviewQueue,
+)
 
 MAX_KINDS = 50
 MAX_CATEGORIES = 50
@@ -31,7 +33,10 @@ def _clean_routing(routing: dict | None) -> dict:
         raise ValidationFailed("Priority is between -1000 and 1000.", field="priority")
     if not 0 <= sample <= 100:
         raise ValidationFailed("The sample percentage is between 0 and 100.", field="sample_percent")
-    return {"signal_kinds": sorted(set(kinds)), "priority": priority, "sample_percent": sample}
+    any_turn = routing.get("any_turn", False)
+    if not isinstance(any_turn, bool):
+        raise ValidationFailed('"any_turn" is true or false.', field="any_turn")
+    return {"signal_kinds": sorted(set(kinds)), "any_turn": any_turn, "priority": priority, "sample_percent": sample}
 
 
 def _queue_state(queue: ReviewQueue) -> dict:
@@ -83,6 +88,25 @@ def review_queue_create(
         target_type="review_queue", target_id=queue.pk, target_label=queue.name, after=_queue_state(queue),
     )
     return queue
+
+
+def review_default_queue_ensure(*, project) -> ReviewQueue:
+    """The project's catch-all queue, made if it has none (on project creation, through the
+    ``projects.project_created`` hook; the data migration did the same for older projects).
+    Race-safe: the partial unique constraint allows one default per project."""
+    existing = ReviewQueue.objects.for_project(project).filter(is_default=True).first()
+    if existing is not None:
+        return existing
+    taken = set(ReviewQueue.objects.for_project(project).filter(name__startswith=DEFAULT_QUEUE_NAME).values_list("name", flat=True))
+    name = next(n for n in [DEFAULT_QUEUE_NAME, *(f"{DEFAULT_QUEUE_NAME} {i}" for i in range(2, 10_000))] if n not in taken)
+    try:
+        with transaction.atomic():
+            return ReviewQueue.objects.create(
+                project=project, name=name, is_default=True, routing=_clean_routing({}),
+                description="Turns logged with no signal at all (e.g. by log_turn_if).",
+            )
+    except IntegrityError:
+        return ReviewQueue.objects.for_project(project).get(is_default=True)
 
 
 @transaction.atomic
