@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('traces', '0006_turn_tombstone'),
+        ('traces', '0007_turn_redactions'),
     ]
 
     operations = [
