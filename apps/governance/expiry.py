@@ -217,3 +217,22 @@ def expiry_history(*, organization, days: int = 30) -> list[ExpiryDay]:
     since = timezone.localdate() - dt.timedelta(days=days - 1)
     rows = ExpiryDay.all_tenants.filter(project__organization=organization, day__gte=since)  # unscoped: one organization's projects, by its FK
     return list(rows.select_related("project").order_by("-day", "project__name"))
+
+
+def organization_preview(*, organization, retention_days: int | None = None, rejected_days: int | None = None, now=None) -> list[Preview]:
+    """The preview for every project of ``organization``, under a proposed organization retention
+    (projects with an override keep theirs) and rejected clock; the current ones when not given."""
+    from apps.projects.models import Project
+
+    now = now or timezone.now()
+    overrides = dict(
+        ProjectRetention.all_tenants.filter(project__organization=organization).values_list("project_id", "days")  # unscoped: one organization's projects, by its FK
+    )
+    previews = []
+    for project in Project.objects.for_org(organization).select_related("organization").order_by("name"):
+        days = overrides.get(project.pk) or retention_days
+        preview = expiry_preview(project=project, days=days, rejected_days=rejected_days, now=now)
+        source = "project" if project.pk in overrides else ("proposed" if retention_days else "organization")
+        previews.append(Preview(project=project, retention=Retention(preview.retention.days, preview.retention.rejected_days, source),
+                                deletes=preview.deletes, rejected=preview.rejected, held=preview.held))
+    return previews
