@@ -70,7 +70,11 @@ def rejected_retention_set(*, organization, actor: Actor, days: int) -> int:
     current = RejectedRetention.objects.for_org(organization).select_for_update().first()
     before = current.days if current else REJECTED_DAYS_DEFAULT
     if before != days:
-        RejectedRetention.objects.update_or_create(organization=organization, defaults={"days": days})
+        if current:
+            current.days = days
+            current.save(update_fields=["days"])
+        else:
+            RejectedRetention.objects.create(organization=organization, days=days)
         audit_record(
             organization=organization, actor=actor, action=AuditAction.RETENTION_CHANGED,
             target_type="organization", target_id=organization.slug, target_label=organization.name,
