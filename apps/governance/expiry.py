@@ -34,10 +34,11 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from apps.core.sql import tenant_sql
 from apps.governance.models import REJECTED_DAYS_DEFAULT, ExpiryDay, ProjectRetention, RejectedRetention
 from apps.governance.purge import purge_turns
 from apps.problems.models import UNRESOLVED_STATUSES, ProblemTurn
@@ -139,7 +140,7 @@ def expiry_preview(*, project, days: int | None = None, rejected_days: int | Non
 
 _DAY_UPSERT = """
     INSERT INTO governance_expiryday (project_id, day, turns, steps, signals, feedback, detection_passes)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    VALUES (%(project_id)s, %(day)s, %(turns)s, %(steps)s, %(signals)s, %(feedback)s, %(detection_passes)s)
     ON CONFLICT (project_id, day) DO UPDATE SET
         turns = governance_expiryday.turns + EXCLUDED.turns,
         steps = governance_expiryday.steps + EXCLUDED.steps,
@@ -150,8 +151,8 @@ _DAY_UPSERT = """
 
 
 def _record_day(*, project, day: dt.date, counts: Counter) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(_DAY_UPSERT, [project.pk, day, *(counts.get(kind, 0) for kind in ExpiryDay.KINDS)])
+    with tenant_sql(project=project) as cursor:
+        cursor.execute(_DAY_UPSERT, {"day": day, **{kind: counts.get(kind, 0) for kind in ExpiryDay.KINDS}})
 
 
 def project_expire(*, project, batch_size: int = BATCH_SIZE, now=None, progress=None) -> Counter:
