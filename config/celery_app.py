@@ -41,6 +41,7 @@ app.conf.beat_schedule = {
     "problems.cluster_all": {"task": "problems.cluster_all", "schedule": 15 * 60.0},
     "experiments.validate_running": {"task": "experiments.validate_running", "schedule": 5 * 60.0},
     "experiments.watch": {"task": "experiments.watch", "schedule": 15 * 60.0},
+    "governance.expire": {"task": "governance.expire", "schedule": 60 * 60.0},
 }
 
 

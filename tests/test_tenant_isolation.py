@@ -35,7 +35,7 @@ from rest_framework.test import APIClient
 from apps.core.audit import Actor
 from apps.core.roles import Role
 from apps.feedback.signing import make_token
-from apps.governance.models import AuditEvent
+from apps.governance.models import AuditEvent, ProjectRetention, RejectedRetention
 from apps.organizations.models import Invitation, Membership, OrganizationToken, TokenScope
 from apps.organizations.tokens import org_token_create
 from apps.projects.models import ACCESS_PERMISSION, ApiKey, Project, ProjectUserObjectPermission
@@ -209,6 +209,8 @@ class World:
             "results": sorted(ExperimentResult.objects.for_project(self.project_b).values_list("pk", "output", "scored")),
             "changes": sorted(Change.objects.for_project(self.project_b).values_list("pk", "title", "status")),
             "validations": sorted(Validation.objects.for_project(self.project_b).values_list("pk", "status", "verdict")),
+            "retention": (list(ProjectRetention.objects.for_project(self.project_b).values_list("days")),
+                          list(RejectedRetention.objects.for_org(self.org_b).values_list("days"))),
         }
 
     def a_snapshot(self) -> dict:

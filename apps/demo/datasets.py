@@ -20,8 +20,9 @@ from apps.datasets.services.datasets import dataset_create
 from apps.datasets.services.imports import import_confirm, import_preview
 from apps.datasets.services.integrations import auto_add_set
 from apps.datasets.services.turns import cases_add_from_turns
+from apps.governance.purge import purge_turns
 from apps.review.models import Decision, ItemState, ReviewItem, ReviewQueue, Verdict
-from apps.traces.models import Turn
+from apps.traces.models import DeletionReason, Turn
 
 REFUNDS = "Refund failures"
 HANDBOOK = "Escalation handbook"
@@ -60,7 +61,7 @@ def _deleted_turn_case(project, dataset, reviewer) -> None:
                             category="hallucination", correction="Refunds are possible within 30 days of delivery.")
     cases_add_from_turns(dataset=dataset, author=AUTHOR, turn_ids=[GONE_TURN], split="regression", tags=["refunds"],
                          message="A confirmed failure whose turn later expired")
-    Turn.objects.for_project(project).filter(id=GONE_TURN).delete()
+    purge_turns(project=project, turns=Turn.objects.for_project(project).filter(id=GONE_TURN), reason=DeletionReason.RETENTION)
 
 
 def seed_datasets_demo(*, project, reviewer=None) -> dict:

@@ -207,4 +207,7 @@ def seed_triage(*, project_id: str) -> dict:
     from apps.demo.validations import seed_validations_demo
 
     result["validations"] = seed_validations_demo(project=project)
+    from apps.demo.retention import seed_retention_demo
+
+    result["retention"] = seed_retention_demo(project=project)
     return result

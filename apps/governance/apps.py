@@ -10,3 +10,9 @@ class GovernanceConfig(AppConfig):
         from apps.governance.services import audit_record
 
         hooks.register(audit.AUDIT_HOOK, audit_record)
+
+        from apps.governance import integrations
+
+        hooks.register("governance.retention_panel", integrations.retention_panel)
+        hooks.register("governance.retention_preview", integrations.retention_preview)
+        hooks.register("governance.turn_retention", integrations.turn_retention)

@@ -85,6 +85,17 @@ def organization_create(*, name: str, owner, actor: Actor, slug: str | None = No
     return organization
 
 
+def retention_days_check(days, *, field: str = "retention_days") -> int:
+    """A retention is a whole number of days within the model's range (also governance's overrides)."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise ValidationFailed("Retention must be a whole number of days.", field=field)
+    if not RETENTION_DAYS_MIN <= days <= RETENTION_DAYS_MAX:
+        raise ValidationFailed(
+            f"Retention must be between {RETENTION_DAYS_MIN} and {RETENTION_DAYS_MAX} days.", code="out_of_range", field=field,
+        )
+    return days
+
+
 @transaction.atomic
 def organization_update(
     *, organization: Organization, actor: Actor, name: str | None = None, retention_days: int | None = None
@@ -100,13 +111,7 @@ def organization_update(
             )
             organization.name = name
     if retention_days is not None:
-        if isinstance(retention_days, bool) or not isinstance(retention_days, int):
-            raise ValidationFailed("Retention must be a whole number of days.", field="retention_days")
-        if not RETENTION_DAYS_MIN <= retention_days <= RETENTION_DAYS_MAX:
-            raise ValidationFailed(
-                f"Retention must be between {RETENTION_DAYS_MIN} and {RETENTION_DAYS_MAX} days.",
-                code="out_of_range", field="retention_days",
-            )
+        retention_days_check(retention_days)
         if retention_days != organization.retention_days:
             audit_record(
                 organization=organization, actor=actor, action=AuditAction.RETENTION_CHANGED,

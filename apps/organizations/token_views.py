@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic.base import TemplateResponseMixin
 
+from apps.core import hooks
 from apps.core.audit import Actor
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
@@ -61,6 +62,7 @@ class SettingsPageMixin(TemplateResponseMixin):
         kwargs.setdefault("token_form", OrgTokenForm())
         context = super().get_context_data(**kwargs)
         context["org_tokens"] = selectors.org_token_list(organization=self.organization)
+        context["retention_panel"] = hooks.call("governance.retention_panel", organization=self.organization)
         return context
 
     def show_secret(self, token, secret: str, status: int = 200):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 from django.views.generic.base import TemplateResponseMixin
 
+from apps.core import hooks
 from apps.core.errors import ServiceError
 from apps.core.roles import Role
 from apps.core.views import service_error_to_form
@@ -200,6 +201,11 @@ class OrganizationSettingsView(SettingsPageMixin, OrganizationViewMixin, Templat
 
     def post(self, request, org):
         form = OrganizationSettingsForm(request.POST)
+        if form.is_valid() and request.POST.get("action") == "preview":
+            # What the new retention would delete on the next expire run, before anything is saved.
+            preview = hooks.call("governance.retention_preview", organization=self.organization,
+                                 retention_days=form.cleaned_data["retention_days"])
+            return self.render_to_response(self.get_context_data(form=form, retention_preview=preview))
         if form.is_valid():
             try:
                 services.organization_update(

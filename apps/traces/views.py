@@ -146,6 +146,7 @@ class TurnListView(ProjectViewMixin, TemplateView):
 # ``(*, project, organization, membership, turn_id) -> {"holding": [{name, url}], "add_url"}``: the
 # datasets box of the replay page; apps.datasets (a floor above) registers it at ready().
 TURN_ACTIONS_HOOK = "datasets.turn_actions"
+TURN_RETENTION_HOOK = "governance.turn_retention"
 
 
 class TurnDetailView(ProjectViewMixin, TemplateView):
@@ -161,14 +162,20 @@ class TurnDetailView(ProjectViewMixin, TemplateView):
     def resolve_tenant(self, request, **kwargs) -> None:
         super().resolve_tenant(request, **kwargs)
         self.turn = selectors.turn_get(project=self.project, turn_id=kwargs["turn"])
-        self.waiting = None
-        if self.turn is None:
+        self.waiting = self.tombstone = None
+        if self.turn is None and request.method in ("GET", "HEAD"):
+            self.tombstone = selectors.tombstones_for(project=self.project, turn_ids=[kwargs["turn"]]).get(kwargs["turn"])
+        if self.turn is None and self.tombstone is None:
             waiting = selectors.waiting_for_turn(project=self.project, turn_id=kwargs["turn"])
             if not any(waiting.values()) or request.method not in ("GET", "HEAD"):
                 raise Http404("No such turn.")
             self.waiting = waiting
 
     def get(self, request, *args, **kwargs):
+        if self.tombstone is not None:
+            context = self.get_context_data(tab="turns", turn_id=kwargs["turn"], tombstone=self.tombstone)
+            return self.response_class(request=request, template=["traces/turn_deleted.html"], context=context,
+                                       using=self.template_engine, status=404)
         if self.turn is None:
             context = self.get_context_data(tab="turns", turn_id=kwargs["turn"], waiting=self.waiting)
             return self.response_class(request=request, template=["traces/turn_waiting.html"], context=context,
@@ -185,6 +192,7 @@ class TurnDetailView(ProjectViewMixin, TemplateView):
         context["dataset_actions"] = hooks.call(
             TURN_ACTIONS_HOOK, project=self.project, organization=self.organization, membership=self.membership, turn_id=turn.id,
         )
+        context["retention"] = hooks.call(TURN_RETENTION_HOOK, project=self.project, turn=turn)
         return context
 
 

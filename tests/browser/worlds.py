@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from apps.demo import seed as seed_demo
 from apps.demo import traffic as demo_traffic
 from apps.core.roles import Role
+from apps.demo import retention as demo_retention
 from apps.detection.services.settings import detection_rule_create
 from apps.feedback.signing import make_token
 from apps.core.audit import Actor
@@ -202,6 +203,7 @@ def demo_world(*, base_url: str, data_dir, monkeypatch) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/problems/?status=all",
             f"/orgs/{organization.slug}/projects/{project.pk}/prompts/support-agent/diff/?from=1&to=3",
             *experiment_extra_paths(organization, project),
+            f"/orgs/{organization.slug}/projects/{project.pk}/turns/{demo_retention.HELD_TURN}/",
         ],
     )
 

@@ -24,6 +24,7 @@ from apps.datasets.views.base import DatasetViewMixin, found
 from apps.problems.selectors import problem_get_by_id
 from apps.projects.tenancy import ProjectViewMixin
 from apps.review.models import Decision
+from apps.traces.selectors import tombstones_for
 
 JSON_FIELDS = ("history", "context", "metadata")
 
@@ -77,6 +78,7 @@ class CaseDetailView(DatasetViewMixin, TemplateView):
         live = self.revisions[-1].removed_in is None
         context.update(
             case=case, number=number, revisions=self.revisions, turn_present=turn_present, decision_present=decision_present,
+            tombstone=None if turn_present else tombstones_for(project=self.project, turn_ids=[case.turn_id]).get(case.turn_id),
             editable=self.can_edit and live and case.pk == self.revisions[-1].pk and not self.dataset.archived,
             json_values={name: json.dumps(getattr(case, name), indent=2, ensure_ascii=False) for name in JSON_FIELDS},
         )

@@ -21,6 +21,7 @@ from apps.datasets.services.changes import Author, cases_move, cases_remove
 from apps.datasets.views.base import DatasetViewMixin, found
 from apps.projects.tenancy import ProjectViewMixin
 from apps.review.selectors import review_queue_list
+from apps.traces.selectors import tombstones_for
 
 CASES_PER_PAGE = 50
 
@@ -79,10 +80,11 @@ class DatasetDetailView(DatasetViewMixin, TemplateView):
         rows, last = (selectors.case_page(dataset=self.dataset, number=number, after=after, limit=CASES_PER_PAGE, **filters)
                       if number else ([], None))
         present = selectors.turns_present(project=self.project, turn_ids=[row.turn_id for row in rows])
+        tombstones = tombstones_for(project=self.project, turn_ids=[row.turn_id for row in rows if row.turn_id not in present])
         query = request.GET.copy()
         query.pop("after", None)
         context = self.get_context_data(
-            number=number, rows=[{"case": row, "turn_present": row.turn_id in present} for row in rows],
+            number=number, rows=[{"case": row, "turn_present": row.turn_id in present, "tombstone": tombstones.get(row.turn_id)} for row in rows],
             next_after=last, paged=bool(after), query=query.urlencode(), filters=filters, error=error,
             facets=selectors.case_facets(dataset=self.dataset, number=number) if number else {},
             versions=list(selectors.version_list(dataset=self.dataset)[:10]), formats=list(FORMATS),
