@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0007_alter_auditevent_action'),
+        ('governance', '0008_audit_action_redaction'),
         ('organizations', '0002_organization_tokens'),
         ('projects', '0002_seal_signing_keys'),
     ]
