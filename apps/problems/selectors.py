@@ -74,6 +74,7 @@ def problem_merge_targets(*, project, problem: Problem, limit: int = 200) -> lis
 class MemberRow:
     membership: ProblemTurn
     turn: Turn | None  # None once the turn expired
+    tombstone: object = None  # its TurnTombstone then (None for a turn deleted before tombstones existed)
 
     @property
     def turn_id(self):
@@ -100,7 +101,8 @@ def problem_members(*, problem: Problem, limit: int = 200, after: str = "") -> t
             "id", "input", "output", "end_user_id", "session_id", "created_at", "prompt_version", "model"
         )
     }
-    return [MemberRow(membership=m, turn=turns.get(m.turn_id)) for m in page], next_cursor
+    tombstones = traces_selectors.tombstones_for(project=problem.project_id, turn_ids=[m.turn_id for m in page if m.turn_id not in turns])
+    return [MemberRow(membership=m, turn=turns.get(m.turn_id), tombstone=tombstones.get(m.turn_id)) for m in page], next_cursor
 
 
 def problem_turn_ids(*, problem: Problem, limit: int = 1000) -> list:

@@ -134,11 +134,12 @@ class QueueSettingsView(QueueViewMixin, TemplateView):
         open_items = selectors.review_item_list(queue=self.queue, states=[*OPEN_STATES, ItemState.DISPUTED])
         page = Paginator(open_items, ITEMS_PER_PAGE).get_page(self.request.GET.get("page"))
         previews = selectors.review_turn_previews(project=self.project, turn_ids=[item.turn_id for item in page])
+        tombstones = trace_selectors.tombstones_for(project=self.project, turn_ids=[i.turn_id for i in page if i.turn_id not in previews])
         assignable = selectors.review_queue_reviewers(queue=self.queue)
         context.update(
             items_page=page, assignable=assignable,
             item_rows=[
-                {"item": item, "preview": previews.get(item.turn_id),
+                {"item": item, "preview": previews.get(item.turn_id), "tombstone": tombstones.get(item.turn_id),
                  "form": AssignForm(reviewers=assignable, initial={"member": _membership_pk(assignable, item.assigned_to_id)})}
                 for item in page
             ],
@@ -269,6 +270,8 @@ class ReviewView(QueueViewMixin, TemplateView):
             context["turn"] = turn
             if turn is not None:
                 context.update(_replay_context(turn, self.project))
+            else:
+                context["tombstone"] = trace_selectors.tombstones_for(project=self.project, turn_ids=[item.turn_id]).get(item.turn_id)
         context["progress"] = selectors.review_queue_progress(project=self.project, queues=[self.queue])[self.queue.pk]
         context["dataset_panel"] = hooks.call(
             REVIEW_PANEL_HOOK, project=self.project, queue=self.queue, user=self.request.user, session=self.request.session,
