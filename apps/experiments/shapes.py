@@ -21,6 +21,7 @@ SCORER = {
         "tolerance": {"type": "number", "minimum": 0},
         "expected": {"type": "number"},
         "threshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "method": {"type": "string", "enum": ["tfidf", "fuzzy"], "default": "tfidf"},
         "expect": {"type": "boolean"},
     },
 }
