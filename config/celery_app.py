@@ -41,6 +41,7 @@ app.conf.beat_schedule = {
     "problems.cluster_all": {"task": "problems.cluster_all", "schedule": 15 * 60.0},
     "experiments.validate_running": {"task": "experiments.validate_running", "schedule": 5 * 60.0},
     "experiments.watch": {"task": "experiments.watch", "schedule": 15 * 60.0},
+    "experiments.catch_up": {"task": "experiments.catch_up", "schedule": 5 * 60.0},
 }
 
 
