@@ -39,7 +39,10 @@ EXPERIMENT_IN = {
         "scorers": {"type": "array", "maxItems": 20, "items": SCORER},
         "endpoint": {"type": "object", "required": ["url", "secret"], "properties": {
             "url": {"type": "string", "format": "uri", "maxLength": 2000},
-            "secret": {"type": "string", "minLength": 16, "maxLength": 200}}},
+            "secret": {"type": "string", "minLength": 16, "maxLength": 200},
+            "timeout": {"type": "number", "minimum": 1, "maximum": 60, "default": 10},
+            "concurrency": {"type": "integer", "minimum": 1, "maximum": 32, "default": 8}},
+            "additionalProperties": False},
     },
     "additionalProperties": False,
 }
