@@ -42,6 +42,7 @@ app.conf.beat_schedule = {
     "experiments.validate_running": {"task": "experiments.validate_running", "schedule": 5 * 60.0},
     "experiments.watch": {"task": "experiments.watch", "schedule": 15 * 60.0},
     "governance.expire": {"task": "governance.expire", "schedule": 60 * 60.0},
+    "experiments.catch_up": {"task": "experiments.catch_up", "schedule": 5 * 60.0},
 }
 
 

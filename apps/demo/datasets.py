@@ -1,5 +1,6 @@
 """Demo eval datasets: "Refund failures" built from the demo's confirmed review decisions (with
-one case whose turn was deleted afterwards: its lineage shows the tombstone), the first-level
+one case whose turn was deleted afterwards: its lineage shows the tombstone) and a holdout of
+written refund questions (enough paired cases for the offline validation), the first-level
 queue's auto-add rule pointing at it, and "Escalation handbook" imported from JSONL (the file
 has one bad line, so its import shows a per-row error). Safe to call again: datasets are found by
 name and built only once.
@@ -14,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.core.audit import SYSTEM
-from apps.datasets.models import Dataset
+from apps.datasets.models import CaseSource, Dataset
+from apps.datasets.services.batch import cases_add_batch
 from apps.datasets.services.changes import Author
 from apps.datasets.services.datasets import dataset_create
 from apps.datasets.services.imports import import_confirm, import_preview
@@ -40,6 +42,34 @@ HANDBOOK_CASES = [
     {"input": "=HYPERLINK(\"http://example.test\",\"click\")", "expected_output": "I can't open links; what do you need help with?",
      "split": "regression", "tags": ["injection"], "failure_category": "other"},
 ]
+
+
+_REFUND_ITEMS = ("headphones", "running shoes", "coffee grinder", "desk lamp", "phone case")
+_REFUND_QUESTIONS = (
+    ("Can I return the {item} I bought last week for a refund?",
+     "Yes: the {item} can be returned within 30 days of delivery for a full refund."),
+    ("How long does the refund for my {item} take?",
+     "Refunds for the {item} reach your card within 5 business days of our receiving it."),
+    ("My {item} arrived broken. Do I get my money back?",
+     "Yes: a damaged {item} is refunded in full, and we send a prepaid return label."),
+    ("I opened the {item}. Can I still get a refund?",
+     "Yes: an opened {item} can be refunded within 30 days if it is complete and undamaged."),
+    ("Do I pay for shipping when I return the {item}?",
+     "Returns of the {item} are free: use the prepaid label from your order page."),
+    ("It has been 40 days. Can I still return the {item}?",
+     "The 30-day refund window for the {item} has passed; we can offer store credit instead."),
+    ("Will I be refunded for the {item} in cash or store credit?",
+     "The {item} is refunded to the original payment method; store credit is available on request."),
+    ("Where is my refund for the {item}? I returned it two weeks ago.",
+     "Refunds for the {item} take 5 business days after it arrives; let me check its tracking for you."),
+)
+
+
+def _holdout_cases() -> list[dict]:
+    """Forty written refund questions with the policy's answers (the offline validation's holdout)."""
+    return [{"input": question.format(item=item), "expected_output": answer.format(item=item), "split": "holdout",
+             "tags": ["refunds"], "failure_category": "policy"}
+            for question, answer in _REFUND_QUESTIONS for item in _REFUND_ITEMS]
 
 
 def _handbook_file() -> bytes:
@@ -77,6 +107,8 @@ def seed_datasets_demo(*, project, reviewer=None) -> dict:
             cases_add_from_turns(dataset=refunds, author=AUTHOR, turn_ids=turn_ids, split="regression",
                                  message="Confirmed decisions of the demo queues")
         _deleted_turn_case(project, refunds, reviewer)
+        cases_add_batch(dataset=refunds, author=AUTHOR, items=_holdout_cases(), source=CaseSource.HAND,
+                        message="Refund questions written for the offline holdout")
         first = ReviewQueue.objects.for_project(project).filter(name="Thumbs-down and escalations").first()
         if first is not None:
             auto_add_set(dataset=refunds, queue=first, split="regression", enabled=True, actor=SYSTEM)

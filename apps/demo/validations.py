@@ -1,5 +1,8 @@
 """The demo's changes and validations (after the prompts, traffic, problems and datasets exist):
-the backlog's top problem gets a change with candidate support-agent v3; two online validations
+the backlog's top problem gets a change with candidate support-agent v3; an offline validation of
+the demo's experiment pair on "Refund failures" (v3 against v2 on one dataset version: an exact
+McNemar ``ship`` on ``matches-correction`` with the flipped cases listed, apps.demo.experiments);
+two online validations
 on demo traffic with two variants — one ``ship`` (A vs B) and one still ``running`` toward its
 horizon (A vs C) —; the ship promotes v3 to production; the post-deploy watch then compares v3's
 hours since the promotion with v2's same hours a week earlier and raises a regression (escalation)
@@ -14,7 +17,8 @@ import uuid
 from django.utils import timezone
 
 from apps.core.audit import Actor
-from apps.experiments.models import Change, Prompt
+from apps.demo.experiments import NAMES as EXPERIMENTS
+from apps.experiments.models import Change, Experiment, Prompt
 from apps.experiments.services.changes import change_create, change_promote
 from apps.experiments.services.prompts import Author
 from apps.experiments.services.validations import validation_request, validation_run
@@ -52,6 +56,14 @@ def seed_validations_demo(*, project, actor: Actor | None = None, now: dt.dateti
     change = change_create(project=project, title=TITLE, prompt="support-agent", candidate=3, baseline=2,
                            problems=[top.pk] if top else [], author=author,
                            description="v3 answers refund questions from the policy and asks before escalating.")
+    result = {"change": change.pk}
+    pair = {e.name: e.pk for e in Experiment.objects.for_project(project).filter(name__in=EXPERIMENTS)}
+    if len(pair) == 2:
+        offline, _ = validation_request(project=project, change=change, body={
+            "kind": "offline", "baseline": pair[EXPERIMENTS[0]], "candidate": pair[EXPERIMENTS[1]],
+            "metrics": ["matches-correction", "no-punt", "judge"]})
+        offline = validation_run(validation=offline)
+        result["offline"], result["offline_verdict"] = offline.pk, offline.verdict
     guardrails = [{"signal": "escalation", "direction": "decrease", "tolerance": 0.01}]
     target = {"signal": "thumbs_down", "direction": "decrease"}
     running, _ = validation_request(project=project, change=change, body={
@@ -62,7 +74,7 @@ def seed_validations_demo(*, project, actor: Actor | None = None, now: dt.dateti
         "kind": "online", "baseline": {"variant": "A"}, "candidate": {"variant": "B"}, "target": target,
         "guardrails": guardrails, "min_detectable_effect": 0.05})
     shipped = validation_run(validation=shipped)
-    result = {"change": change.pk, "running": running.pk, "ship": shipped.pk, "verdict": shipped.verdict}
+    result.update(running=running.pk, ship=shipped.pk, verdict=shipped.verdict)
     if shipped.verdict != "ship":
         return result
     change = change_promote(change=change, author=author, role="owner")

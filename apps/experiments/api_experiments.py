@@ -1,8 +1,10 @@
 """Experiments for agents and CI, with the project API key (the key names the project):
 
 - ``POST /api/v1/experiments`` ``{"name", "dataset", "dataset_version", "prompt"?: {"name",
-  "version"}, "configuration"?: {"name", …}, "scorers"?: [...], "endpoint"?: {"url", "secret"}}``
-  → 201 ``{"id"}``. With ``endpoint`` the worker calls it per case (``experiments.run_endpoint``).
+  "version"}, "configuration"?: {"name", …}, "scorers"?: [...], "endpoint"?: {"url", "secret",
+  "timeout"?, "concurrency"?}}`` → 201 ``{"id"}``. With ``endpoint`` the worker calls it per case
+  (``experiments.run_endpoint``), ``concurrency`` calls at a time (1-32, 8), each with ``timeout``
+  seconds (1-60, 10).
 - ``POST /api/v1/experiments/{id}/results`` ``{"results": [{"case_id", "output", "scores"?}]}``
   → 207 with one outcome per item (201 stored, 200 updated, 400 refused, 404 not a case of that
   dataset version). ``GET`` the same route → ``{"case_ids": [...]}`` already uploaded (resume).
@@ -24,7 +26,7 @@ from apps.core.tasks import publish
 from apps.experiments import presenters, shapes
 from apps.experiments.models import ExperimentSource
 from apps.experiments.selectors.experiments import experiment_get, result_case_ids
-from apps.experiments.services.endpoint import endpoint_url_clean
+from apps.experiments.services.endpoint import endpoint_clean
 from apps.experiments.services.experiments import experiment_create, results_upload
 from apps.traces.api import IngestView
 
@@ -48,17 +50,13 @@ def create_from_body(*, project, body: dict, created_by_id=None, created_by_labe
     unknown = set(body) - {"name", "dataset", "dataset_version", "prompt", "configuration", "scorers", "endpoint"}
     if unknown:
         raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
-    endpoint = body.get("endpoint")
-    url = secret = ""
-    if endpoint is not None:
-        if not isinstance(endpoint, dict) or not isinstance(endpoint.get("secret"), str) or not 16 <= len(endpoint["secret"]) <= 200:
-            raise ValidationFailed("`endpoint` is {\"url\", \"secret\"} (a secret of 16-200 characters).", code="invalid_endpoint", field="endpoint")
-        url, secret = endpoint_url_clean(endpoint.get("url")), endpoint["secret"]
+    endpoint = endpoint_clean(body["endpoint"]) if body.get("endpoint") is not None else None
+    url = endpoint["url"] if endpoint else ""
     experiment = experiment_create(
         project=project, name=body.get("name"), dataset=body.get("dataset"), dataset_version=body.get("dataset_version"),
         prompt=body.get("prompt"), configuration=body.get("configuration"), scorers=body.get("scorers"),
         source=ExperimentSource.ENDPOINT if url else ExperimentSource.SDK, created_by_id=created_by_id,
-        created_by_label=created_by_label, endpoint_url=url, endpoint_secret=secret,
+        created_by_label=created_by_label, endpoint=endpoint,
     )
     if url:
         from django.db import transaction

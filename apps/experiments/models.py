@@ -157,6 +157,8 @@ class Experiment(ProjectOwnedModel):
     summary = models.JSONField(default=dict, blank=True)  # scorer → {"n", "passed", "pass_rate", "mean"}
     endpoint_url = models.CharField(max_length=2000, blank=True, default="", help_text="The customer's https endpoint the worker calls per case.")
     endpoint_secret = models.BinaryField(null=True, blank=True, help_text="The endpoint's signing secret, sealed (apps.core.sealing), bound to the experiment id.")
+    endpoint_timeout_seconds = models.FloatField(default=10.0, help_text="Each call's timeout.")
+    endpoint_concurrency = models.PositiveSmallIntegerField(default=8, help_text="Calls at a time.")
     created_by_id = models.BigIntegerField(null=True, blank=True)
     created_by_label = models.CharField(max_length=254, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -166,6 +168,10 @@ class Experiment(ProjectOwnedModel):
         indexes = [models.Index(fields=["project", "-created_at"], name="experiments_exp_recent_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(dataset_version__gte=1), name="experiments_experiment_version_check"),
+            models.CheckConstraint(condition=models.Q(endpoint_timeout_seconds__gte=1, endpoint_timeout_seconds__lte=60),
+                                   name="experiments_experiment_endpoint_timeout_range_check"),
+            models.CheckConstraint(condition=models.Q(endpoint_concurrency__gte=1, endpoint_concurrency__lte=32),
+                                   name="experiments_experiment_endpoint_concurrency_range_check"),
         ]
 
     def __str__(self) -> str:

@@ -15,9 +15,14 @@ Kinds and what they give:
   ``schema`` (jsonschema, Draft 2020-12; the schema is checked at creation) → bool.
 - ``numeric``: the first number in the output is within ``tolerance`` (default 0) of
   ``expected`` (default: the expected output as a number) → bool.
-- ``similarity``: rapidfuzz ``fuzz.ratio`` of output and expected output / 100 → a number in
-  [0, 1]; with ``threshold`` it passes at ≥ threshold (the pass/fail is stored under the name,
-  the ratio under ``<name>.ratio``).
+- ``similarity``: how close the output is to the expected output, a number in [0, 1], by
+  ``method``: ``"tfidf"`` (the default) — the project's own text similarity, the one the
+  rephrase and recurrence detectors use (``apps.detection.similarity.DEFAULT_SIMILARITY``: word
+  and character TF-IDF cosines blended with rapidfuzz's token-set ratio, IDF fitted on the pair
+  alone, so a case scores the same whatever else is scored with it) — or ``"fuzzy"`` — rapidfuzz
+  ``fuzz.ratio`` / 100 (edit distance: strict about word order and wording). With ``threshold``
+  it passes at ≥ threshold (the pass/fail is stored under the name, the number under
+  ``<name>.ratio``); without, the number is stored under the name.
 - ``punts`` / ``asks_human``: the detectors' own decisions (agent_punted with the project's
   phrases, or the defaults; the escalation pattern) on the output → bool.
   Passed = (detected == ``expect``); ``expect`` defaults to False: passing means it does not punt / ask.
@@ -37,7 +42,9 @@ from apps.detection.config import DEFAULT_PUNT_PHRASES
 from apps.detection.detectors.agent_punted import agent_punted
 from apps.detection.detectors.base import TurnData
 from apps.detection.detectors.escalation import escalation
+from apps.detection.similarity import DEFAULT_SIMILARITY
 
+SIMILARITY_METHODS = ("tfidf", "fuzzy")
 KINDS = ("exact_match", "contains", "regex", "json_valid", "json_schema", "numeric", "similarity", "punts", "asks_human", "posted")
 MAX_SCORERS = 20
 MAX_PATTERN = 300
@@ -125,6 +132,10 @@ def validate_scorers(raw) -> list[dict]:
             if item.get("expected") is not None:
                 entry["expected"] = _number(item["expected"], index, "expected")
         elif kind == "similarity":
+            method = item.get("method", "tfidf")
+            if method not in SIMILARITY_METHODS:
+                raise _bad("`method` is \"tfidf\" (the project's TF-IDF similarity, the default) or \"fuzzy\" (rapidfuzz ratio).", index)
+            entry["method"] = method
             if item.get("threshold") is not None:
                 threshold = _number(item["threshold"], index, "threshold", minimum=0)
                 if threshold > 1:
@@ -199,9 +210,12 @@ def numeric(output: str, expected: float | None, *, tolerance: float = 0.0) -> b
         return False
 
 
-def similarity(output: str, expected: str) -> float:
-    """rapidfuzz ``fuzz.ratio`` (normalized Indel similarity) / 100, in [0, 1]."""
-    return round(fuzz.ratio(output, expected) / 100.0, 6)
+def similarity(output: str, expected: str, method: str = "tfidf") -> float:
+    """In [0, 1] (module doc): the detectors' TF-IDF blend, or rapidfuzz ``fuzz.ratio`` (normalized
+    Indel similarity) / 100 for ``method="fuzzy"``."""
+    if method == "fuzzy":
+        return round(fuzz.ratio(output, expected) / 100.0, 6)
+    return round(float(DEFAULT_SIMILARITY.pair_scores([(output, expected)])[0]), 6)
 
 
 def punts(output: str, phrases=None) -> bool:
@@ -239,7 +253,7 @@ def score_case(output: str, case: dict, scorers: list[dict], *, posted: dict | N
             target = s.get("expected", _expected_number(case))
             scores[name] = numeric(output, target, tolerance=s.get("tolerance", 0.0))
         elif kind == "similarity":
-            ratio = similarity(output, expected)
+            ratio = similarity(output, expected, s.get("method", "tfidf"))
             if s.get("threshold") is not None:
                 scores[name] = ratio >= s["threshold"]
                 scores[f"{name}.ratio"] = ratio

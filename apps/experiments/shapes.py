@@ -21,6 +21,7 @@ SCORER = {
         "tolerance": {"type": "number", "minimum": 0},
         "expected": {"type": "number"},
         "threshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "method": {"type": "string", "enum": ["tfidf", "fuzzy"], "default": "tfidf"},
         "expect": {"type": "boolean"},
     },
 }
@@ -38,7 +39,10 @@ EXPERIMENT_IN = {
         "scorers": {"type": "array", "maxItems": 20, "items": SCORER},
         "endpoint": {"type": "object", "required": ["url", "secret"], "properties": {
             "url": {"type": "string", "format": "uri", "maxLength": 2000},
-            "secret": {"type": "string", "minLength": 16, "maxLength": 200}}},
+            "secret": {"type": "string", "minLength": 16, "maxLength": 200},
+            "timeout": {"type": "number", "minimum": 1, "maximum": 60, "default": 10},
+            "concurrency": {"type": "integer", "minimum": 1, "maximum": 32, "default": 8}},
+            "additionalProperties": False},
     },
     "additionalProperties": False,
 }

@@ -13,8 +13,11 @@ Online (independent arms: live turns of two variants or prompt versions):
 - a rate per arm (turns with the signal / turns), the difference with its 95 % interval
   (Newcombe's hybrid score interval, ``statsmodels.stats.proportion.confint_proportions_2indep``)
   and the two-sided pooled two-proportion z-test (``statsmodels.stats.proportion.proportions_ztest``);
-- the mean of a numeric signal per arm: Welch's t-test and its interval (``scipy.stats.ttest_ind``
-  with ``equal_var=False``);
+- the mean of a numeric signal per arm (one value a turn; the arms' counts, sums and sums of
+  squares come from one grouped query): Welch's t-test (``scipy.stats.ttest_ind_from_stats`` with
+  ``equal_var=False``) and its interval (Welch–Satterthwaite degrees of freedom, ``scipy.stats.t``);
+  its fixed horizon from ``NormalIndPower.solve_power`` on Cohen's d (the effect over the
+  baseline's standard deviation);
 - the fixed-horizon sample per arm from a power calculation
   (``statsmodels.stats.power.NormalIndPower.solve_power`` on Cohen's h,
   ``statsmodels.stats.proportion.proportion_effectsize``);
@@ -160,22 +163,56 @@ class MeanDifference:
     ci_low: float
     ci_high: float
     p_value: float
+    baseline_sd: float = 0.0
+
+
+@dataclass(frozen=True)
+class Moments:
+    """A sample summarised the way SQL can (``count``, ``sum``, ``sum`` of squares), so an arm of a
+    million values is three numbers, never a million rows in Python."""
+
+    n: int
+    total: float
+    squares: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Moments":
+        x = np.asarray(values, dtype=float)
+        return cls(int(x.size), float(x.sum()), float((x * x).sum()))
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n
+
+    @property
+    def variance(self) -> float:
+        """The sample variance (n − 1), never below zero (the sum-of-squares form can round under it)."""
+        return max(0.0, (self.squares - self.total * self.total / self.n) / (self.n - 1))
 
 
 def mean_difference(baseline: Sequence[float], candidate: Sequence[float]) -> MeanDifference:
     """Two independent samples of a numeric signal: Welch's t-test and its 95 % interval."""
-    x = np.asarray(baseline, dtype=float)
-    y = np.asarray(candidate, dtype=float)
-    if x.size < 2 or y.size < 2:
+    return mean_difference_from_moments(Moments.of(baseline), Moments.of(candidate))
+
+
+def mean_difference_from_moments(baseline: Moments, candidate: Moments) -> MeanDifference:
+    """Welch's t-test from each arm's count, sum and sum of squares: the p-value by
+    ``scipy.stats.ttest_ind_from_stats(equal_var=False)``, the 95 % interval as
+    difference ± ``scipy.stats.t.ppf(0.975, ν)`` × standard error, ν the Welch–Satterthwaite
+    degrees of freedom (what ``scipy.stats.ttest_ind(equal_var=False).confidence_interval`` gives)."""
+    if baseline.n < 2 or candidate.n < 2:
         raise ValueError("each arm needs at least two values")
-    difference = float(y.mean() - x.mean())
-    if x.var() == 0 and y.var() == 0:
-        return MeanDifference(int(x.size), float(x.mean()), int(y.size), float(y.mean()), difference, difference,
-                              difference, 1.0 if difference == 0 else 0.0)
-    result = stats.ttest_ind(y, x, equal_var=False)
-    interval = result.confidence_interval(confidence_level=CONFIDENCE)
-    return MeanDifference(int(x.size), float(x.mean()), int(y.size), float(y.mean()), difference,
-                          float(interval.low), float(interval.high), float(result.pvalue))
+    m1, v1, n1 = baseline.mean, baseline.variance, baseline.n
+    m2, v2, n2 = candidate.mean, candidate.variance, candidate.n
+    difference = m2 - m1
+    if v1 == 0 and v2 == 0:
+        return MeanDifference(n1, m1, n2, m2, difference, difference, difference, 1.0 if difference == 0 else 0.0, 0.0)
+    result = stats.ttest_ind_from_stats(m2, math.sqrt(v2), n2, m1, math.sqrt(v1), n1, equal_var=False)
+    a, b = v1 / n1, v2 / n2
+    freedom = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+    half = float(stats.t.ppf((1 + CONFIDENCE) / 2, freedom)) * math.sqrt(a + b)
+    return MeanDifference(n1, m1, n2, m2, difference, difference - half, difference + half, float(result.pvalue),
+                          math.sqrt(v1))
 
 
 def sample_size_per_arm(*, baseline_rate: float, min_detectable_effect: float, alpha: float = 0.05,
@@ -197,6 +234,23 @@ def sample_size_per_arm(*, baseline_rate: float, min_detectable_effect: float, a
     effect = abs(proportion_effectsize(target, baseline_rate))
     n = NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0, alternative="two-sided")
     return int(math.ceil(n))
+
+
+def sample_size_per_arm_mean(*, standard_deviation: float, min_detectable_effect: float, alpha: float = 0.05,
+                             power: float = 0.8) -> int:
+    """Values per arm for a fixed-horizon two-sided test to detect a change of the mean by
+    ``min_detectable_effect`` (in the signal's own units) when values spread by
+    ``standard_deviation``: ``NormalIndPower.solve_power`` on Cohen's d = effect / deviation
+    (the normal approximation of Welch's test, close to it from a few dozen values an arm)."""
+    from statsmodels.stats.power import NormalIndPower
+
+    if not standard_deviation > 0:
+        raise ValueError("the values' standard deviation is not yet known (no spread)")
+    if not min_detectable_effect > 0:
+        raise ValueError("the minimum detectable effect is above zero")
+    effect = min_detectable_effect / standard_deviation
+    n = NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0, alternative="two-sided")
+    return max(2, int(math.ceil(n)))
 
 
 def msprt_p_value(*, difference: float, variance: float, tau: float) -> float:

@@ -1,6 +1,7 @@
 """Experiment and validation work on the worker (the ``validate`` queue: apps.core.queues routes
 ``experiments.*``): scoring and endpoint runs, a validation's report, the beat's re-evaluation of
-running online validations, and the post-deploy watch."""
+running online validations, the post-deploy watch, and the beat's catch-up of tasks a broker
+outage lost."""
 
 from __future__ import annotations
 
@@ -69,3 +70,11 @@ def watch() -> None:
     from apps.experiments.services.watch import watch_due
 
     watch_due()
+
+
+@app.task(name="experiments.catch_up", acks_late=True, ignore_result=True)
+def catch_up() -> None:
+    """Publish again the scoring, endpoint runs and validations a broker outage lost. Safe to run twice."""
+    from apps.experiments.services.catch_up import catch_up as sweep
+
+    sweep()

@@ -33,7 +33,8 @@ MIN_ARM = 30  # below this many observations per arm no verdict but inconclusive
 
 @dataclass(frozen=True)
 class Metric:
-    """One compared figure: a rate (``unit="rate"``, shown in percent and points) or a score."""
+    """One compared figure: a rate (``unit="rate"``, shown in percent and points), a score, or the
+    mean of a numeric signal (``unit="value"``, in the signal's own units)."""
 
     name: str
     role: str  # "target" | "guardrail"
@@ -121,17 +122,24 @@ def _small(metric: Metric) -> str:
     return ""
 
 
+def _plain(value: float, unit: str) -> str:
+    """A score to three significant figures; a signal's value (a latency of 1,234 ms) without an exponent."""
+    if unit == "value" and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
 def _figure(value: float, unit: str) -> str:
-    return f"{value * 100:.1f} %" if unit == "rate" else f"{value:.3g}"
+    return f"{value * 100:.1f} %" if unit == "rate" else _plain(value, unit)
 
 
 def _change(value: float, unit: str) -> str:
     sign = "−" if value < 0 else "+"
-    return f"{sign}{abs(value) * 100:.1f} points" if unit == "rate" else f"{sign}{abs(value):.3g}"
+    return f"{sign}{abs(value) * 100:.1f} points" if unit == "rate" else f"{sign}{_plain(abs(value), unit)}"
 
 
 def _bound(value: float, unit: str) -> str:
-    text = f"{value * 100:.1f}" if unit == "rate" else f"{value:.3g}"
+    text = f"{value * 100:.1f}" if unit == "rate" else _plain(value, unit)
     return text.replace("-", "−")
 
 
@@ -144,9 +152,10 @@ def format_p(p: float) -> str:
 def describe(metric: Metric) -> str:
     """"thumbs-down fell from 9.8 % to 6.1 % (−3.7 points, 95 % CI −5.0 to −2.4), p = 2e-05, n = 4,100 / 4,050"."""
     if metric.difference is None or metric.baseline_value is None or metric.candidate_value is None:
-        return f"{metric.name}: no data."
+        return f"{'mean ' if metric.unit == 'value' else ''}{metric.name}: no data."
     verb = "fell" if metric.difference < 0 else "rose" if metric.difference > 0 else "stayed"
-    text = f"{metric.name} {verb} from {_figure(metric.baseline_value, metric.unit)} to {_figure(metric.candidate_value, metric.unit)}"
+    label = f"mean {metric.name}" if metric.unit == "value" else metric.name
+    text = f"{label} {verb} from {_figure(metric.baseline_value, metric.unit)} to {_figure(metric.candidate_value, metric.unit)}"
     if metric.ci_low is not None and metric.ci_high is not None and not math.isnan(metric.ci_low):
         text += (f" ({_change(metric.difference, metric.unit)}, 95 % CI {_bound(metric.ci_low, metric.unit)} "
                  f"to {_bound(metric.ci_high, metric.unit)})")
@@ -176,6 +185,21 @@ def rate_metric(*, name: str, role: str, direction: Direction, baseline_count: i
         test = f"always-valid mSPRT p-value (normal mixture, τ = {sequential_tau:g}), Newcombe interval"
     return Metric(name, role, direction, baseline_n, result.baseline_rate, candidate_n, result.candidate_rate,
                   result.difference, result.ci_low, result.ci_high, p_value, test, tolerance)
+
+
+def mean_metric(*, name: str, role: str, direction: Direction, baseline: statistics.Moments,
+                candidate: statistics.Moments, tolerance: float = 0.0) -> Metric:
+    """The mean of a numeric signal compared between two live arms: Welch's t-test and interval.
+    ``n`` is the turns with a value; the tolerance is in the signal's own units."""
+    test = "Welch's t-test (mean of the signal's values, one a turn)"
+    if baseline.n < 2 or candidate.n < 2:
+        return Metric(name, role, direction, baseline.n, baseline.mean if baseline.n else None, candidate.n,
+                      candidate.mean if candidate.n else None, None, None, None, None,
+                      "fewer than two values in an arm", tolerance, unit="value")
+    result = statistics.mean_difference_from_moments(baseline, candidate)
+    return Metric(name, role, direction, result.baseline_n, result.baseline_mean, result.candidate_n,
+                  result.candidate_mean, result.difference, result.ci_low, result.ci_high, result.p_value, test,
+                  tolerance, unit="value")
 
 
 def replace_passed(metric: Metric, *, p_adjusted: float | None, passed: bool) -> Metric:

@@ -1,5 +1,7 @@
-"""Experiment pages: the project's experiments (and a create form with a JSONL outputs upload),
-one experiment (summary per scorer, per-case table with pass/fail filters), and the comparison
+"""Experiment pages: the project's experiments (and a create form: a JSONL outputs upload, or a
+customer endpoint the worker calls per case — URL, secret sealed at rest and never shown again,
+timeout, concurrency), one experiment (its progress, polled while it runs, and errors; summary
+per scorer, per-case table with pass/fail filters), and the comparison
 of two experiments on the same dataset version (flips first, side-by-side outputs, word diff).
 Members read; reviewers create and upload. A foreign or missing experiment is 404.
 """
@@ -16,9 +18,9 @@ from django.views.generic import TemplateView
 from apps.core.errors import ServiceError
 from apps.core.roles import Role, role_at_least
 from apps.datasets.selectors.datasets import dataset_list, revisions_at
-from apps.experiments.api_experiments import upload_jsonl
+from apps.experiments.api_experiments import create_from_body, upload_jsonl
 from apps.experiments.selectors import compare as compare_selectors
-from apps.experiments.selectors.experiments import experiment_get, experiment_list, results_of
+from apps.experiments.selectors.experiments import experiment_get, experiment_list, experiment_progress, results_of
 from apps.experiments.selectors.prompts import prompt_list
 from apps.experiments.services.experiments import experiment_create
 from apps.projects.tenancy import ProjectViewMixin
@@ -54,11 +56,21 @@ class ExperimentListView(ProjectViewMixin, TemplateView):
             upload = request.FILES.get("outputs")
             if upload is not None and upload.size > MAX_UPLOAD:
                 raise ServiceError("The outputs file is larger than 20 MB.", code="payload_too_large", field="outputs")
-            experiment = experiment_create(
-                project=self.project, name=form.get("name", ""), dataset=form.get("dataset", ""),
-                dataset_version=_int(form.get("dataset_version"), "dataset_version"), prompt=prompt, scorers=scorers,
-                source="upload" if upload else "sdk", created_by_id=request.user.pk, created_by_label=request.user.email,
-            )
+            endpoint = _endpoint(form)
+            if endpoint and upload is not None:
+                raise ServiceError("Either upload outputs or name an endpoint, not both.", code="invalid", field="endpoint")
+            if endpoint:
+                experiment = create_from_body(project=self.project, body={
+                    "name": form.get("name", ""), "dataset": form.get("dataset", ""),
+                    "dataset_version": _int(form.get("dataset_version"), "dataset_version"), "prompt": prompt,
+                    "scorers": scorers, "endpoint": endpoint,
+                }, created_by_id=request.user.pk, created_by_label=request.user.email)
+            else:
+                experiment = experiment_create(
+                    project=self.project, name=form.get("name", ""), dataset=form.get("dataset", ""),
+                    dataset_version=_int(form.get("dataset_version"), "dataset_version"), prompt=prompt, scorers=scorers,
+                    source="upload" if upload else "sdk", created_by_id=request.user.pk, created_by_label=request.user.email,
+                )
             if upload is not None:
                 outcome = upload_jsonl(experiment=experiment, raw=upload.read())
                 if outcome["rejected"]:
@@ -72,7 +84,25 @@ class ExperimentListView(ProjectViewMixin, TemplateView):
         return redirect("experiment_detail", org=org, project=project, experiment=experiment.pk)
 
     def _refuse(self, message: str, status: int):
-        return self.render_to_response(self.get_context_data(error=message, form=self.request.POST), status=status)
+        form = self.request.POST.copy()
+        form.pop("endpoint_secret", None)  # a secret is never sent back, not even to its author
+        return self.render_to_response(self.get_context_data(error=message, form=form), status=status)
+
+
+def _endpoint(form) -> dict | None:
+    """The form's endpoint as the API's ``endpoint`` object (checked by ``endpoint_clean``), or None."""
+    url = form.get("endpoint_url", "").strip()
+    if not url:
+        return None
+    endpoint = {"url": url, "secret": form.get("endpoint_secret", "")}
+    for field, name, kind in (("endpoint_timeout", "timeout", float), ("endpoint_concurrency", "concurrency", int)):
+        raw = form.get(field, "").strip()
+        if raw:
+            try:
+                endpoint[name] = kind(raw)
+            except ValueError:
+                raise ServiceError(f"The endpoint's {name} is a number.", code="invalid_endpoint", field=f"endpoint.{name}") from None
+    return endpoint
 
 
 def _int(raw, field: str) -> int:
@@ -94,13 +124,23 @@ class _ExperimentPage(ProjectViewMixin, TemplateView):
 
 
 class ExperimentDetailView(_ExperimentPage):
-    """``…/experiments/<id>/``: summary per scorer, then the cases (``?scorer=&outcome=pass|fail``)."""
+    """``…/experiments/<id>/``: progress, summary per scorer, then the cases
+    (``?scorer=&outcome=pass|fail|error``); ``?fragment=progress`` is the progress block alone,
+    which the page polls while the experiment is pending or running."""
 
     template_name = "experiments/experiment_detail.html"
+
+    def get_template_names(self):
+        if self.request.GET.get("fragment") == "progress":
+            return ["experiments/_experiment_progress.html"]
+        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         experiment = self.experiment
+        context.update(tab="experiments", experiment=experiment, progress=experiment_progress(experiment=experiment))
+        if self.request.GET.get("fragment") == "progress":
+            return context
         scorer, outcome = self.request.GET.get("scorer", ""), self.request.GET.get("outcome", "")
         cases = {c.case_id: c for c in revisions_at(dataset=experiment.dataset, number=experiment.dataset_version)}
         rows = []

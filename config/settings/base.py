@@ -262,6 +262,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Scoring, endpoint runs and validations waiting this long are published again by the beat
+# (experiments.catch_up), in case the broker lost their publish.
+EXPERIMENTS_CATCH_UP_MINUTES = env.int("AGENTLOOP_EXPERIMENTS_CATCH_UP_MINUTES", default=10)
 
 INVITATION_TTL_DAYS = env.int("AGENTLOOP_INVITATION_TTL_DAYS", default=7)
 

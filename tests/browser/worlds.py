@@ -150,7 +150,12 @@ def experiment_extra_paths(organization, project) -> list[str]:
         for second in experiments:
             if first.pk != second.pk and (first.dataset_id, first.dataset_version) == (second.dataset_id, second.dataset_version):
                 base = f"/orgs/{organization.slug}/projects/{project.pk}/experiments/{first.pk}"
-                return [f"{base}/compare/?with={second.pk}", f"{base}/?scorer=exact&outcome=fail"]
+                paths = [f"{base}/compare/?with={second.pk}", f"{base}/?scorer=exact&outcome=fail"]
+                break
+        if paths:
+            break
+    running = [e for e in experiments if e.source == "endpoint"][:1]
+    paths += [f"/orgs/{organization.slug}/projects/{project.pk}/experiments/{e.pk}/?fragment=progress" for e in running]
     return paths
 
 
@@ -359,6 +364,12 @@ def _hostile_experiments(project) -> None:
              **({"error": payload} if i == 0 and n == 1 else {})}
             for i, (case_id, payload) in enumerate(zip(ids, PAYLOADS * 10))])
         experiment_score(experiment=experiment)
+    # An endpoint run in progress (its page polls the progress block) whose URL and error are payloads.
+    from apps.experiments.models import Experiment
+
+    Experiment.objects.create(project=project, name="hostile endpoint run", dataset=dataset, dataset_version=dataset.latest_version,
+                              source="endpoint", status="running", cases_total=len(ids), error=PAYLOADS[0],
+                              endpoint_url="https://agent.hostile.test/run?q=" + PAYLOADS[1].replace(" ", "%20"))
 
 
 def _invite_address(organization, acting: Membership, payload: str) -> str:

@@ -58,7 +58,7 @@ def agent(settings):
 def _experiment(project, dataset, url):
     return experiment_create(project=project, name="endpoint run", dataset=dataset.name, dataset_version=1,
                              scorers=[{"name": "exact", "kind": "exact_match"}, {"name": "judge", "kind": "posted"}],
-                             source="endpoint", endpoint_url=url, endpoint_secret=SECRET)
+                             source="endpoint", endpoint={"url": url, "secret": SECRET, "timeout": 10.0, "concurrency": 8})
 
 
 def test_the_worker_calls_the_endpoint_signed_and_stores_outputs_and_scores(project, agent):

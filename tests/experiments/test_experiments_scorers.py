@@ -33,12 +33,43 @@ def test_regex_json_numeric():
     assert scorers.numeric("no number", 4.0) is False
 
 
-def test_similarity_is_rapidfuzz_ratio_over_100():
+def test_fuzzy_similarity_is_rapidfuzz_ratio_over_100():
     from rapidfuzz import fuzz
 
-    assert scorers.similarity("30 days", "30 days") == 1.0
-    assert scorers.similarity("the window is 30 days", "30 days") == round(fuzz.ratio("the window is 30 days", "30 days") / 100, 6)
-    assert scorers.similarity("abc", "xyz") == 0.0
+    assert scorers.similarity("30 days", "30 days", "fuzzy") == 1.0
+    assert scorers.similarity("the window is 30 days", "30 days", "fuzzy") == round(fuzz.ratio("the window is 30 days", "30 days") / 100, 6)
+    assert scorers.similarity("abc", "xyz", "fuzzy") == 0.0
+
+
+def test_tfidf_similarity_is_the_detectors_blend_fitted_on_the_pair():
+    from rapidfuzz import fuzz
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    output, expected = "You can get a refund within 30 days of delivery.", "Refunds are possible within 30 days of delivery."
+    blend = 0.25 * fuzz.token_set_ratio(output.lower(), expected.lower()) / 100
+    for weight, vectorizer in ((0.4, TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)),
+                               (0.35, TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True))):
+        matrix = vectorizer.fit_transform([output, expected])
+        blend += weight * float((matrix[0] @ matrix[1].T).toarray()[0, 0])
+
+    assert scorers.similarity(output, expected) == pytest.approx(blend, abs=1e-6)
+    assert scorers.similarity(expected, expected) == 1.0
+    # word order costs the edit distance, not the TF-IDF blend
+    assert scorers.similarity("30 days: the refund window", "the refund window: 30 days") > \
+        scorers.similarity("30 days: the refund window", "the refund window: 30 days", "fuzzy")
+
+
+def test_a_similarity_scorer_defaults_to_tfidf_and_passes_at_its_threshold():
+    config = scorers.validate_scorers([{"name": "tfidf", "kind": "similarity", "threshold": 0.5},
+                                       {"name": "fuzzy", "kind": "similarity", "method": "fuzzy"}])
+    output, expected = "the refund window: 30 days", "30 days: the refund window"
+
+    scores = scorers.score_case(output, {"expected_output": expected}, config)
+
+    assert [c["method"] for c in config] == ["tfidf", "fuzzy"]
+    assert scores == {"tfidf": scores["tfidf.ratio"] >= 0.5, "tfidf.ratio": scorers.similarity(output, expected),
+                      "fuzzy": scorers.similarity(output, expected, "fuzzy")}
+    assert scores["tfidf"] is True
 
 
 def test_signal_checks_reuse_the_detectors():
@@ -70,6 +101,7 @@ def test_score_case_applies_every_scorer_and_keeps_posted_scores():
     ([{"name": "s", "kind": "json_schema", "schema": {"type": "nonsense"}}], "scorers[0]"),
     ([{"name": "n", "kind": "numeric", "tolerance": -1}], "scorers[0]"),
     ([{"name": "t", "kind": "similarity", "threshold": 2}], "scorers[0]"),
+    ([{"name": "t", "kind": "similarity", "method": "embedding"}], "scorers[0]"),
     ([{"name": "a", "kind": "json_valid"}, {"name": "a", "kind": "exact_match"}], "scorers[1]"),
     ("exact", "scorers"),
 ])

@@ -70,3 +70,16 @@ def results_of(*, experiment: Experiment):
 
 def result_map(*, experiment: Experiment) -> dict[uuid.UUID, ExperimentResult]:
     return {r.case_id: r for r in results_of(experiment=experiment)}
+
+
+def experiment_progress(*, experiment: Experiment) -> dict:
+    """What the experiment page shows while it fills: results stored, with an error, scored, in
+    one aggregate; ``percent`` of the dataset version's cases answered; ``active`` while pending
+    or running (the page polls then)."""
+    from django.db.models import Count, Q
+
+    counts = ExperimentResult.objects.for_project(experiment.project_id).filter(experiment=experiment).aggregate(
+        answered=Count("pk"), errors=Count("pk", filter=~Q(error="")), scored=Count("pk", filter=Q(scored=True)))
+    total = experiment.cases_total
+    return {**counts, "total": total, "percent": min(100, round(100 * counts["answered"] / total)) if total else 0,
+            "active": experiment.status in ("pending", "running")}

@@ -5,8 +5,9 @@ Each call POSTs ``{"experiment": {"id", "name"}, "case": {"id", "input", "histor
 t=…,v1=…`` HMAC-SHA256 over ``timestamp.body``, apps.core.signatures.post_signed: per-call
 timeout, retries with backoff on 5xx/429). The answer must be JSON ``{"output": str, "scores"?:
 {name: number | bool}}``; a timeout, a refusal, a 4xx or garbage is that case's ``error`` (shown
-on the page), never a failure of the run. Calls run ``CONCURRENCY`` at a time (threads; the
-database is written from the calling thread only). Cases that already have a result are skipped,
+on the page), never a failure of the run. Calls run the experiment's ``endpoint_concurrency``
+at a time (threads; the database is written from the calling thread only), each with its
+``endpoint_timeout_seconds`` (both set at creation: 8 and 10 s by default). Cases that already have a result are skipped,
 so a rerun only retries what is missing.
 """
 
@@ -16,7 +17,6 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from django.conf import settings
 from django.utils import timezone
 
 from apps.core.errors import ValidationFailed
@@ -26,7 +26,9 @@ from apps.experiments.models import Experiment, ExperimentResult, ExperimentStat
 from apps.experiments.services.experiments import experiment_score, results_upload
 
 CONCURRENCY = 8
+MAX_CONCURRENCY = 32
 TIMEOUT_SECONDS = 10.0
+MAX_TIMEOUT_SECONDS = 60.0
 ATTEMPTS = 3
 CHUNK = 200
 
@@ -39,6 +41,27 @@ def endpoint_url_clean(url) -> str:
         return check_endpoint(url)
     except EndpointRefused as exc:
         raise ValidationFailed(str(exc), code="invalid_endpoint", field="endpoint") from None
+
+
+def endpoint_clean(endpoint) -> dict:
+    """``{"url", "secret", "timeout", "concurrency"}`` checked (``timeout`` and ``concurrency``
+    optional), else 400 ``invalid_endpoint`` naming the field; the page and the API share it."""
+    def bad(message: str, field: str = "endpoint") -> ValidationFailed:
+        return ValidationFailed(message, code="invalid_endpoint", field=field)
+
+    if not isinstance(endpoint, dict) or set(endpoint) - {"url", "secret", "timeout", "concurrency"}:
+        raise bad("`endpoint` is {\"url\", \"secret\", \"timeout\"?, \"concurrency\"?}.")
+    secret = endpoint.get("secret")
+    if not isinstance(secret, str) or not 16 <= len(secret) <= 200 or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in secret):
+        raise bad("The endpoint's secret is 16-200 characters (no control characters).", "endpoint.secret")
+    timeout = endpoint.get("timeout", TIMEOUT_SECONDS)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
+        raise bad(f"The timeout is 1-{MAX_TIMEOUT_SECONDS:g} seconds a call.", "endpoint.timeout")
+    concurrency = endpoint.get("concurrency", CONCURRENCY)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise bad(f"Concurrency is 1-{MAX_CONCURRENCY} calls at a time.", "endpoint.concurrency")
+    return {"url": endpoint_url_clean(endpoint.get("url")), "secret": secret, "timeout": float(timeout),
+            "concurrency": concurrency}
 
 
 def _call(url: str, secret: str, body: bytes, timeout: float, attempts: int) -> tuple[dict, float]:
@@ -60,13 +83,14 @@ def _call(url: str, secret: str, body: bytes, timeout: float, attempts: int) -> 
 
 
 def endpoint_run(*, experiment: Experiment, timeout: float | None = None, attempts: int = ATTEMPTS,
-                 concurrency: int = CONCURRENCY) -> Experiment:
+                 concurrency: int | None = None) -> Experiment:
     if not experiment.endpoint_url or not experiment.endpoint_secret:
         Experiment.objects.for_project(experiment.project).filter(pk=experiment.pk).update(
             status=ExperimentStatus.FAILED, error="This experiment has no endpoint.", updated_at=timezone.now())
         experiment.refresh_from_db()
         return experiment
-    timeout = timeout or getattr(settings, "EXPERIMENT_ENDPOINT_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
+    timeout = timeout or experiment.endpoint_timeout_seconds
+    concurrency = concurrency or experiment.endpoint_concurrency
     try:
         secret = experiment.endpoint_secret_plain()
     except Exception:  # noqa: BLE001 - a secret that no longer unseals (rotated SECRET_KEY)
@@ -79,7 +103,7 @@ def endpoint_run(*, experiment: Experiment, timeout: float | None = None, attemp
                .values_list("case_id", flat=True))
     cases = [c for c in dataset_selectors.revisions_at(dataset=experiment.dataset, number=experiment.dataset_version).order_by("position")
              if c.case_id not in done]
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, 32))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, MAX_CONCURRENCY))) as pool:
         for start in range(0, len(cases), CHUNK):
             chunk = cases[start:start + CHUNK]
             bodies = [json.dumps({

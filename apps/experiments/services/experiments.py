@@ -67,7 +67,9 @@ class Upload:
 
 def experiment_create(*, project, name, dataset, dataset_version, prompt=None, configuration=None, scorers=None,
                       source: str = ExperimentSource.SDK, created_by_id=None, created_by_label: str = "",
-                      endpoint_url: str = "", endpoint_secret: str = "") -> Experiment:
+                      endpoint: dict | None = None) -> Experiment:
+    """``endpoint`` is ``services.endpoint.endpoint_clean``'s checked ``{"url", "secret", "timeout",
+    "concurrency"}``; its secret is sealed, bound to the new experiment's id."""
     name = required_name(name, "name", max_length=200)
     if not isinstance(dataset, str) or not dataset:
         raise ValidationFailed("`dataset` is the dataset's name.", field="dataset")
@@ -91,13 +93,15 @@ def experiment_create(*, project, name, dataset, dataset_version, prompt=None, c
         experiment = Experiment.objects.create(
             project=project, name=name, dataset=found, dataset_version=version.number, prompt_version=prompt_version,
             configuration=configuration or {}, scorers=cleaned, source=source, cases_total=version.cases_count,
-            created_by_id=created_by_id, created_by_label=created_by_label[:254], endpoint_url=endpoint_url,
+            created_by_id=created_by_id, created_by_label=created_by_label[:254],
         )
-        if endpoint_secret:
+        if endpoint:
             from apps.core.sealing import seal
 
-            experiment.endpoint_secret = seal(endpoint_secret.encode(), context=f"experiment-endpoint:{experiment.pk}")
-            experiment.save(update_fields=["endpoint_secret"])
+            experiment.endpoint_url = endpoint["url"]
+            experiment.endpoint_timeout_seconds, experiment.endpoint_concurrency = endpoint["timeout"], endpoint["concurrency"]
+            experiment.endpoint_secret = seal(endpoint["secret"].encode(), context=f"experiment-endpoint:{experiment.pk}")
+            experiment.save(update_fields=["endpoint_url", "endpoint_timeout_seconds", "endpoint_concurrency", "endpoint_secret"])
     return experiment
 
 

@@ -6,6 +6,12 @@ Online: ``{"kind": "online", "baseline": {"variant": "A"} | {"prompt_version": "
 "candidate": {...}, "target": {"signal", "direction"}, "guardrails"?: [{"signal", "direction",
 "tolerance"}], "since"?, "until"?, "alpha"?: 0.05, "min_detectable_effect"?: 0.02, "power"?: 0.8,
 "baseline_rate"?, "design"?: "fixed" | "sequential"}``.
+
+A target or guardrail is a rate by default (the share of turns with the signal; tolerance in rate
+points, 0.01 = one point); ``"stat": "mean"`` makes it the mean of the signal's numeric values
+(``{"signal": "csat", "direction": "increase", "stat": "mean"}``; a guardrail's tolerance then in
+the signal's own units, e.g. 50 for ``latency_ms``). A mean target needs ``min_detectable_effect``
+in the signal's units (the horizon's power calculation) and the fixed design.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ SIGNAL_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,99}$")
 ARM_VALUE_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 DIRECTIONS = ("increase", "decrease")
 MAX_GUARDRAILS = 10
+STATS = ("rate", "mean")
+MAX_VALUE = 1e12  # a numeric signal's tolerance or effect, in its own units
 OFFLINE_KEYS = {"kind", "baseline", "candidate", "metrics", "alpha", "change"}
 ONLINE_KEYS = {"kind", "baseline", "candidate", "target", "guardrails", "since", "until", "alpha",
                "min_detectable_effect", "power", "baseline_rate", "design", "change"}
@@ -51,8 +59,23 @@ def _direction(value, field: str) -> str:
     return value
 
 
-def _tolerance(value, field: str) -> float:
+def _stat(item: dict, field: str) -> dict:
+    """``{"stat": "mean"}`` for a mean goal, ``{}`` for a rate (so a rate's normalised inputs and
+    their hash stay what they were before means existed)."""
+    stat = item.get("stat", "rate")
+    if stat not in STATS:
+        raise _fail(f"{field}.stat is 'rate' (the share of turns with the signal) or 'mean' (of its numeric values).",
+                    f"{field}.stat")
+    return {"stat": "mean"} if stat == "mean" else {}
+
+
+def _tolerance(value, field: str, *, mean: bool = False) -> float:
     tolerance = _number(value, field)
+    if mean:
+        if not 0 <= tolerance < MAX_VALUE:
+            raise _fail("The tolerance of a mean is how much worse is still acceptable, in the signal's own units: "
+                        "zero or more.", field, "invalid_tolerance")
+        return tolerance
     if tolerance < 0 or tolerance >= 1:
         raise _fail("A tolerance is how much worse is still acceptable, in the metric's unit: zero or more "
                     "(0.01 = one point of a rate), below 1.", field, "invalid_tolerance")
@@ -131,29 +154,36 @@ def normalise(body) -> dict:
         if baseline == candidate:
             raise _fail("The candidate is the baseline: compare two different arms.", "candidate", "same_arms")
         target = body.get("target")
-        if not isinstance(target, dict) or set(target) - {"signal", "direction"}:
-            raise _fail('target is {"signal": "thumbs_down", "direction": "decrease"}.', "target")
+        if not isinstance(target, dict) or set(target) - {"signal", "direction", "stat"}:
+            raise _fail('target is {"signal": "thumbs_down", "direction": "decrease", "stat"?: "rate" | "mean"}.', "target")
         target = {"signal": _signal(target.get("signal"), "target.signal"),
-                  "direction": _direction(target.get("direction"), "target.direction")}
+                  "direction": _direction(target.get("direction"), "target.direction"), **_stat(target, "target")}
         guardrails = body.get("guardrails", [])
         if not isinstance(guardrails, list) or len(guardrails) > MAX_GUARDRAILS:
             raise _fail(f"guardrails is a list of at most {MAX_GUARDRAILS}.", "guardrails")
         checked = []
         for index, item in enumerate(guardrails):
             field = f"guardrails[{index}]"
-            if not isinstance(item, dict) or set(item) - {"signal", "direction", "tolerance"}:
-                raise _fail("Each guardrail is {signal, direction, tolerance}.", field)
+            if not isinstance(item, dict) or set(item) - {"signal", "direction", "tolerance", "stat"}:
+                raise _fail("Each guardrail is {signal, direction, tolerance, stat?}.", field)
+            stat = _stat(item, field)
             checked.append({"signal": _signal(item.get("signal"), f"{field}.signal"),
                             "direction": _direction(item.get("direction"), f"{field}.direction"),
-                            "tolerance": _tolerance(item.get("tolerance", 0), f"{field}.tolerance")})
+                            "tolerance": _tolerance(item.get("tolerance", 0), f"{field}.tolerance", mean=bool(stat)), **stat})
         signals = [target["signal"], *[g["signal"] for g in checked]]
         if len(set(signals)) != len(signals):
             raise _fail("Each signal is the target or one guardrail, once.", "guardrails")
         since, until = _when(body.get("since"), "since"), _when(body.get("until"), "until")
         if since and until and since >= until:
             raise _fail("since comes before until.", "until")
+        mean_target = target.get("stat") == "mean"
+        if mean_target and body.get("min_detectable_effect") is None:
+            raise _fail(f"A mean target needs min_detectable_effect: the change of mean {target['signal']} to detect, "
+                        "in the signal's own units.", "min_detectable_effect", "required")
         mde = _number(body.get("min_detectable_effect", 0.02), "min_detectable_effect")
-        if not 0 < mde < 1:
+        if mean_target and not 0 < mde < MAX_VALUE:
+            raise _fail("min_detectable_effect of a mean target is above zero, in the signal's units.", "min_detectable_effect")
+        if not mean_target and not 0 < mde < 1:
             raise _fail("min_detectable_effect is a rate difference in (0, 1): 0.02 is two points.", "min_detectable_effect")
         power = _number(body.get("power", 0.8), "power")
         if not 0.5 <= power < 1:
@@ -163,9 +193,13 @@ def normalise(body) -> dict:
             baseline_rate = _number(baseline_rate, "baseline_rate")
             if not 0 < baseline_rate < 1:
                 raise _fail("baseline_rate lies in (0, 1).", "baseline_rate")
+        if baseline_rate is not None and mean_target:
+            raise _fail("baseline_rate is for a rate target; a mean target's horizon uses the baseline's spread.", "baseline_rate")
         design = body.get("design", "fixed")
         if design not in ("fixed", "sequential"):
             raise _fail("design is 'fixed' or 'sequential'.", "design")
+        if design == "sequential" and any(goal.get("stat") == "mean" for goal in [target, *checked]):
+            raise _fail("The sequential design covers rates only: compare a mean with the fixed design.", "design")
         return {"kind": "online", "baseline": baseline, "candidate": candidate, "target": target, "guardrails": checked,
                 "since": since, "until": until, "alpha": _alpha(body), "min_detectable_effect": mde, "power": power,
                 "baseline_rate": baseline_rate, "design": design}

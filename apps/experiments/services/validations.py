@@ -103,7 +103,8 @@ def _run_online(validation: Validation) -> tuple[str, dict]:
     candidate = inputs["candidate"][arm_by]
 
     def goal(item):
-        return online.Goal(item["signal"], Direction(item["direction"]), item.get("tolerance", 0.0))
+        return online.Goal(item["signal"], Direction(item["direction"]), item.get("tolerance", 0.0),
+                           item.get("stat", online.RATE))
 
     def when(text):
         return dt.datetime.fromisoformat(text) if text else None
