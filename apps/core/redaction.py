@@ -50,7 +50,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-import regex
+from apps.core.patterns import PROBE_TIMEOUT_SECONDS, PatternError, compile_pattern
 
 KINDS = ("email", "phone", "card", "iban", "ip", "secret")
 KIND_LABELS = {
@@ -63,7 +63,6 @@ KIND_LABELS = {
 }
 TIMEOUT_KIND = "timeout"
 PATTERN_TIMEOUT_SECONDS = 0.02  # per text at ingestion
-PROBE_TIMEOUT_SECONDS = 0.05  # per probe at save
 MAX_PATTERNS = 20
 MAX_PATTERN_LENGTH = 500
 PATTERN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
@@ -99,14 +98,6 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{2}[./\-]\d{2}[./\-]\d{4}$")
 
 
-class PatternError(ValueError):
-    """A customer pattern refused at save; ``code`` is the stable API error code."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code
-
-
 def luhn_valid(digits: str) -> bool:
     total = 0
     for position, char in enumerate(reversed(digits)):
@@ -139,47 +130,19 @@ def _looks_random(token: str) -> bool:
 
 
 def validate_pattern(name: str, pattern: str):
-    """The compiled customer pattern, or ``PatternError`` (codes: ``invalid_name``,
-    ``pattern_too_long``, ``pattern_invalid``, ``pattern_matches_empty``, ``pattern_too_slow``).
-
-    Slowness is probed: the pattern runs with a timeout on repeated runs of characters it names
-    (and a few common ones) followed by a mismatch — the inputs on which nested quantifiers
-    such as ``(a|aa)+$`` backtrack exponentially.
-    """
+    """The compiled customer pattern, or ``PatternError`` (codes: ``invalid_name``, and those of
+    ``apps.core.patterns.compile_pattern``, and ``pattern_matches_empty``: a pattern that matches
+    the empty string would match everywhere)."""
     if not isinstance(name, str) or not PATTERN_NAME.match(name):
         raise PatternError("A pattern name is a letter then up to 31 letters, digits or _.", code="invalid_name")
-    if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_LENGTH:
-        raise PatternError(f"A pattern is 1 to {MAX_PATTERN_LENGTH} characters.", code="pattern_too_long")
-    try:
-        compiled = regex.compile(pattern, regex.V0)
-    except (regex.error, ValueError, OverflowError, RecursionError) as error:
-        raise PatternError(f"The pattern does not compile: {error}.", code="pattern_invalid") from None
+    compiled = compile_pattern(pattern, max_length=MAX_PATTERN_LENGTH)
     try:
         empty = compiled.search("", timeout=PROBE_TIMEOUT_SECONDS) is not None
     except TimeoutError:
         empty = True
     if empty:
         raise PatternError("The pattern matches the empty string, so it would match everywhere.", code="pattern_matches_empty")
-    for probe in _probes(pattern):
-        try:
-            compiled.search(probe, timeout=PROBE_TIMEOUT_SECONDS)
-        except TimeoutError:
-            raise PatternError(
-                "The pattern backtracks catastrophically (it timed out on a probe text); rewrite nested quantifiers.",
-                code="pattern_too_slow",
-            ) from None
     return compiled
-
-
-def _probes(pattern: str) -> list[str]:
-    named = [c for c in dict.fromkeys(pattern) if c.isalnum()][:8]
-    chars = list(dict.fromkeys([*named, "a", "1", " ", "x"]))
-    probes = []
-    for char in chars:
-        probes.append(char * 40 + "!")
-        probes.append(char * 2000 + "\x01")
-    probes.append(" ".join(["ab1"] * 400) + "!")
-    return probes
 
 
 @dataclass

@@ -8,9 +8,10 @@ experiment creation (a regex that does not compile, an unknown kind, a bad schem
 Kinds and what they give:
 - ``exact_match``: ``output.strip() == expected_output.strip()`` (``ignore_case`` option) → bool.
 - ``contains``: ``value`` (or the expected output) is in the output (``ignore_case``) → bool.
-- ``regex``: ``pattern`` matches somewhere in the output → bool. Compiled at creation; without
-  the ``regex`` package's timeout the pattern is limited to 300 characters, nested quantifiers
-  (``(a+)+``) are refused and the output searched is cut at 20,000 characters.
+- ``regex``: ``pattern`` matches somewhere in the output (its first 20,000 characters) → bool.
+  At most 300 characters, compiled at creation by ``apps.core.patterns.compile_pattern``, which
+  refuses a pattern that backtracks catastrophically on its probes (``(a+)+$``); each search
+  also runs with a timeout.
 - ``json_valid``: the output parses as JSON → bool. ``json_schema``: it parses and matches
   ``schema`` (jsonschema, Draft 2020-12; the schema is checked at creation) → bool.
 - ``numeric``: the first number in the output is within ``tolerance`` (default 0) of
@@ -35,9 +36,11 @@ import json
 import re
 
 import jsonschema
+import regex
 from rapidfuzz import fuzz
 
 from apps.core.errors import ValidationFailed
+from apps.core.patterns import PatternError, compile_pattern
 from apps.detection.config import DEFAULT_PUNT_PHRASES
 from apps.detection.detectors.agent_punted import agent_punted
 from apps.detection.detectors.base import TurnData
@@ -50,14 +53,7 @@ MAX_SCORERS = 20
 MAX_PATTERN = 300
 MAX_SEARCHED = 20_000
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_NESTED = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
-
-try:  # the `regex` package has a per-call timeout; the standard library does not
-    import regex as _regex  # type: ignore
-except ImportError:  # pragma: no cover - depends on the environment
-    _regex = None
-
 
 def _bad(message: str, index: int) -> ValidationFailed:
     return ValidationFailed(message, code="invalid_scorer", field=f"scorers[{index}]")
@@ -66,20 +62,10 @@ def _bad(message: str, index: int) -> ValidationFailed:
 def _compile(pattern, index: int, ignore_case: bool):
     if not isinstance(pattern, str) or not pattern:
         raise _bad("A regex scorer needs a non-empty `pattern`.", index)
-    flags = re.IGNORECASE if ignore_case else 0
-    if _regex is not None:
-        try:
-            return _regex.compile(pattern, flags)
-        except _regex.error as exc:
-            raise _bad(f"The pattern does not compile: {exc}.", index) from None
-    if len(pattern) > MAX_PATTERN:
-        raise _bad(f"The pattern is longer than {MAX_PATTERN} characters.", index)
-    if _NESTED.search(pattern):
-        raise _bad("Nested quantifiers such as (a+)+ are refused (they can take exponential time).", index)
     try:
-        return re.compile(pattern, flags)
-    except (re.error, OverflowError, RecursionError) as exc:
-        raise _bad(f"The pattern does not compile: {exc}.", index) from None
+        return compile_pattern(pattern, max_length=MAX_PATTERN, flags=regex.IGNORECASE if ignore_case else 0)
+    except PatternError as error:
+        raise _bad(str(error), index) from None
 
 
 def validate_scorers(raw) -> list[dict]:
@@ -173,13 +159,13 @@ def contains(output: str, value: str, *, ignore_case: bool = False) -> bool:
 
 
 def regex_match(output: str, pattern: str, *, ignore_case: bool = False) -> bool:
+    """Whether ``pattern`` matches in ``output``; a search that outlives its timeout (a pattern
+    the probes at creation did not catch) counts as no match."""
     compiled = _compile(pattern, 0, ignore_case)
-    if _regex is not None:
-        try:
-            return compiled.search(output, timeout=0.5) is not None
-        except TimeoutError:
-            return False
-    return compiled.search(output[:MAX_SEARCHED]) is not None
+    try:
+        return compiled.search(output[:MAX_SEARCHED], timeout=0.5) is not None
+    except TimeoutError:
+        return False
 
 
 def json_valid(output: str) -> bool:
