@@ -115,13 +115,6 @@ _QUANTITY_QUESTION = re.compile(
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|half|free|today|tomorrow|"
                      r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
                      r"august|september|october|november|december|week|weeks|month|months|year|years|day|days|hour|hours)\b")
-_CONTENT_WORD = re.compile(r"[a-z]{4,}")
-_STOP = frozenset(
-    "this that with from your have what when where which will would could should about there their they them then than "
-    "been were does done into also just only some very more most much many such each other like make made sure".split()
-)
-# The agent did something ("I've asked the branch manager to contact you"): an answer, whatever its words.
-_ACTION = re.compile(r"\b(?:i've|i\s+have|we've|we\s+have|i'll|i\s+will|we'll|we\s+will|i\s+can|done)\b")
 _SUBSTANCE_WORDS = 10  # words outside the declining sentences that make the answer help anyway
 
 
@@ -139,36 +132,53 @@ def _helps_anyway(clauses: list[str], declining) -> int:
     return words
 
 
-def _restates(answer: str, question: str) -> bool:
-    """A short answer whose content words all come from the question (it restates, not answers)."""
-    answer_words = [w for w in _CONTENT_WORD.findall(answer) if w not in _STOP]
-    if not answer_words or len(answer.split()) > 12:
-        return False
-    stems = {w[:5] for w in _CONTENT_WORD.findall(question)}
-    return sum(w[:5] in stems for w in answer_words) / len(answer_words) >= 0.6
+# Exact "cannot match" needles for the families (each alternative holds one of them, after ``folded``).
+_REFUSAL_NEEDLES = ("n't", "not", "unable", "cannot")
+_DEFLECT_NEEDLES = (
+    "want to", "wish to", "need to", "website", "site", "faq", "help", "outside", "something i can", "beyond what",
+    "only", "try again", "more information", "refer to", "directly", "up to", "see",
+)
+_VAGUE_NEEDLES = (
+    "var", "depend", "subject to", "factors", "case", "reviewed", "competitive", "reasonable", "in line", "generous",
+    "difference", "set by", "published", "calculated", "a few things", "once ",
+)
+_QUANTITY_NEEDLES = ("how", "when", "what", "price", "cost", "percent", "deadline")
+_SHORT_ANSWER = 160  # characters: past this, an answer without a cue is not a vague non-answer
 
 
 def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
     """The answer declines or deflects without helping; ``phrases`` is the project's list."""
     search = phrase_search(tuple(phrases))
     text = folded(answer).replace("’", "'")
+    explicit = search(text) if search is not None else None
+    refusal = explicit is None and any(n in text for n in _REFUSAL_NEEDLES) and _REFUSAL.search(text)
+    deflect = explicit is None and not refusal and any(n in text for n in _DEFLECT_NEEDLES) and _DEFLECT.search(text)
+    short = len(text) <= _SHORT_ANSWER and _DIGIT.search(text) is None
+    vague = short and any(n in text for n in _VAGUE_NEEDLES) and _VAGUE.search(text)
+    lowered_question = folded(question)
+    unanswered = (
+        short and not explicit and not refusal and not deflect and not vague
+        and any(n in lowered_question for n in _QUANTITY_NEEDLES) and _QUANTITY_QUESTION.search(lowered_question)
+        and not _NUMBER.search(text)
+    )
+    if explicit is None and not refusal and not deflect and not vague and not unanswered:
+        return None  # the usual answer
     stripped, quoted = unquoted(text, reported=False)
-    explicit = search(stripped) if search is not None else None
-    refusal = explicit is None and _REFUSAL.search(stripped)
-    deflect = explicit is None and not refusal and _DEFLECT.search(stripped)
-    if explicit is None and not refusal and not deflect and not _VAGUE.search(stripped) and not question:
+    if _CLARIFYING.search(stripped):
         return None
-    clarifying = _CLARIFYING.search(stripped)
-    if clarifying:
-        return None
+    if stripped != text:  # the cue may have been inside the quotes: look again without them
+        explicit = search(stripped) if search is not None else None
+        refusal = explicit is None and _REFUSAL.search(stripped)
+        deflect = explicit is None and not refusal and _DEFLECT.search(stripped)
+        vague = short and _VAGUE.search(stripped)
 
     def declining(clause: str) -> bool:
         return bool((search is not None and search(clause)) or _REFUSAL.search(clause) or _DEFLECT.search(clause))
 
     clauses = _clauses(stripped)
-    helpful_words = _helps_anyway(clauses, declining)
     quoted_note = "outside the quoted part" if quoted else "not quoted"
     if explicit is not None or refusal or deflect:
+        helpful_words = _helps_anyway(clauses, declining)
         if helpful_words >= _SUBSTANCE_WORDS:
             return None
         found = explicit or refusal or deflect
@@ -176,18 +186,14 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
         phrase = found.group(0).strip()
         return {"phrase": phrase, "family": family,
                 "explain": f"cue '{phrase}'; {quoted_note}; no clarifying question; {helpful_words} helpful words besides"}
-    # No cue: a short vague non-answer, or one that gives no number to a question asking for one.
     words = len(stripped.split())
-    if words > 22 or re.search(r"\d", stripped):
-        return None
-    vague = _VAGUE.search(stripped)
     if vague and _helps_anyway(clauses, _VAGUE.search) < _SUBSTANCE_WORDS:
         return {"phrase": vague.group(0), "family": "implicit",
                 "explain": f"vague '{vague.group(0)}'; {words} words, no number; no clarifying question"}
-    lowered_question = folded(question)
-    if _QUANTITY_QUESTION.search(lowered_question) and not _NUMBER.search(stripped):
+    if unanswered:
         return {"phrase": "", "family": "implicit",
                 "explain": f"question asks for a number or date; the answer ({words} words) gives none"}
-    if _restates(stripped, lowered_question) and not _ACTION.search(stripped):
-        return {"phrase": "", "family": "implicit", "explain": f"the answer ({words} words) restates the question"}
     return None
+
+
+_DIGIT = re.compile(r"\d")

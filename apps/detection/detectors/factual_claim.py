@@ -18,36 +18,40 @@ import re
 
 from apps.detection.detectors.text import folded
 
-_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_UNIT_TIME = r"(?:working\s+|business\s+|calendar\s+)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|nights?|seconds?)"
-# Ids and versions: a word mixing letters and digits, a number after an id noun, dotted versions,
-# long digit runs and hyphenated references. Replaced by "#" before any claim is looked for.
-_IDS = re.compile(
-    r"\b(?=[a-z0-9_-]*[a-z])(?=[a-z0-9_-]*\d)[a-z0-9]+(?:[-_/][a-z0-9]+)*\b"
-    r"|#\s?\d+|\b(?:order|booking|ref|reference|ticket|case|invoice|account|number|no\.?|id|code|version|build|patch|"
-    r"edition|model|season|chapter|level|band|flight|room|seat|gate|platform|route|line|bus|unit|flat|apartment|plot|lot|form|step)\s+\d[\d.-]*\b"
-    r"|\bv?\d+(?:\.\d+){2,}\b|\b\d{6,}\b|\b\d{2,}(?:-\d{2,}){1,}\b|\b\d+(?:st|nd|rd|th)\s+edition\b"
+_MONTHS = frozenset(
+    "jan january feb february mar march apr april may jun june jul july aug august sep sept september oct october "
+    "nov november dec december".split()
 )
-_NUMBER = re.compile(r"\d[\d,.]*")
-_FAMILIES = (
-    ("price", re.compile(
-        r"[€£$¥₹]\s?\d|\d[\d,.]*\s?(?:€|£|\$|eur|euros?|usd|dollars?|gbp|pounds?|chf|kr|sek|nok|dkk|zł|pln|yen|cents?|pence|p)\b"
-    )),
+_TIME_UNITS = frozenset(
+    "minute minutes min mins hour hours hr hrs day days week weeks month months year years night nights second seconds "
+    "working business calendar".split()
+)
+_CURRENCY_WORDS = frozenset("eur euro euros usd dollar dollars gbp pound pounds chf kr sek nok dkk zł pln yen cent cents pence p".split())
+_UNIT_WORDS = frozenset(
+    "% percent per gb mb tb kb kg g km mi miles m cm mm fps kwh mbps l ml x gems points coins credits items chests bag bags "
+    "pieces seats units litres liters instalments installments payments bedrooms rooms people passengers tickets copies "
+    "attempts devices users players games matches lessons modules times letters".split()
+)
+_LIMITS = ("up to", "at least", "at most", "minimum", "maximum", "a maximum of", "a minimum of", "within")
+_ID_NOUNS = frozenset(
+    "order booking ref reference ticket case invoice account number no no. id code version build patch edition model "
+    "season chapter level band flight room seat gate platform route line bus unit flat apartment plot lot form step "
+    "windows ios android gtx rtx rx ps".split()
+)
+_NUMBER_TOKEN = re.compile(r"[€£$¥₹]?\d[\d,.:/–-]*(?:st|nd|rd|th|am|pm|gb|mb|kg|km|h|k|x|%)?")
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
+_HYPHEN_ID = re.compile(r"\d{2,}-\d{2,}")
+_LONG_DIGITS = re.compile(r"\d{6,}")
+_EDGE = ".,;:!?()\"“”'"
+# Claims without a digit: a promise, a deadline in words.
+_WORD_CLAIMS = (
     ("date", re.compile(
-        rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}[:.]\d{{2}}\b"
-        rf"|\b\d{{1,2}}\s?(?:am|pm)\b|\b(?!24/7\b)\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\b|\b\d+(?:\s?[–-]\s?\d+)?\s+{_UNIT_TIME}\b"
-        rf"|\bwithin\s+(?:one|two|three|four|five|six|seven|ten|twelve|fourteen|thirty)\s+{_UNIT_TIME}\b|\bmidnight\b"
-        rf"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s+(?:to|through|until|-|–)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
-        rf"|\b(?:by|until|before|on|from)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight)\b"
+        r"\bwithin\s+(?:one|two|three|four|five|six|seven|ten|twelve|fourteen|thirty)\s+(?:working\s+|business\s+)?(?:days?|weeks?|months?|hours?)\b"
+        r"|\bmidnight\b"
+        r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s+(?:to|through|until|-|–)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+        r"|\b(?:by|until|before)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight)\b"
     )),
-    ("amount", re.compile(
-        r"\d\s?%|\bper\s?cent\b|\b\d[\d,.]*(?:\s?[–-]\s?\d[\d,.]*)?\s?(?:gb|mb|tb|kb|kg|g|km|mi|miles|m|cm|mm|fps|kwh|mbps|l|ml|x)\b"
-        r"|\b\d[\d,.]*(?:\s?[–-]\s?\d[\d,.]*)?\s+(?:[a-z]+\s+)?(?:gems|points|coins|credits|items|chests|bags?|pieces|seats|units|"
-        r"litres|liters|instalments|installments|payments|nights|bedrooms|rooms|people|passengers|tickets|copies|attempts|"
-        r"devices|users|players|games|matches|lessons|modules|credits|hours|times|per)\b"
-        r"|\b(?:up\s+to|at\s+least|at\s+most|minimum|maximum|a\s+maximum\s+of|a\s+minimum\s+of)\s+\d"
-        r"|\b(?:two|three|four|five|six)\s+(?:months?|weeks?)\s*(?:'|’)?\s*(?:rent|notice)\b|\bdos\s+meses\b"
-    )),
+    ("amount", re.compile(r"\bper\s?cent\b|\b(?:two|three|four|five|six)\s+(?:months?|weeks?)\s*'?\s*(?:rent|notice)\b|\bdos\s+meses\b")),
     ("promise", re.compile(
         r"\b(?:i've|i\s+have|we've|we\s+have|i'll|i\s+will|we'll|we\s+will)\s+(?:now\s+|just\s+|also\s+|already\s+|gone\s+ahead\s+and\s+)?"
         r"(?:refunded|refund|cancelled|canceled|cancel|credited|credit|added|booked|issued|waived|reversed|arranged|scheduled|"
@@ -55,13 +59,58 @@ _FAMILIES = (
         r"restored|removed\s+the\s+charge|applied\s+a|put\s+you)\b"
         r"|\b(?:will|'ll)\s+be\s+(?:refunded|credited|emailed|sent|posted|applied|reimbursed|released|restored|waived|replaced|accepted)\b"
         r"|\bnothing\s+will\s+be\s+charged\b|\bis\s+(?:now\s+)?(?:cancelled|canceled|refunded)\b|\bguarantee[ds]?\b"
-        r"|\bno\s+(?:[a-z]+\s+)?(?:fee|fees|charge|charges|penalty|penalties)\b|\bat\s+no\s+(?:extra\s+|additional\s+)?cost\b|\bfree\s+of\s+charge\b|\bfull\s+refund\b|\brefunded\s+(?:in\s+full|it)\b"
+        r"|\bno\s+(?:[a-z]+\s+)?(?:fee|fees|charge|charges|penalty|penalties)\b|\bat\s+no\s+(?:extra\s+|additional\s+)?cost\b"
+        r"|\bfree\s+of\s+charge\b|\bfull\s+refund\b|\brefunded\s+(?:in\s+full|it)\b"
     )),
 )
-# The cheap "cannot fire" test: every family needs a digit or one of these words.
-_HINTS = ("refund", "cancel", "credit", "guarant", "will", "'ll", "'ve", " have ", "no ", "cost",
-          "free of", "midnight", "per cent", "percent", "day", "to ", "by ", "until", "before", "on ", "from ", "meses",
-          "month", "week", "night", "hour", "year")
+# The cheap "cannot fire" test for the word claims: every alternative holds one of these words.
+_TRIGGERS = frozenset(
+    "refunded refund cancelled canceled cancel credited credit added booked issued waived reversed arranged scheduled "
+    "upgraded unlocked reported logged sent resent email send replaced reimbursed extended restored removed applied put "
+    "emailed posted released accepted charged guarantee guaranteed guarantees fee fees charge charges penalty penalties "
+    "cost midnight monday tuesday wednesday thursday friday saturday sunday tomorrow tonight within percent cent meses".split()
+)
+_TOKEN = re.compile(r"[a-z]+")
+_DIGIT = re.compile(r"\d")
+
+
+def _number_claim(text: str, theirs: set[str]) -> tuple[str, str, str | None] | None:
+    """The first number in ``text`` that is a claim: (family, words, what was ignored before it)."""
+    ignored = None
+    for match in _NUMBER_TOKEN.finditer(text):
+        start, end = match.span()
+        left = text.rfind(" ", 0, start) + 1
+        right = text.find(" ", end)
+        right = len(text) if right < 0 else right
+        token = text[left:right].strip(_EDGE)
+        number = match.group(0).rstrip(".,:/–-")
+        before = text[max(0, left - 14):left].split()
+        after = text[right:right + 24].split()
+        previous, following = (before[-1].strip(_EDGE) if before else ""), (after[0].strip(_EDGE) if after else "")
+        core = token.lstrip("€£$¥₹").rstrip("%")
+        if (
+            core != number.lstrip("€£$¥₹").rstrip("%") and not _NUMBER_TOKEN.fullmatch(core)
+            or previous in _ID_NOUNS or _VERSION.fullmatch(core) or _HYPHEN_ID.fullmatch(core)
+            or _LONG_DIGITS.search(core) or (following == "edition" and core[-2:] in ("st", "nd", "rd", "th"))
+        ):
+            ignored = "ids/versions ignored"
+            continue
+        digits = number.lstrip("€£$¥₹").rstrip("%")
+        if digits in theirs:
+            ignored = "the user's numbers ignored"
+            continue
+        words = f"{token} {following}".strip()
+        if token[0] in "€£$¥₹" or following in _CURRENCY_WORDS or token[-1:] in "€£$" or following[:1] in "€£$":
+            return "price", words, ignored
+        if ":" in core or core.endswith(("am", "pm")) or following in _MONTHS or previous in _MONTHS or following in _TIME_UNITS:
+            return "date", f"{previous} {words}".strip() if previous in _MONTHS else words, ignored
+        if "/" in core and core != "24/7":
+            return "date", words, ignored
+        if core.endswith("%") or token.endswith("%") or following in _UNIT_WORDS or core[-2:] in ("gb", "mb", "kg", "km"):
+            return "amount", words, ignored
+        if text[max(0, start - 14):start].rstrip().endswith(_LIMITS):
+            return "amount", words, ignored
+    return None
 
 
 def factual_claim(answer: str, question: str = "") -> dict | None:
@@ -69,25 +118,18 @@ def factual_claim(answer: str, question: str = "") -> dict | None:
     if not answer:
         return None
     lowered = folded(answer).replace("’", "'")
-    has_digit = _DIGIT.search(lowered) is not None
-    if not has_digit and not any(hint in lowered for hint in _HINTS):
-        return None
     notes = []
-    if has_digit:
-        text = _IDS.sub("#", lowered)
-        if text != lowered:
-            notes.append("ids/versions ignored")
-        theirs = set(_NUMBER.findall(folded(question))) if question and _DIGIT.search(question) else ()
-        if theirs:
-            text = _NUMBER.sub(lambda m: "#" if m.group(0).rstrip(".,") in theirs or m.group(0) in theirs else m.group(0), text)
-            notes.append("the user's numbers ignored")
-    else:
-        text = lowered
-    for family, pattern in _FAMILIES:
-        if (match := pattern.search(text)) is not None:
+    if _DIGIT.search(lowered) is not None:
+        theirs = set(_NUMBER_TOKEN.findall(folded(question))) if question and _DIGIT.search(question) else set()
+        theirs = {n.lstrip("€£$¥₹").rstrip("%.,:/–-") for n in theirs}
+        found = _number_claim(lowered, theirs)
+        if found is not None:
+            family, words, ignored = found
+            return {"family": family, "claim": words, "explain": "; ".join([f"{family} '{words}'", *([ignored] if ignored else [])])}
+    if _TRIGGERS.isdisjoint(_TOKEN.findall(lowered)):
+        return None
+    for family, pattern in _WORD_CLAIMS:
+        if (match := pattern.search(lowered)) is not None:
             words = match.group(0).strip()
-            return {"family": family, "claim": words, "explain": "; ".join([f"{family} '{words}'", *notes])}
+            return {"family": family, "claim": words, "explain": f"{family} '{words}'"}
     return None
-
-
-_DIGIT = re.compile(r"\d")

@@ -52,9 +52,20 @@ _EMPHASIS = frozenset(
 )
 
 
+# Exact "cannot match" test for ``_EXPLICIT`` and ``_REPEAT``: each alternative holds one of these
+# words (the ironic opener and the reply cues are anchored at the start, cheap to try).
+_KEYWORDS = frozenset(
+    "helping helpful listening reading useless pointless unhelpful hopeless incompetent ridiculous rubbish dodging waste "
+    "keep kept even bot serious kidding joking stupid real chatbot ai assistant machine help answer message question "
+    "understand nothing answering told said asked explained gave answered time twice times again".split()
+)
+_TOKEN = re.compile(r"[a-z0-9]+")
+_TWO_CAPITALS = re.compile(r"[A-Z][A-Z]")
+
+
 def _caps(question: str, *, reply: bool) -> str | None:
     """The shouted words, if the message shouts (or, in a reply, stresses one emphasis word)."""
-    if not any("A" <= c <= "Z" for c in question[1:]):
+    if _TWO_CAPITALS.search(question) is None:
         return None
     run, best = [], []
     emphasis = []
@@ -81,12 +92,13 @@ def frustration(question: str, *, reply: bool) -> dict | None:
         return None
     lowered = folded(question).replace("’", "'")
     context = "a reply to an answer" if reply else "first message"
+    keyworded = not _KEYWORDS.isdisjoint(_TOKEN.findall(lowered))
     for family, pattern in (("explicit", _EXPLICIT), ("repeat", _REPEAT)):
-        if match := pattern.search(lowered):
+        if keyworded and (match := pattern.search(lowered)):
             return {"family": family, "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
-    if reply and (match := _REPLY_EXPLICIT.search(lowered)):
+    if reply and (match := _REPLY_EXPLICIT.match(lowered)):
         return {"family": "explicit", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
-    if (opener := _IRONIC_OPENER.search(lowered)) and (marker := _SARCASM_MARKER.search(lowered, opener.end())):
+    if (opener := _IRONIC_OPENER.match(lowered)) and (marker := _SARCASM_MARKER.search(lowered, opener.end())):
         return {"family": "sarcasm", "cue": opener.group(0).strip(),
                 "explain": f"ironic '{opener.group(0).strip(' ,.!')}' with '{marker.group(0)}'; {context}"}
     if shouted := _caps(question, reply=reply):
