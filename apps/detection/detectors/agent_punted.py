@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from apps.detection.detectors.text import folded, unquoted
+from apps.detection.detectors.text import folded, unquoted, words
 
 
 @lru_cache(maxsize=256)
@@ -132,34 +132,35 @@ def _helps_anyway(clauses: list[str], declining) -> int:
     return words
 
 
-# Exact "cannot match" needles for the families (each alternative holds one of them, after ``folded``).
-_REFUSAL_NEEDLES = ("n't", "not", "unable", "cannot")
-_DEFLECT_NEEDLES = (
-    "want to", "wish to", "need to", "website", "site", "faq", "help", "outside", "something i can", "beyond what",
-    "only", "try again", "more information", "refer to", "directly", "up to", "see",
+# Exact "cannot match" words for the refusal, deflection and vague families: each alternative of
+# those patterns holds one of them as a whole word, so an answer holding none skips the patterns.
+_CUE_WORDS = frozenset(
+    "t cannot unable not "
+    "want wish need website site faq faqs help support outside something beyond only again information refer directly up "
+    "vary varies varied depends depend depending subject factors case reviewed competitive reasonable line generous "
+    "difference set published calculated things once".split()
 )
-_VAGUE_NEEDLES = (
-    "var", "depend", "subject to", "factors", "case", "reviewed", "competitive", "reasonable", "in line", "generous",
-    "difference", "set by", "published", "calculated", "a few things", "once ",
-)
-_QUANTITY_NEEDLES = ("how", "when", "what", "price", "cost", "percent", "deadline")
+# Words without which ``_QUANTITY_QUESTION`` cannot match.
+_QUANTITY_WORDS = frozenset("much many long when whens time date percent price cost fee fees rent rate deadline".split())
 _SHORT_ANSWER = 160  # characters: past this, an answer without a cue is not a vague non-answer
 
 
 def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
     """The answer declines or deflects without helping; ``phrases`` is the project's list."""
     search = phrase_search(tuple(phrases))
-    text = folded(answer).replace("’", "'")
+    text = folded(answer)
+    if "’" in text:
+        text = text.replace("’", "'")
     explicit = search(text) if search is not None else None
-    refusal = explicit is None and any(n in text for n in _REFUSAL_NEEDLES) and _REFUSAL.search(text)
-    deflect = explicit is None and not refusal and any(n in text for n in _DEFLECT_NEEDLES) and _DEFLECT.search(text)
+    cued = not _CUE_WORDS.isdisjoint(words(text))
+    refusal = explicit is None and cued and _REFUSAL.search(text)
+    deflect = explicit is None and cued and not refusal and _DEFLECT.search(text)
     short = len(text) <= _SHORT_ANSWER and _DIGIT.search(text) is None
-    vague = short and any(n in text for n in _VAGUE_NEEDLES) and _VAGUE.search(text)
-    lowered_question = folded(question)
-    unanswered = (
-        short and not explicit and not refusal and not deflect and not vague
-        and any(n in lowered_question for n in _QUANTITY_NEEDLES) and _QUANTITY_QUESTION.search(lowered_question)
-        and not _NUMBER.search(text)
+    vague = short and cued and _VAGUE.search(text)
+    unanswered = (  # a short answer without a number to a question that asks for one
+        short and explicit is None and not refusal and not deflect and not vague
+        and not _QUANTITY_WORDS.isdisjoint(words(lowered_question := folded(question)))
+        and _QUANTITY_QUESTION.search(lowered_question) and not _NUMBER.search(text)
     )
     if explicit is None and not refusal and not deflect and not vague and not unanswered:
         return None  # the usual answer
@@ -186,13 +187,13 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
         phrase = found.group(0).strip()
         return {"phrase": phrase, "family": family,
                 "explain": f"cue '{phrase}'; {quoted_note}; no clarifying question; {helpful_words} helpful words besides"}
-    words = len(stripped.split())
+    length = len(stripped.split())
     if vague and _helps_anyway(clauses, _VAGUE.search) < _SUBSTANCE_WORDS:
         return {"phrase": vague.group(0), "family": "implicit",
-                "explain": f"vague '{vague.group(0)}'; {words} words, no number; no clarifying question"}
+                "explain": f"vague '{vague.group(0)}'; {length} words, no number; no clarifying question"}
     if unanswered:
         return {"phrase": "", "family": "implicit",
-                "explain": f"question asks for a number or date; the answer ({words} words) gives none"}
+                "explain": f"question asks for a number or date; the answer ({length} words) gives none"}
     return None
 
 

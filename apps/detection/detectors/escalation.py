@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from apps.detection.detectors.base import TurnData
-from apps.detection.detectors.text import WORD, folded, fuzzy_lexicon, unquoted
+from apps.detection.detectors.text import WORD, folded, fuzzy_lexicon, unquoted, words
 
 _HUMAN_WORDS = (
     "human", "person", "agent", "representative", "rep", "manager", "supervisor", "someone", "somebody", "anyone",
@@ -39,6 +39,11 @@ _NOT_TYPOS = {
     "advise", "adviser's", "operators", "operate", "humans", "persons", "agenda", "agenthe",
 }
 _LEXICON = fuzzy_lexicon(_HUMAN_WORDS + _CALL_WORDS, min_length=5, exclude=_NOT_TYPOS)
+# Four-letter cue words ("talk", "call", "chat") tolerate only swapped letters ("tlak"): one
+# substitution would turn them into common words ("tall", "cell").
+for _word in (w for w in _HUMAN_WORDS + _CALL_WORDS if len(w) == 4):
+    for _i in range(3):
+        _LEXICON.setdefault(_word[:_i] + _word[_i + 1] + _word[_i] + _word[_i + 2:], _word)
 # Words that a request of some family needs, after normalisation: the exact "cannot fire" test.
 _NEEDED = frozenset(_LEXICON)
 
@@ -119,8 +124,7 @@ def _normalised(question: str) -> tuple[str, list[str], bool] | None:
 def may_escalate(question: str) -> bool:
     """False only for a question no cue family can match (a necessary condition, exact): it
     holds no cue word, nor a one-edit misspelling of one."""
-    lowered = folded(question)
-    return not _NEEDED.isdisjoint(WORD.findall(lowered.replace("’", "'")))
+    return not _NEEDED.isdisjoint(words(folded(question)))
 
 
 def asked_for_human(question: str, phrases=()) -> dict | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from apps.detection.detectors.text import folded
+from apps.detection.detectors.text import folded, words
 
 _MONTHS = frozenset(
     "jan january feb february mar march apr april may jun june jul july aug august sep sept september oct october "
@@ -70,7 +70,6 @@ _TRIGGERS = frozenset(
     "emailed posted released accepted charged guarantee guaranteed guarantees fee fees charge charges penalty penalties "
     "cost midnight monday tuesday wednesday thursday friday saturday sunday tomorrow tonight within percent cent meses".split()
 )
-_TOKEN = re.compile(r"[a-z]+")
 _DIGIT = re.compile(r"\d")
 
 
@@ -124,12 +123,12 @@ def factual_claim(answer: str, question: str = "") -> dict | None:
         theirs = {n.lstrip("€£$¥₹").rstrip("%.,:/–-") for n in theirs}
         found = _number_claim(lowered, theirs)
         if found is not None:
-            family, words, ignored = found
-            return {"family": family, "claim": words, "explain": "; ".join([f"{family} '{words}'", *([ignored] if ignored else [])])}
-    if _TRIGGERS.isdisjoint(_TOKEN.findall(lowered)):
+            family, claimed, ignored = found
+            return {"family": family, "claim": claimed, "explain": "; ".join([f"{family} '{claimed}'", *([ignored] if ignored else [])])}
+    if _TRIGGERS.isdisjoint(words(lowered)):
         return None
     for family, pattern in _WORD_CLAIMS:
         if (match := pattern.search(lowered)) is not None:
-            words = match.group(0).strip()
-            return {"family": family, "claim": words, "explain": f"{family} '{words}'"}
+            claimed = match.group(0).strip()
+            return {"family": family, "claim": claimed, "explain": f"{family} '{claimed}'"}
     return None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from apps.detection.detectors.text import folded
+from apps.detection.detectors.text import folded, words
 
 _EXPLICIT = re.compile(
     r"\b(?:not|isn't|aren't|wasn't|never|stop\s+not)\s+(?:being\s+|very\s+|at\s+all\s+)?(?:helping|helpful|listening|reading)\b"
@@ -59,7 +59,6 @@ _KEYWORDS = frozenset(
     "keep kept even bot serious kidding joking stupid real chatbot ai assistant machine help answer message question "
     "understand nothing answering told said asked explained gave answered time twice times again".split()
 )
-_TOKEN = re.compile(r"[a-z0-9]+")
 _TWO_CAPITALS = re.compile(r"[A-Z][A-Z]")
 
 
@@ -90,9 +89,11 @@ def frustration(question: str, *, reply: bool) -> dict | None:
     """The user is annoyed with the agent; ``reply``: the message follows an answer in its session."""
     if not question:
         return None
-    lowered = folded(question).replace("’", "'")
+    lowered = folded(question)
+    if "’" in lowered:
+        lowered = lowered.replace("’", "'")
     context = "a reply to an answer" if reply else "first message"
-    keyworded = not _KEYWORDS.isdisjoint(_TOKEN.findall(lowered))
+    keyworded = not _KEYWORDS.isdisjoint(words(lowered))
     for family, pattern in (("explicit", _EXPLICIT), ("repeat", _REPEAT)):
         if keyworded and (match := pattern.search(lowered)):
             return {"family": family, "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}

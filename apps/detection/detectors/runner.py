@@ -148,7 +148,9 @@ def run_detectors(
         first = session[0] if session else None
         for turn in session:
             turn_id = turn.id
-            punted = agent_punted(turn.answer, punt_phrases, turn.question) if turn.answer else None
+            # the punt is also an input of abandonment, which only a session's last turn can have
+            punted = agent_punted(turn.answer, punt_phrases, turn.question) if turn.answer and (
+                punt_on or abandon is not None and turn is last) else None
             if punted and punt_on:
                 add(Detection(turn_id, "agent_punted", punted, "agent_punted"))
             if escalation_on and (

@@ -28,15 +28,18 @@ def folded(text: str) -> str:
 _QUOTED = re.compile(r"\"[^\"]{1,300}\"|“[^”]{1,300}”|„[^“”]{1,300}[“”]|«[^»]{1,300}»|(?<![\w])'[^'\n]{2,300}?'(?![\w])|‘[^’]{1,300}’")
 _REPORTED = re.compile(
     r"\b(?:says|said|say|wrote|writes|reads|read|tells\s+me|told\s+me|mentions|mentioned|shows|showed|stated|states|labelled|labeled|called)\b"
-    r"(?:\s+(?:that|me|us))?[^.;!?\n]*"
+    r"(?:\s+(?:that|me|us))?(?:(?!\bbut\b)[^.;,!?\n])*"
 )
+
+_QUOTE_CHARS = re.compile("[\"“„«'‘]")
+_REPORTING_WORDS = frozenset("says said say wrote writes reads read tells told mentions mentioned shows showed stated states labelled labeled called".split())
 
 
 def unquoted(text: str, *, reported: bool = True) -> tuple[str, bool]:
     """``text`` without its quoted spans (and, with ``reported``, the rest of a clause after
     "said", "says", "told me" …), and whether anything was removed."""
-    stripped = _QUOTED.sub(" ", text)
-    if reported:
+    stripped = _QUOTED.sub(" ", text) if _QUOTE_CHARS.search(text) else text
+    if reported and not _REPORTING_WORDS.isdisjoint(words(stripped)):
         stripped = _REPORTED.sub(" ", stripped)
     return stripped, stripped != text
 
@@ -71,3 +74,18 @@ def fuzzy_lexicon(words, *, min_length: int = 5, exclude=()) -> dict[str, str]:
 
 
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.,;:!?()\-—–]")
+
+
+# Every byte but a–z and 0–9 (the apostrophe included) becomes a space (bytes.translate: C speed,
+# four times faster than str.translate with a mapping).
+_SEPARATORS = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(lowered: str) -> list[str]:
+    """The runs of a–z and 0–9 in an already ``folded`` text: what a ``\\bword\\b`` pattern can match
+    as a whole word. The prefilters test these against a set (``isdisjoint``); ``str.translate``
+    and ``split`` do it at C speed for ASCII text, a regex for the rest."""
+    if lowered.isascii():
+        return lowered.encode().translate(_SEPARATORS).decode().split()
+    return _ASCII_WORD.findall(lowered)
