@@ -92,10 +92,12 @@ _DEFLECT = re.compile(
     r"|\boutside\s+(?:what|the\s+scope|my\s+scope)|\bnot\s+something\s+i\s+can\b|\bbeyond\s+what\s+i\s+can\b"
     r"|\bi\s+(?:can|am\s+able\s+to)\s+only\b|\bi\s+can\s+only\s+(?:help|assist)|\bonly\s+(?:help|assist)\s+with\b"
     r"|\b(?:please\s+)?try\s+again(?:\s+later)?\s*[.!]?\s*$|\bfor\s+more\s+information\b|\brefer\s+to\s+(?:our|the)\b"
+    r"|(?:^|[.!?—–]\s*)\W*please\s+(?:visit|call|contact|speak\s+to|ask|email|phone|get\s+in\s+touch\s+with|reach\s+out\s+to)\b"
+    r"|\b(?:can't|cannot|can\s+not)\s+be\s+\w+\s+(?:here|in\s+this\s+chat|by\s+me|online|through\s+this\s+chat)\b"
     r"|\bask\s+(?:them|the\s+\w+)\s+directly\b|\b(?:it's|that's|it\s+is)\s+up\s+to\b|\bcan't\s+see\b|\bcannot\s+see\b"
 )
 _VAGUE = re.compile(
-    r"\b(?:vary|varies|varied|depends|depend|depending|subject\s+to|number\s+of\s+factors|case[\s-]by[\s-]case|"
+    r"\b(?:vary|varies|varied|depends|depend|depending|subject\s+to|(?:many|several|various|a\s+number\s+of|a\s+range\s+of|different)\s+(?:factors|reasons|things)|sometimes|may\s+suit|case[\s-]by[\s-]case|"
     r"reviewed\s+(?:regularly|periodically|twice|every|each|once)|competitive|reasonable|in\s+line\s+with|generous|"
     r"makes\s+a\s+real\s+difference|set\s+by\s+(?:each|the)|published\s+on|calculated\s+based|a\s+few\s+things|"
     r"once\s+(?:[\w']+\s+){0,5}(?:done|complete|completed|finished|processed|ready))\b"
@@ -106,9 +108,12 @@ _CLARIFYING = re.compile(
     r"(?:give|tell|share|send|confirm|check|let\s+me\s+know|say|clarify)\b[^.!?]{0,120}\?|\bare\s+you\s+(?:on|using|asking|in|travelling|flying)\b[^.!?]{0,80}\?"
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s+(?=\bbut\b|\bhowever\b|\bthough\b)|:\s+|;\s+|\s+[—–-]\s+")
-_APOLOGY = re.compile(r"^\W*(?:sorry|i'm\s+sorry|i\s+am\s+sorry|apologies|unfortunately|thanks|thank\s+you|hi|hello)\W*$")
+_APOLOGY = re.compile(
+    r"^\W*(?:sorry|i'm\s+sorry|i\s+am\s+sorry|apologies|unfortunately|thanks|thank\s+you|hi|hello|great\s+question|good\s+question|"
+    r"no\s+problem|of\s+course|sure)\W*$"
+)
 _QUANTITY_QUESTION = re.compile(
-    r"\b(?:how\s+much|how\s+many|how\s+long|when|what\s+time|what\s+date|which\s+date|what\s+percent|what\s+(?:is|'s|are)\s+the\s+"
+    r"\b(?:how\s+much|how\s+many|how\s+long|(?<![\w\s])\s*when|^when|what\s+time|what\s+date|which\s+date|what\s+percent|what\s+(?:is|'s|are)\s+the\s+"
     r"(?:price|cost|fee|fees|rent|rate|deadline|drop\s+rate|date)|whens|whats\s+the\s+(?:price|cost|fee|rent|rate|deadline|drop\s+rate)|"
     r"price|cost|percent|deadline)\b"
 )
@@ -138,7 +143,7 @@ _CUE_WORDS = frozenset(
     "t cannot unable not "
     "want wish need website site faq faqs help support outside something beyond only again information refer directly up "
     "vary varies varied depends depend depending subject factors case reviewed competitive reasonable line generous "
-    "difference set published calculated things once".split()
+    "difference set published calculated things once please reasons sometimes suit".split()
 )
 # Words without which ``_QUANTITY_QUESTION`` cannot match.
 _QUANTITY_WORDS = frozenset("much many long when whens time date percent price cost fee fees rent rate deadline".split())

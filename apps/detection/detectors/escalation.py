@@ -41,9 +41,15 @@ _NOT_TYPOS = {
 _LEXICON = fuzzy_lexicon(_HUMAN_WORDS + _CALL_WORDS, min_length=5, exclude=_NOT_TYPOS)
 # Four-letter cue words ("talk", "call", "chat") tolerate only swapped letters ("tlak"): one
 # substitution would turn them into common words ("tall", "cell").
+# substitution would turn them into common words ("tall", "cell"); a dropped letter ("tlk") too,
+# unless that leaves a real word ("all", "hat").
+_SHORT_NOT_TYPOS = {"all", "hat", "cat", "rig", "tak", "tal", "cal", "rin", "ing", "cha", "ran", "rng"}
 for _word in (w for w in _HUMAN_WORDS + _CALL_WORDS if len(w) == 4):
-    for _i in range(3):
-        _LEXICON.setdefault(_word[:_i] + _word[_i + 1] + _word[_i] + _word[_i + 2:], _word)
+    for _i in range(4):
+        if _i < 3:
+            _LEXICON.setdefault(_word[:_i] + _word[_i + 1] + _word[_i] + _word[_i + 2:], _word)
+        if (_dropped := _word[:_i] + _word[_i + 1:]) not in _SHORT_NOT_TYPOS:
+            _LEXICON.setdefault(_dropped, _word)
 # Words that a request of some family needs, after normalisation: the exact "cannot fire" test.
 _NEEDED = frozenset(_LEXICON)
 
@@ -55,7 +61,7 @@ _ADJ = r"(?:(?:real|live|actual|proper|human|senior|branch|account|customer\s+se
 _FAMILIES = (
     ("manager", re.compile(
         rf"\b(?:talk|speak|chat|connect|transfer|put|escalate|pass|forward|take\s+this\s+up|complain)\s+(?:me\s+|it\s+|this\s+)?"
-        rf"(?:to|with|through\s+to|over\s+to)\s+{_DET}{_ADJ}{_BOSS}\b"
+        rf"(?:to|with|through\s+to|over\s+to)\s+{_DET}{_ADJ}(?!(?:my|our|his|her|their)\s)(?:[\w']+\s+)?{_BOSS}\b"
         rf"|\b(?:want|need|demand|like|have|get|see|give\s+me|bring\s+me|is\s+there)\s+(?:to\s+(?:talk|speak)\s+(?:to|with)\s+)?{_DET}{_ADJ}{_BOSS}\b"
         rf"|^\W*{_DET}{_ADJ}{_BOSS}\s*(?:please|pls|plz|now|!|\.|$)"
     )),
@@ -65,6 +71,7 @@ _FAMILIES = (
         r"|\b(?:someone|somebody|anyone|you|agent|person|human|rep|representative|adviser|advisor)\s+(?:to\s+|could\s+|can\s+|please\s+)?(?:call|ring|phone)\b"
         r"|\b(?:rather|prefer|like|want|need|request|book|arrange|schedule|get|have)\s+(?:a|to\s+have\s+a)\s+(?:phone\s+)?call\b"
         r"|\b(?:speak|talk)\s+(?:to\s+(?:someone|somebody|a\s+person)\s+)?(?:on|over)\s+the\s+phone\b"
+        rf"|\b(?:get|put)\s+(?:me\s+)?(?:through\s+to\s+)?{_DET}{_ADJ}(?:{_H}|support)\s+on\s+the\s+phone\b"
         r"|\b(?:nobody|no\s+one|noone)\s+(?:ever\s+)?(?:answers|picks\s+up|calls?\s+(?:me\s+)?back)\b"
     )),
     ("implicit", re.compile(
@@ -76,6 +83,7 @@ _FAMILIES = (
         rf"\b(?:talk|speak|chat|connect|transfer|put|pass|forward|hand)\s+(?:me\s+)?(?:to|with|through\s+to|over\s+to)\s+{_DET}{_ADJ}"
         rf"(?:{_H}|support|customer\s+service|someone\s+from\s+\w+)\b"
         rf"|\b(?:real|live|actual)\s+(?:human|person|agent|people|one|support)\b"
+        rf"|\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a|an|the|some)\s+(?:real|actual|live|proper)\s+\w+"
         rf"|\blive\s+chat\b"
         rf"|\bescalate\s+(?:this|my|the|it|me)\b"
         rf"|\b(?:human|customer)\s+(?:support|service)\s*(?:please|pls|now|!)"
@@ -94,8 +102,9 @@ _NEGATION = re.compile(
 _ABOUT_FEATURE = re.compile(
     r"\b(?:do|does|will|would|can)\s+(?:your|the|you)\s+(?:[\w']+\s+){0,3}?(?:let|allow|offer|route|give|get|have|provide)\b"
     r"[^?]*(?:\bif\b|\bor\s+is\b|\bor\s+(?:just|only)\b|\bself[\s-]service\b|\ball\s+bot\b|\bthrough\s+the\s+app\b|\bor\s+everything\b)"
+    r"|\b(?:let|lets|allow|allows)\s+(?:customers|users|people|callers|clients|residents|students|tenants|members|buyers|sellers|visitors)\b"
     r"|\b(?:customers|sellers|buyers|residents|users|clients|tenants|members|landlords|students|players)\s+(?:get|can|have)\b"
-    r"|\b(?:before\s+(?:i|we)\s+(?:buy|sign|join|book|subscribe)|asking\s+before|comparing|writing\s+an?\s+article|thinking\s+of\s+joining)\b"
+    r"|\b(?:before\s+(?:i|we)\s+(?:buy|sign|join|book|subscribe)|asking\s+before|comparing|evaluating|writing\s+an?\s+article|thinking\s+of\s+joining)\b"
 )
 # A question about when support is open: a human noun without a request.
 _HOURS = re.compile(

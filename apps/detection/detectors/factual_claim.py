@@ -43,6 +43,8 @@ _VERSION = re.compile(r"\d+\.\d+\.\d+")
 _HYPHEN_ID = re.compile(r"\d{2,}-\d{2,}")
 _LONG_DIGITS = re.compile(r"\d{6,}")
 _EDGE = ".,;:!?()\"“”'"
+_CURRENCY = "€£$¥₹"
+_CURRENCY_SIGNS = frozenset(_CURRENCY)
 # Claims without a digit: a promise, a deadline in words.
 _WORD_CLAIMS = (
     ("date", re.compile(
@@ -99,7 +101,7 @@ def _number_claim(text: str, theirs: set[str]) -> tuple[str, str, str | None] | 
             ignored = "the user's numbers ignored"
             continue
         words = f"{token} {following}".strip()
-        if token[0] in "€£$¥₹" or following in _CURRENCY_WORDS or token[-1:] in "€£$" or following[:1] in "€£$":
+        if token[0] in _CURRENCY or following in _CURRENCY_WORDS or token[-1] in _CURRENCY or following[:1] in _CURRENCY_SIGNS:
             return "price", words, ignored
         if ":" in core or core.endswith(("am", "pm")) or following in _MONTHS or previous in _MONTHS or following in _TIME_UNITS:
             return "date", f"{previous} {words}".strip() if previous in _MONTHS else words, ignored

@@ -25,16 +25,20 @@ _EXPLICIT = re.compile(
     r"|\byou\s+(?:keep|kept)\s+(?:\w+ing)\b|\bwhy\s+do\s+you\s+keep\b|\bare\s+you\s+(?:even|a\s+bot|serious|kidding|joking|stupid|real)\b"
     r"|\b(?:stupid|dumb|useless|worthless)\s+(?:bot|chatbot|ai|assistant|machine)\b|\b(?:doesn't|didn't|does\s+not|did\s+not)\s+(?:help|answer)\b"
     r"|\bread\s+my\s+(?:message|question)\b|\byou\s+(?:don't|do\s+not)\s+understand\b"
+    r"|\b(?:you're|you\s+are)\s+not\s+able\s+to\s+(?:answer|help|understand)\b|\bcan't\s+even\b|\bcannot\s+even\b"
     r"|\bthanks\s+for\s+nothing\b|\bnot\s+(?:an\s+)?answer(?:ing)?\s+(?:my|the)\s+question\b"
 )
 # Only in a reply to an answer: "what do you mean not able??" questions what the agent just said.
 _REPLY_EXPLICIT = re.compile(r"^\W*(?:what\s+do\s+you\s+mean|what\?+|huh\?+|seriously\?+)")
 _REPEAT = re.compile(
     r"\b(?:i|i've|i\s+have)\s+(?:already|just)\s+(?:told|said|asked|explained|gave|answered)\b|\b(?:already|just)\s+told\s+you\b"
-    r"|\byou\s+(?:already|just)\s+(?:said|told|asked|gave)\b|\b(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\b"
+    r"|\byou\s+(?:already|just)\s+(?:said|told|asked|gave)\b|\b(?:exact\s+)?same\s+thing\s+(?:again|already|twice)\b"
+    r"|\b(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\s+(?:i'm\s+|i\s+am\s+|i've\s+|i\s+have\s+)?(?:asking|asked|telling|told|saying|explaining)\b"
     r"|\b(?:asked|told\s+you|said)\s+(?:[\w']+\s+){0,6}?(?:twice|(?:two|three|four|five|several|many|\d+)\s+times)\b"
-    r"|^\W*again\s*[:,!]|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b|\bfor\s+the\s+\w+\s+time\b"
+    r"|^\W*again\s*[:,!]|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b"
 )
+# Only in a reply: "for the third time" about asks, not about the user's repeated bad luck.
+_REPLY_REPEAT = re.compile(r"\b(?:for\s+the\s+)?(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\b")
 _IRONIC_OPENER = re.compile(
     r"^\W*(?:oh\s+|wow\s+|ah\s+|yeah\s+)*(?:great|brilliant|fantastic|nice|perfect|wonderful|lovely|awesome|amazing|super|cool|wow)\b\s*[,.!]"
 )
@@ -50,6 +54,8 @@ _EMPHASIS = frozenset(
     "PLEASE HELP STOP WANT NEED JUST ONLY EVEN THIS THAT THE AND OR BUT IT THERE HERE WORK WORKING WRONG MONEY REFUND "
     "ORDER FOOD THING THINGS NOTHING ANSWER QUESTION READ LISTEN CANCEL GIVE BACK ACTUALLY REALLY".split()
 )
+# The ones that stress on their own ("it is NOT there"); "MY" or "THE" alone is not shouting.
+_STRESS = _EMPHASIS - frozenset("MY YOUR YOU ME IS ARE THIS THAT THE AND OR BUT IT THERE HERE ONE TWO THREE FOUR FIVE".split())
 
 
 # Exact "cannot match" test for ``_EXPLICIT`` and ``_REPEAT``: each alternative holds one of these
@@ -57,7 +63,7 @@ _EMPHASIS = frozenset(
 _KEYWORDS = frozenset(
     "helping helpful listening reading useless pointless unhelpful hopeless incompetent ridiculous rubbish dodging waste "
     "keep kept even bot serious kidding joking stupid real chatbot ai assistant machine help answer message question "
-    "understand nothing answering told said asked explained gave answered time twice times again".split()
+    "understand nothing answering told said asked explained gave answered time twice times again same even".split()
 )
 _TWO_CAPITALS = re.compile(r"[A-Z][A-Z]")
 
@@ -80,7 +86,7 @@ def _caps(question: str, *, reply: bool) -> str | None:
             run = []
     if len(run) > len(best):
         best = run
-    if len(best) >= 3 or len(emphasis) >= 2 or (reply and emphasis):
+    if len(best) >= 3 or len(emphasis) >= 2 or (reply and not _STRESS.isdisjoint(emphasis)):
         return " ".join(best if len(best) >= 2 else emphasis)
     return None
 
@@ -97,6 +103,8 @@ def frustration(question: str, *, reply: bool) -> dict | None:
     for family, pattern in (("explicit", _EXPLICIT), ("repeat", _REPEAT)):
         if keyworded and (match := pattern.search(lowered)):
             return {"family": family, "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
+    if reply and keyworded and (match := _REPLY_REPEAT.search(lowered)):
+        return {"family": "repeat", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
     if reply and (match := _REPLY_EXPLICIT.match(lowered)):
         return {"family": "explicit", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
     if (opener := _IRONIC_OPENER.match(lowered)) and (marker := _SARCASM_MARKER.search(lowered, opener.end())):
