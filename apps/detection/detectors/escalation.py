@@ -28,6 +28,7 @@ from apps.detection.detectors.text import WORD, folded, fuzzy_lexicon, unquoted,
 _HUMAN_WORDS = (
     "human", "person", "agent", "representative", "rep", "manager", "supervisor", "someone", "somebody", "anyone",
     "anybody", "operator", "adviser", "advisor", "officer", "staff", "people", "consultant", "colleague", "support",
+    "service",
 )
 _CALL_WORDS = ("call", "ring", "phone", "callback", "escalate", "speak", "talk", "chat")
 # Real words one edit from a cue word: never read them as its misspelling.
@@ -36,7 +37,7 @@ _NOT_TYPOS = {
     "someone's", "sports", "support", "supports", "rope", "reps", "ping", "rung", "rings", "calls", "cell", "all",
     "steak", "sneak", "spear", "speaks", "chats", "chap", "chad", "cat", "hat", "phones", "shone", "phoned",
     "anyones", "officers", "people's", "staffs", "talks", "tall", "walk", "stalk", "taken", "adviser", "advisor",
-    "advise", "adviser's", "operators", "operate", "humans", "persons", "agenda", "agenthe",
+    "advise", "adviser's", "operators", "operate", "humans", "persons", "agenda", "agenthe", "services", "serviced",
 }
 _LEXICON = fuzzy_lexicon(_HUMAN_WORDS + _CALL_WORDS, min_length=5, exclude=_NOT_TYPOS)
 # Four-letter cue words ("talk", "call", "chat") tolerate only swapped letters ("tlak"): one
@@ -62,7 +63,7 @@ _FAMILIES = (
     ("manager", re.compile(
         rf"\b(?:talk|speak|chat|connect|transfer|put|escalate|pass|forward|take\s+this\s+up|complain)\s+(?:me\s+|it\s+|this\s+)?"
         rf"(?:to|with|through\s+to|over\s+to)\s+{_DET}{_ADJ}(?!(?:my|our|his|her|their)\s)(?:[\w']+\s+)?{_BOSS}\b"
-        rf"|\b(?:want|need|demand|like|have|get|see|give\s+me|bring\s+me|is\s+there)\s+(?:to\s+(?:talk|speak)\s+(?:to|with)\s+)?{_DET}{_ADJ}{_BOSS}\b"
+        rf"|\b(?:want|need|demand|like|have|get|see|give\s+me|get\s+me|bring\s+me|is\s+there)\s+(?:to\s+(?:talk|speak)\s+(?:to|with)\s+)?{_DET}{_ADJ}{_BOSS}\b"
         rf"|^\W*{_DET}{_ADJ}{_BOSS}\s*(?:please|pls|plz|now|!|\.|$)"
     )),
     ("callback", re.compile(

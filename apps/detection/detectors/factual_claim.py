@@ -3,8 +3,8 @@
 Not a failure (a reviewer checks it against the source; ``evaluation.FAILURE_KINDS`` leaves it
 out of the lift), but the turns where a wrong answer costs most. Cue families over the answer:
 ``price`` (a currency with a number), ``amount`` (a percentage, a number with a unit or a count
-noun), ``date`` (a day and month, a clock time, a duration or deadline), ``quote`` (a figure
-quoted for the user's case: "the fare difference is …"), ``promise`` ("I've refunded", "we will
+noun), ``date`` (a day and month, a clock time, a duration or deadline) — a quote for the user's case is one
+of these — and ``promise`` ("I've refunded", "we will
 refund within 5 days", "nothing will be charged").
 
 Look-alikes: order ids, booking references and versions (HD-5521, LH1800, 1.14.1, PS5) are

@@ -1,4 +1,5 @@
-"""Text folding for the exact prefilters that spare most turns a regex (``escalation``, ``agent_punted``)."""
+"""Text helpers for the cue detectors: folding and word sets for the exact prefilters that spare
+most turns a regex, quoted-span removal, and one-edit variants for typo-tolerant cue words."""
 
 from __future__ import annotations
 
