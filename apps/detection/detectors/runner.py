@@ -19,9 +19,11 @@ import msgspec
 
 from apps.detection.config import DetectorConfig
 from apps.detection.detectors.abandonment import abandonment
-from apps.detection.detectors.agent_punted import phrase_search
+from apps.detection.detectors.agent_punted import agent_punted
 from apps.detection.detectors.base import CompiledRule, Detection, TurnData
 from apps.detection.detectors.escalation import escalation, may_escalate
+from apps.detection.detectors.factual_claim import factual_claim
+from apps.detection.detectors.frustration import frustration
 from apps.detection.detectors.knowledge_gap import knowledge_gap
 from apps.detection.detectors.low_confidence import low_confidence
 from apps.detection.detectors.recurrence import history_by_user, recurrence_candidates
@@ -131,7 +133,9 @@ def run_detectors(
     add = detections.append
     recheck: dict = {}
     punt_on, escalation_on, tool_on = "agent_punted" in on, "escalation" in on, "tool_error" in on
-    punt_search = phrase_search(tuple(config.p("agent_punted")["phrases"]))
+    punt_phrases = tuple(config.p("agent_punted")["phrases"])
+    escalation_phrases = tuple(config.p("escalation").get("phrases", ())) if escalation_on else ()
+    frustration_on, claim_on = "frustration" in on, "factual_claim" in on
     confidence_threshold = config.p("low_confidence")["threshold"] if "low_confidence" in on else None
     gap_min_score = config.p("knowledge_gap")["min_score"] if "knowledge_gap" in on else None
     percentage = config.p("random_sample")["percentage"] if "random_sample" in on else 0
@@ -141,17 +145,23 @@ def run_detectors(
     sample_on, sample_cutoff, blake2b = percentage > 0, percentage * 10_000, hashlib.blake2b
     for session in sessions:
         last = session[-1] if session else None
+        first = session[0] if session else None
         for turn in session:
             turn_id = turn.id
-            match = punt_search(turn.answer) if punt_search is not None and turn.answer else None
-            punted = {"phrase": match.group(0).lower()} if match else None
+            # the punt is also an input of abandonment, which only a session's last turn can have
+            punted = agent_punted(turn.answer, punt_phrases, turn.question) if turn.answer and (
+                punt_on or abandon is not None and turn is last) else None
             if punted and punt_on:
                 add(Detection(turn_id, "agent_punted", punted, "agent_punted"))
             if escalation_on and (
                 # ``escalation`` only for a turn that reports the signal or asks (the usual turn does neither)
-                "escalation" in turn.signals or may_escalate(turn.question)
-            ) and (found := escalation(turn)):
+                "escalation" in turn.signals or escalation_phrases or may_escalate(turn.question)
+            ) and (found := escalation(turn, escalation_phrases)):
                 add(Detection(turn_id, "escalation", found, "escalation"))
+            if frustration_on and turn.question and (found := frustration(turn.question, reply=turn is not first)):
+                add(Detection(turn_id, "frustration", found, "frustration"))
+            if claim_on and turn.answer and (found := factual_claim(turn.answer, turn.question)):
+                add(Detection(turn_id, "factual_claim", found, "factual_claim"))
             if confidence_threshold is not None and (
                 # the usual turn: no reported signal, a float confidence in the metadata at or above
                 # the threshold (``low_confidence`` is None); anything else the full way

@@ -1,0 +1,115 @@
+"""The user says in plain words that the agent is not helping: a decision over cue families.
+
+Families, over the user's message: ``explicit`` ("useless", "you're not helping", "you keep
+dodging"), ``repeat`` ("you already said that", "third time I'm asking", "again:"), ``sarcasm``
+(an ironic opener — "oh great," "brilliant," — with a second marker: the agent's words in quotes,
+"again", "thanks a lot", "what a surprise"), ``caps`` (shouting: several words in capitals, or,
+in a reply to an answer, one capitalised emphasis word such as NOT or WHERE).
+
+Look-alikes it leaves alone: frustration at the user's own situation ("my flight got cancelled,
+this is a nightmare" names no agent failing), polite complaints (no cue), and capitalised
+acronyms (HTML, VPN, IBAN, PS5): a lone capitalised word counts only when it is a common English
+emphasis word, and only in a reply to an answer — a first message cannot be annoyed with answers
+it has not had yet, unless it shouts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apps.detection.detectors.text import folded, words
+
+_EXPLICIT = re.compile(
+    r"\b(?:not|isn't|aren't|wasn't|never|stop\s+not)\s+(?:being\s+|very\s+|at\s+all\s+)?(?:helping|helpful|listening|reading)\b"
+    r"|\b(?:useless|pointless|unhelpful|hopeless|incompetent|ridiculous|rubbish|dodging)\b|\bwaste\s+of\s+(?:my\s+)?time\b"
+    r"|\byou\s+(?:keep|kept)\s+(?:\w+ing)\b|\bwhy\s+do\s+you\s+keep\b|\bare\s+you\s+(?:even|a\s+bot|serious|kidding|joking|stupid|real)\b"
+    r"|\b(?:stupid|dumb|useless|worthless)\s+(?:bot|chatbot|ai|assistant|machine)\b|\b(?:doesn't|didn't|does\s+not|did\s+not)\s+(?:help|answer)\b"
+    r"|\bread\s+my\s+(?:message|question)\b|\byou\s+(?:don't|do\s+not)\s+understand\b"
+    r"|\b(?:you're|you\s+are)\s+not\s+able\s+to\s+(?:answer|help|understand)\b|\bcan't\s+even\b|\bcannot\s+even\b"
+    r"|\bthanks\s+for\s+nothing\b|\bnot\s+(?:an\s+)?answer(?:ing)?\s+(?:my|the)\s+question\b"
+)
+# Only in a reply to an answer: "what do you mean not able??" questions what the agent just said.
+_REPLY_EXPLICIT = re.compile(r"^\W*(?:what\s+do\s+you\s+mean|what\?+|huh\?+|seriously\?+)")
+_REPEAT = re.compile(
+    r"\b(?:i|i've|i\s+have)\s+(?:already|just)\s+(?:told|said|asked|explained|gave|answered)\b|\b(?:already|just)\s+told\s+you\b"
+    r"|\byou\s+(?:already|just)\s+(?:said|told|asked|gave)\b|\b(?:exact\s+)?same\s+thing\s+(?:again|already|twice)\b"
+    r"|\b(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\s+(?:i'm\s+|i\s+am\s+|i've\s+|i\s+have\s+)?(?:asking|asked|telling|told|saying|explaining)\b"
+    r"|\b(?:asked|told\s+you|said)\s+(?:[\w']+\s+){0,6}?(?:twice|(?:two|three|four|five|several|many|\d+)\s+times)\b"
+    r"|^\W*again\s*[:,!]|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b"
+)
+# Only in a reply: "for the third time" about asks, not about the user's repeated bad luck.
+_REPLY_REPEAT = re.compile(r"\b(?:for\s+the\s+)?(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\b")
+_IRONIC_OPENER = re.compile(
+    r"^\W*(?:oh\s+|wow\s+|ah\s+|yeah\s+)*(?:great|brilliant|fantastic|nice|perfect|wonderful|lovely|awesome|amazing|super|cool|wow)\b\s*[,.!]"
+)
+_SARCASM_MARKER = re.compile(
+    r"[\"“”]|\bagain\b|\banother\b|\bthanks\s+a\s+lot\b|\bwhat\s+a\s+surprise\b|\bnever\s+thought\b|\bvery\s+helpful\b"
+    r"|\bso\s+helpful\b|\blove\s+it\b|\bas\s+usual\b|\bof\s+course\b|\bthanks\s+for\s+that\b|\bcheers\b"
+)
+_CAPS_WORD = re.compile(r"\b[A-Z][A-Z']+\b")
+# Capitalised words that are emphasis, not acronyms (HTML, VPN, IBAN, LOL stay out of this list).
+_EMPHASIS = frozenset(
+    "NOT NO YES NEVER WHERE WHEN WHY HOW WHAT WHO WHICH MUCH MANY AGAIN ALREADY STILL KNOW ASKED TOLD SAID SAYING ASK "
+    "MY YOUR YOU ME IS ARE WAS DID DO DOES DON'T DIDN'T HAVE HAS HAD NOW ALL ANY EVERY ONE TWO THREE FOUR FIVE TIMES TIME "
+    "PLEASE HELP STOP WANT NEED JUST ONLY EVEN THIS THAT THE AND OR BUT IT THERE HERE WORK WORKING WRONG MONEY REFUND "
+    "ORDER FOOD THING THINGS NOTHING ANSWER QUESTION READ LISTEN CANCEL GIVE BACK ACTUALLY REALLY".split()
+)
+# The ones that stress on their own ("it is NOT there"); "MY" or "THE" alone is not shouting.
+_STRESS = _EMPHASIS - frozenset("MY YOUR YOU ME IS ARE THIS THAT THE AND OR BUT IT THERE HERE ONE TWO THREE FOUR FIVE".split())
+
+
+# Exact "cannot match" test for ``_EXPLICIT`` and ``_REPEAT``: each alternative holds one of these
+# words (the ironic opener and the reply cues are anchored at the start, cheap to try).
+_KEYWORDS = frozenset(
+    "helping helpful listening reading useless pointless unhelpful hopeless incompetent ridiculous rubbish dodging waste "
+    "keep kept even bot serious kidding joking stupid real chatbot ai assistant machine help answer message question "
+    "understand nothing answering told said asked explained gave answered time twice times again same even".split()
+)
+_TWO_CAPITALS = re.compile(r"[A-Z][A-Z]")
+
+
+def _caps(question: str, *, reply: bool) -> str | None:
+    """The shouted words, if the message shouts (or, in a reply, stresses one emphasis word)."""
+    if _TWO_CAPITALS.search(question) is None:
+        return None
+    run, best = [], []
+    emphasis = []
+    for token in question.split():
+        word = token.strip(".,;:!?()\"“”")
+        if word and word != "I" and _CAPS_WORD.fullmatch(word):
+            run.append(word)
+            if word in _EMPHASIS:
+                emphasis.append(word)
+        elif word and word != "I":
+            if len(run) > len(best):
+                best = run
+            run = []
+    if len(run) > len(best):
+        best = run
+    if len(best) >= 3 or len(emphasis) >= 2 or (reply and not _STRESS.isdisjoint(emphasis)):
+        return " ".join(best if len(best) >= 2 else emphasis)
+    return None
+
+
+def frustration(question: str, *, reply: bool) -> dict | None:
+    """The user is annoyed with the agent; ``reply``: the message follows an answer in its session."""
+    if not question:
+        return None
+    lowered = folded(question)
+    if "’" in lowered:
+        lowered = lowered.replace("’", "'")
+    context = "a reply to an answer" if reply else "first message"
+    keyworded = not _KEYWORDS.isdisjoint(words(lowered))
+    for family, pattern in (("explicit", _EXPLICIT), ("repeat", _REPEAT)):
+        if keyworded and (match := pattern.search(lowered)):
+            return {"family": family, "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
+    if reply and keyworded and (match := _REPLY_REPEAT.search(lowered)):
+        return {"family": "repeat", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
+    if reply and (match := _REPLY_EXPLICIT.match(lowered)):
+        return {"family": "explicit", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
+    if (opener := _IRONIC_OPENER.match(lowered)) and (marker := _SARCASM_MARKER.search(lowered, opener.end())):
+        return {"family": "sarcasm", "cue": opener.group(0).strip(),
+                "explain": f"ironic '{opener.group(0).strip(' ,.!')}' with '{marker.group(0)}'; {context}"}
+    if shouted := _caps(question, reply=reply):
+        return {"family": "caps", "cue": shouted, "explain": f"capitals '{shouted}'; {context}"}
+    return None
