@@ -201,10 +201,12 @@ class OrganizationSettingsView(SettingsPageMixin, OrganizationViewMixin, Templat
 
     def post(self, request, org):
         form = OrganizationSettingsForm(request.POST)
-        if form.is_valid() and request.POST.get("action") == "preview":
-            # What the new retention would delete on the next expire run, before anything is saved.
-            preview = hooks.call("governance.retention_preview", organization=self.organization,
-                                 retention_days=form.cleaned_data["retention_days"])
+        days = form.cleaned_data["retention_days"] if form.is_valid() else None
+        unconfirmed = days is not None and days != self.organization.retention_days and request.POST.get("confirm_retention") != str(days)
+        if days is not None and (request.POST.get("action") == "preview" or unconfirmed):
+            # A retention change is shown first with what it would delete on the next expire run
+            # (nothing is saved); "Confirm and save" posts it again with ``confirm_retention``.
+            preview = hooks.call("governance.retention_preview", organization=self.organization, retention_days=days)
             return self.render_to_response(self.get_context_data(form=form, retention_preview=preview))
         if form.is_valid():
             try:

@@ -166,7 +166,7 @@ def _run(case, *, organization, project, members, login):
         api.patch("/api/v1/orgs/acme", {"name": "Acme Inc"}, format="json", REMOTE_ADDR=IP)
         expected = ("organization", "acme", "Acme Inc", {"name": "Acme"}, {"name": "Acme Inc"})
     elif case == "retention.changed":
-        html.post("/orgs/acme/settings/", {"name": "Acme", "retention_days": "90"}, REMOTE_ADDR=IP)
+        html.post("/orgs/acme/settings/", {"name": "Acme", "retention_days": "90", "confirm_retention": "90"}, REMOTE_ADDR=IP)
         expected = ("organization", "acme", "Acme", {"retention_days": 30}, {"retention_days": 90})
     elif case == "member.invited":
         html.post("/orgs/acme/members/", {"email": "new@example.test", "role": "reviewer"}, REMOTE_ADDR=IP)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.core.audit import SYSTEM
 from apps.core.errors import ValidationFailed
+from apps.core.roles import Role
 from apps.datasets.models import CaseRevision
 from apps.datasets.services.turns import cases_add_from_turns
 from apps.governance.expiry import project_expire
@@ -160,3 +161,20 @@ def test_a_case_whose_turn_expired_shows_the_dated_tombstone(project, owner, log
 
     expected = f"deleted on {timezone.now():%Y-%m-%d} (retention)"
     assert expected in case_page and expected in listing
+
+
+def test_a_retention_change_on_the_settings_page_is_previewed_before_it_is_saved(organization, members, login):
+    client = login(members[Role.ADMIN].user)
+
+    first = client.post("/orgs/acme/settings/", {"name": "Acme", "retention_days": "12"})
+    organization.refresh_from_db()
+    assert first.status_code == 200 and organization.retention_days == 30
+    assert b'data-testid="retention-proposed"' in first.content and b'data-testid="retention-confirm"' in first.content
+
+    confirmed = client.post("/orgs/acme/settings/", {"name": "Acme", "retention_days": "12", "confirm_retention": "12"})
+    organization.refresh_from_db()
+    assert confirmed.status_code == 302 and organization.retention_days == 12
+    # A rename alone needs no confirmation.
+    renamed = client.post("/orgs/acme/settings/", {"name": "Acme Inc", "retention_days": "12"})
+    organization.refresh_from_db()
+    assert renamed.status_code == 302 and organization.name == "Acme Inc"

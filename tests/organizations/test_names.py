@@ -69,7 +69,7 @@ def test_settings_page_shows_the_refusal_on_the_name_field_and_changes_nothing(m
     client = login(members[Role.OWNER].user)
     before = _state()
 
-    response = client.post("/orgs/acme/settings/", {"name": "Gamma\r\nBcc: victim@example.test", "retention_days": "90"})
+    response = client.post("/orgs/acme/settings/", {"name": "Gamma\r\nBcc: victim@example.test", "retention_days": "90", "confirm_retention": "90"})
 
     assert response.status_code == 400
     assert response.context["form"].errors == {"name": [READABLE]}

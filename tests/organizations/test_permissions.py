@@ -59,7 +59,7 @@ def test_html_settings_update_retention(role, status, allowed, organization, mem
     client = caller(role, members=members, outsider=outsider)
     audits = audit_count()
 
-    response = client.post("/orgs/acme/settings/", {"name": "Acme", "retention_days": "90"})
+    response = client.post("/orgs/acme/settings/", {"name": "Acme", "retention_days": "90", "confirm_retention": "90"})
 
     organization.refresh_from_db()
     if allowed:
