@@ -152,32 +152,56 @@ def corpus_hash(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def training_rows(sessions, config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Features (lexical), semantic cosines (zeros without the view), labels and session numbers
-    of every candidate pair, built as a worker builds them: the candidates, the punt decisions of
-    a real detector pass and ``pair_features``."""
+def training_rows(sessions, config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Features (lexical), semantic cosines (zeros without the view), labels, session numbers and
+    a "real pair" mask of every training pair, built as a worker builds them: the candidates,
+    the punt decisions of a real detector pass and ``pair_features``.
+
+    Besides the real pairs, each first turn is also paired with the next question of another
+    session (a rotation, so deterministic): by construction not a rephrase. The corpus's
+    rephrases all follow unhelpful answers, so without these a model learns "short answer ⇒
+    rephrase" and flags a new topic after any weak answer; these pairs teach it that the second
+    question must ask the same thing. Only real pairs are scored when choosing C and the threshold.
+    """
+    from msgspec.structs import replace
+
     from apps.detection.config import DetectorConfig
     from apps.detection.detectors.rephrase import rephrase_candidates
     from apps.detection.detectors.runner import run_detectors
 
     window = config.p("rephrase")["window_seconds"]
     punts = DetectorConfig(enabled=frozenset({"agent_punted"}), params=config.params)
-    groups, labels, owners, punted = [], [], [], set()
+    real, labels, owners, punted = [], [], [], set()
     for number, session in enumerate(sessions):
         turns = [t.data for t in session.turns]
         now = turns[-1].created_at + dt.timedelta(days=1)
         punted |= {d.turn_id for d in run_detectors([turns], punts, now=now).detections}
         pairs = rephrase_candidates(turns, window)
         if pairs:
-            groups.append(pairs)
+            real.append((number, pairs))
             by_id = {t.data.id: t for t in session.turns}
-            labels += ["rephrase" in by_id[a.id].labels for a, _ in pairs]
-            owners += [number] * len(pairs)
+            labels.append(["rephrase" in by_id[a.id].labels for a, _ in pairs])
+    seconds = [b for _, pairs in real for _, b in pairs]
+    groups, y, mask, at = [], [], [], 0
+    for (number, pairs), truth in zip(real, labels):
+        groups.append(pairs)
+        y += truth
+        mask += [True] * len(pairs)
+        owners += [number] * len(pairs)
+        swapped = []
+        for a, b in pairs:
+            other = seconds[(at + len(seconds) // 2) % len(seconds)]
+            swapped.append((a, replace(other, created_at=b.created_at)))
+            at += 1
+        groups.append(swapped)
+        y += [False] * len(swapped)
+        mask += [False] * len(swapped)
+        owners += [number] * len(swapped)
     matrix, _ = pair_features(groups, punted=punted, window_seconds=window)
     flat = [pair for group in groups for pair in group]
     cosines = (semantic.cosines([(a.question, b.question) for a, b in flat]) if semantic.available()
                else np.zeros(len(flat)))
-    return matrix, cosines, np.array(labels, dtype=bool), np.array(owners)
+    return matrix, cosines, np.array(y, dtype=bool), np.array(owners), np.array(mask, dtype=bool)
 
 
 def _f1(y, predicted) -> float:
@@ -186,9 +210,10 @@ def _f1(y, predicted) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def _fit_variant(matrix, y, owners, names) -> tuple[dict, dict]:
-    """The C and threshold with the best 5-fold (by session) cross-validated F1, then the fit on
-    every development pair; returns the variant's JSON and its cross-validated figures."""
+def _fit_variant(matrix, y, owners, real, names) -> tuple[dict, dict]:
+    """The C and threshold with the best 5-fold (by session) cross-validated F1 on the real
+    pairs, then the fit on every training pair; returns the variant's JSON and its
+    cross-validated figures."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
     from sklearn.preprocessing import StandardScaler
@@ -202,7 +227,7 @@ def _fit_variant(matrix, y, owners, names) -> tuple[dict, dict]:
             fitted = LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(matrix[train]), y[train])
             probabilities[test] = fitted.predict_proba(scaler.transform(matrix[test]))[:, 1]
         for threshold in THRESHOLD_GRID:
-            score = _f1(y, probabilities >= threshold)
+            score = _f1(y[real], probabilities[real] >= threshold)
             if best is None or score > best[0] + 1e-9:
                 best = (score, c, threshold)
     score, c, threshold = best
@@ -219,17 +244,17 @@ def _fit_variant(matrix, y, owners, names) -> tuple[dict, dict]:
 def fit(sessions, config, *, directory: Path) -> dict:
     """The model file's content, fitted on the development sessions of ``sessions``."""
     dev = [s for s in sessions if s.split == "dev"]
-    matrix, cosines, y, owners = training_rows(dev, config)
+    matrix, cosines, y, owners, real = training_rows(dev, config)
     variants, cross_validated = {}, {}
-    variants["lexical"], cross_validated["lexical"] = _fit_variant(matrix, y, owners, FEATURES)
+    variants["lexical"], cross_validated["lexical"] = _fit_variant(matrix, y, owners, real, FEATURES)
     if semantic.available():
         variants["semantic"], cross_validated["semantic"] = _fit_variant(
-            np.column_stack([matrix, cosines]), y, owners, (*FEATURES, SEMANTIC_FEATURE)
+            np.column_stack([matrix, cosines]), y, owners, real, (*FEATURES, SEMANTIC_FEATURE)
         )
     threshold = cross_validated.get("semantic", cross_validated["lexical"])["threshold"]
     return {
         "model": "logistic regression over detectors.rephrase.pair_features (scikit-learn, standardised features)",
         "corpus_sha256": corpus_hash(directory), "trained_on": "development part",
-        "pairs": int(len(y)), "positives": int(y.sum()), "min_probability": threshold,
+        "pairs": int(real.sum()), "contrast_pairs": int((~real).sum()), "positives": int(y.sum()), "min_probability": threshold,
         "variants": variants, "cross_validated": cross_validated,
     }

@@ -54,7 +54,10 @@ def only(*names) -> DetectorConfig:
     ("Which plans include SSO?", "Can I pay by invoice?", False),  # new topic
 ])
 def test_rephrase_labelled_pairs(first, second, fires):
-    a, b = turn(first, "An answer.", minutes_ago=3), turn(second, "Another answer.", minutes_ago=1)
+    # The first answer matters to the rephrase model: a vague one that the user asks past, a
+    # specific one that they build on.
+    answer = "It depends on your account." if fires else "Here it is: open Settings > Account and follow the 3 steps shown."
+    a, b = turn(first, answer, minutes_ago=3), turn(second, "Another answer.", minutes_ago=1)
 
     result = run([[a, b]], only("rephrase"))
 

@@ -30,12 +30,12 @@ FEATURES = (
     "word_cosine", "char_cosine", "ratio", "token_set_ratio", "partial_ratio",
     "number_differs", "name_differs", "word_swapped", "repair_cue", "follow_up_cue", "thanks_cue",
     "answer_overlap", "answer_failed", "answer_length", "answer_detail", "uses_answer_words",
-    "length_ratio", "longer_by", "gap",
+    "length_ratio", "longer_by", "gap", "near_duplicate",
 )
 SEMANTIC_FEATURE = "semantic_cosine"
 
 _REPAIR = re.compile(
-    r"\b(?:i\s+mean[t]?|i\s+meant|no,?\s+i\s+(?:asked|said|mean|want(?:ed)?)|that'?s\s+not\s+what\s+i|"
+    r"\b(?:i\s+mean[t]?|i\s+meant|no,?\s+i\s+(?:asked|said|mean|want(?:ed)?)|that'?s\s+not\s+what\s+i(?:\s+(?:asked|meant|said|wanted))?|"
     r"not\s+what\s+i\s+(?:asked|meant|said)|you\s+didn'?t\s+(?:answer|understand|get)|"
     r"(?:didn'?t|did\s+not|doesn'?t|does\s+not)\s+answer|again\s*:|i\s+said|to\s+be\s+clear|"
     r"let\s+me\s+(?:rephrase|put\s+it)|in\s+other\s+words|my\s+question\s+(?:is|was)|"
@@ -127,6 +127,18 @@ def _swapped(a: _Text, b: _Text) -> float:
     return 1.0
 
 
+def _near_duplicate(a: _Text, b: _Text) -> float:
+    """1 when every content word of each question has a close spelling in the other: the same
+    question typed again, typos included ("resett my pasword")."""
+    if not a.content or not b.content:
+        return 0.0
+    for mine, theirs in ((a.content, b.content), (b.content, a.content)):
+        for word in mine - theirs:
+            if not any(fuzz.ratio(word, other) >= 75 for other in theirs):
+                return 0.0
+    return 1.0
+
+
 def pair_features(
     groups: list[list[tuple[TurnData, TurnData]]], *, punted: set, window_seconds: int,
 ) -> tuple[np.ndarray, list[tuple[str, str]]]:
@@ -175,4 +187,5 @@ def pair_features(
         values[17] = max(-1.0, min(1.0, math.log(lb / la) / math.log(8.0)))
         gap = (b.created_at - a.created_at).total_seconds() if a.created_at and b.created_at else 0.0
         values[18] = max(0.0, min(1.0, gap / window_seconds))
+        values[19] = _near_duplicate(qa, qb)
     return matrix, cues
