@@ -84,6 +84,17 @@ def loaded() -> RephraseModel:
     return model_from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
 
 
+def clear_memos() -> None:
+    """Forget every analysed text of the pass's memos (similarity, rephrase texts, embeddings):
+    benchmarks time a first pass as a new worker process runs it."""
+    from apps.detection import similarity
+    from apps.detection.detectors import rephrase
+
+    similarity.clear_memos()
+    rephrase._TEXTS.clear()
+    semantic.clear_memo()
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))

@@ -44,6 +44,11 @@ _REPAIR = re.compile(
     r"what\s+i\s+(?:need|want)\s+to\s+know|simple\s+question|rephras)",
     re.IGNORECASE,
 )
+# A repair cue needs one of these words: the cue pattern runs only on questions holding one.
+_REPAIR_WORDS = frozenset(
+    "mean meant asked said not didn't didnt doesn't doesnt did does again clear rephrase rephrased rephrasing put words "
+    "question asking asked still listening answering help helpful need want simple".split()
+)
 _FOLLOW_UP = re.compile(
     r"^\W*(?:and|also|plus|what\s+about|how\s+about|what\s+if|then|another|one\s+more|"
     r"follow[-\s]?up|next|what\s+else|besides|as\s+well|same\s+for|how\s+do\s+i\s+then)\b",
@@ -108,6 +113,12 @@ class _Text:
         self.names = {n.lower() for n in _NAME.findall(text) if n.lower() not in _STOP}
 
 
+# text → its ``_Text``, per process: a session is re-examined whenever a turn lands and its
+# earlier questions and answers come back each time. Bounded: cleared whole before a pass.
+_TEXTS: dict[str, _Text] = {}
+_TEXTS_MAX = 20_000
+
+
 def _differs(a: set, b: set) -> float:
     """1 when both texts name such entities and none is shared (another order, another city)."""
     return 1.0 if a and b and not a & b else 0.0
@@ -127,10 +138,11 @@ def _swapped(a: _Text, b: _Text) -> float:
     return 1.0
 
 
-def _near_duplicate(a: _Text, b: _Text) -> float:
+def _near_duplicate(a: _Text, b: _Text, ratio: float) -> float:
     """1 when every content word of each question has a close spelling in the other: the same
-    question typed again, typos included ("resett my pasword")."""
-    if not a.content or not b.content:
+    question typed again, typos included ("resett my pasword"). Two such texts have a whole-text
+    ratio well above 0.6, so below it the word-by-word test is skipped."""
+    if ratio < 0.6 or not a.content or not b.content:
         return 0.0
     for mine, theirs in ((a.content, b.content), (b.content, a.content)):
         for word in mine - theirs:
@@ -149,7 +161,9 @@ def pair_features(
     matrix = np.zeros((len(flat), len(FEATURES)), dtype=np.float64)
     if not flat:
         return matrix, []
-    texts = {}
+    texts = _TEXTS
+    if len(texts) >= _TEXTS_MAX:
+        texts.clear()
 
     def parsed(text: str) -> _Text:
         found = texts.get(text)
@@ -166,7 +180,8 @@ def pair_features(
     log_long = math.log(200.0)
     for row, (a, b) in enumerate(flat):
         qa, qb, answer = parsed(a.question), parsed(b.question), parsed(a.answer)
-        repair, follow = first_cue(_REPAIR, b.question), first_cue(_FOLLOW_UP, b.question)
+        repair = first_cue(_REPAIR, b.question) if _REPAIR_WORDS.intersection(qb.words) else ""
+        follow = first_cue(_FOLLOW_UP, b.question)
         cues.append((repair, follow))
         answer_words = len(answer.words)
         only_answer = answer.content - qa.content
@@ -187,5 +202,5 @@ def pair_features(
         values[17] = max(-1.0, min(1.0, math.log(lb / la) / math.log(8.0)))
         gap = (b.created_at - a.created_at).total_seconds() if a.created_at and b.created_at else 0.0
         values[18] = max(0.0, min(1.0, gap / window_seconds))
-        values[19] = _near_duplicate(qa, qb)
+        values[19] = _near_duplicate(qa, qb, values[2])
     return matrix, cues
