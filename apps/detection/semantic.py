@@ -38,7 +38,9 @@ def _model(enabled: bool):
     except ImportError:
         logger.info("wordllama is not installed: the rephrase model runs without its semantic view")
         return None
-    return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    loaded = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    loaded.tokenizer.no_padding()  # texts are encoded one by one (``_embed``)
+    return loaded
 
 
 def model():
@@ -54,6 +56,26 @@ def clear_memo() -> None:
     _MEMO.clear()
 
 
+def _embed(texts: list[str]) -> np.ndarray:
+    """Unit mean-pooled token embeddings, as ``WordLlama.embed(texts, norm=True)`` computes them
+    (equal to float precision), without its per-call batching: each text is encoded on this
+    thread (``encode_batch`` spreads a few texts over a thread pool whose start-up costs more
+    CPU than the work), and the pooling of every text is one ``reduceat``."""
+    found = model()
+    encode, table = found.tokenizer.encode, found.embedding
+    ids = [encode(text, add_special_tokens=False).ids for text in texts]
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    present = np.flatnonzero(lengths)
+    if len(present):
+        flat = np.clip(np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lengths.sum())), 0, len(table) - 1)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[present]
+        sums = np.add.reduceat(table[flat], starts, axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        out[present] = sums / np.where(norms > 0, norms, 1.0)
+    return out
+
+
 def _vectors(texts: list[str]) -> list[np.ndarray]:
     memo = _MEMO
     new = [text for text in dict.fromkeys(texts) if text not in memo]
@@ -61,8 +83,7 @@ def _vectors(texts: list[str]) -> list[np.ndarray]:
         if len(memo) + len(new) > _MEMO_MAX:
             memo.clear()
             new = list(dict.fromkeys(texts))
-        embedded = model().embed(new, norm=True, batch_size=256)
-        memo.update(zip(new, embedded))
+        memo.update(zip(new, _embed(new)))
     return [memo[text] for text in texts]
 
 
@@ -72,4 +93,4 @@ def cosines(pairs: list[tuple[str, str]]) -> np.ndarray:
         return np.zeros(0, dtype=np.float64)
     left = np.stack(_vectors([a for a, _ in pairs]))
     right = np.stack(_vectors([b for _, b in pairs]))
-    return np.clip(np.nan_to_num(np.einsum("ij,ij->i", left, right).astype(np.float64)), 0.0, 1.0)
+    return np.clip(np.einsum("ij,ij->i", left, right).astype(np.float64), 0.0, 1.0)

@@ -77,7 +77,7 @@ def _words(text: str) -> list[str]:
 
 
 def _content(words) -> set[str]:
-    return {w for w in words if w not in _STOP}
+    return set(words).difference(_STOP)
 
 
 def first_cue(pattern: re.Pattern, text: str) -> str:
@@ -102,15 +102,26 @@ def rephrase_candidates(session: list[TurnData], window_seconds: int) -> list[tu
 
 
 class _Text:
-    """What the features read from one text, computed once per text and pass."""
+    """What the features read from one text, computed once per text (``_TEXTS``); the entities
+    only for a question (``entities``: an answer's are never read, and answers are long)."""
 
-    __slots__ = ("words", "content", "numbers", "names")
+    __slots__ = ("text", "words", "content", "_entities")
 
     def __init__(self, text: str):
+        self.text = text
         self.words = _words(text)
         self.content = _content(self.words)
-        self.numbers = {n.lower().strip("#£$€.,:-") for n in _NUMBER.findall(text)}
-        self.names = {n.lower() for n in _NAME.findall(text) if n.lower() not in _STOP}
+        self._entities = None
+
+    def entities(self) -> tuple[set, set]:
+        """(numbers and ids, capitalised names) of the text."""
+        if self._entities is None:
+            text = self.text
+            self._entities = (
+                {n.lower().strip("#£$€.,:-") for n in _NUMBER.findall(text)},
+                {n.lower() for n in _NAME.findall(text) if n.lower() not in _STOP},
+            )
+        return self._entities
 
 
 # text → its ``_Text``, per process: a session is re-examined whenever a turn lands and its
@@ -174,7 +185,11 @@ def pair_features(
     questions = [(a.question.lower(), b.question.lower()) for a, b in flat]
     lefts, rights = [q for q, _ in questions], [q for _, q in questions]
     for column, scorer in ((2, fuzz.ratio), (3, fuzz.token_set_ratio), (4, fuzz.partial_ratio)):
-        matrix[:, column] = process.cpdist(lefts, rights, scorer=scorer, dtype=np.float64, workers=1) / 100.0
+        # The same scorer either way: one C++ call for a batch, direct calls for a session's few
+        # pairs (the batch call's set-up costs more than scoring a handful).
+        ratios = (process.cpdist(lefts, rights, scorer=scorer, dtype=np.float64, workers=1) if len(flat) >= 32
+                  else list(map(scorer, lefts, rights)))
+        matrix[:, column] = np.asarray(ratios, dtype=np.float64) / 100.0
     matrix[:, 0], matrix[:, 1] = tfidf_views([[(a.question, b.question) for a, b in group] for group in groups])
     cues = []
     log_long = math.log(200.0)
@@ -186,8 +201,9 @@ def pair_features(
         answer_words = len(answer.words)
         only_answer = answer.content - qa.content
         values = matrix[row]
-        values[5] = _differs(qa.numbers, qb.numbers)
-        values[6] = _differs(qa.names, qb.names)
+        (numbers_a, names_a), (numbers_b, names_b) = qa.entities(), qb.entities()
+        values[5] = _differs(numbers_a, numbers_b)
+        values[6] = _differs(names_a, names_b)
         values[7] = _swapped(qa, qb)
         values[8] = 1.0 if repair else 0.0
         values[9] = 1.0 if follow else 0.0
