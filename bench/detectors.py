@@ -128,7 +128,7 @@ def _rate(turns: int, cpu: float, wall: float) -> str:
 
 
 def bench_in_process(sessions_count: int, chunk: int) -> float:
-    from apps.detection import rephrase_model
+    from apps.detection.detectors import rephrase_model
     from apps.detection.config import DetectorConfig
     from apps.detection.detectors.base import CompiledRule
     from apps.detection.detectors.runner import run_detectors
@@ -247,7 +247,7 @@ def _timed(work) -> tuple[float, float, object]:
 
 def bench_database(sessions_count: int, in_process_rate: float, filler_turns: int) -> None:
     _setup_django()
-    from apps.detection import rephrase_model
+    from apps.detection.detectors import rephrase_model
     from apps.detection.models import DetectionRule
     from apps.detection.services import run as services, sweep
     from apps.detection.rules.parser import parse

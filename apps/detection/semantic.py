@@ -8,7 +8,7 @@ time. Loading takes a fraction of a second, once per process, on first use.
 
 The view is optional: without the package, or with ``AGENTLOOP_SEMANTIC_VIEW=false``,
 ``available()`` is False and the rephrase model uses its variant trained without this feature
-(``apps.detection.rephrase_model``). Each distinct text is embedded once per process (a
+(``apps.detection.detectors.rephrase_model``). Each distinct text is embedded once per process (a
 bounded memo: a session is re-examined whenever a turn lands, and its earlier questions come
 back each time); a call embeds its new texts in one batch.
 """

@@ -6,7 +6,7 @@ another entity reuses all but one ("… on the 500 package" → "and on the 900 
 rephrase often shares none ("refund" → "money back"). So each (turn, next turn) pair of a
 session within the window is described by ``pair_features`` — several similarity views, entity
 differences, repair and follow-up cues, whether the first answer served — and a learned model
-(``apps.detection.rephrase_model``) turns them into a probability. ``pair_features`` is the one
+(``apps.detection.detectors.rephrase_model``) turns them into a probability. ``pair_features`` is the one
 feature extraction: ``manage.py train_detectors`` fits on it and the worker scores with it.
 """
 

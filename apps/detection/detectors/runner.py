@@ -26,7 +26,7 @@ from apps.detection.detectors.knowledge_gap import knowledge_gap
 from apps.detection.detectors.low_confidence import low_confidence
 from apps.detection.detectors.recurrence import history_by_user, recurrence_candidates
 from apps.detection.detectors.rephrase import rephrase_candidates
-from apps.detection.rephrase_model import score_pairs
+from apps.detection.detectors.rephrase_model import score_pairs
 from apps.detection.detectors.tool_error import tool_error
 from apps.detection.rules.evaluator import compile_rule
 from apps.detection.similarity import DEFAULT_SIMILARITY, Similarity
@@ -125,7 +125,7 @@ def run_detectors(
 ) -> Result:
     """Every enabled detector and rule over ``sessions`` (each sorted by ``created_at``).
 
-    Rephrase is the learned model (``apps.detection.rephrase_model``; ``rephrase_model``
+    Rephrase is the learned model (``apps.detection.detectors.rephrase_model``; ``rephrase_model``
     overrides the shipped one, for training and tests); recurrence pairs go to the similarity
     backend. Both work one session at a time, so the result does not depend on how sessions
     were batched.

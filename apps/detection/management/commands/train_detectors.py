@@ -1,5 +1,5 @@
 """Retrain the rephrase model on the development part of the labelled corpus and write
-``apps/detection/data/rephrase_model.json`` (``apps.detection.rephrase_model``).
+``apps/detection/data/rephrase_model.json`` (``apps.detection.detectors.rephrase_model``).
 
     ./manage.py train_detectors [--dir bench/corpus/detection] [--check]
 
@@ -18,7 +18,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 from django.test import override_settings
 
-from apps.detection import evaluation, rephrase_model
+from apps.detection import evaluation, training
+from apps.detection.detectors import rephrase_model
 from apps.detection.config import DETECTORS, DetectorConfig
 
 
@@ -47,7 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args, dir: Path, check: bool, **options):
         sessions = evaluation.load_corpus(dir)
         dev = [s for s in sessions if s.split == "dev"]
-        data = rephrase_model.fit(sessions, DetectorConfig(), directory=dir)
+        data = training.fit(sessions, DetectorConfig(), directory=dir)
         data["figures_dev"] = dev_figures(dev, data)
         self.stdout.write(f"{len(dev)} development sessions, {data['pairs']} candidate pairs, {data['positives']} rephrases")
         for name, chosen in data["cross_validated"].items():
