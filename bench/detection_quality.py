@@ -2,11 +2,14 @@
 development and held-out parts, flagged counts per tag (each kind of positive and of look-alike
 negative), and the lift of the flagged set on the long production-like sessions.
 
-    .venv/bin/python bench/detection_quality.py [--dir bench/corpus/detection] [--errors 20]
+    .venv/bin/python bench/detection_quality.py [--dir bench/corpus/detection] [--errors 20] [--without-semantic]
 
 ``--errors N`` prints up to N misclassified turns per detector from the development part only
 (looking at held-out mistakes would be fitting on them).
 No database: the detectors run in process, exactly as a worker's pass runs them.
+The rephrase figures are printed twice: with the semantic view and without it (the model
+variant a deployment without the ``semantic`` extra runs); ``--without-semantic`` prints only
+the latter for every table.
 """
 
 from __future__ import annotations
@@ -30,12 +33,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--errors", type=int, default=0)
+    parser.add_argument("--without-semantic", action="store_true", help="run the rephrase model without its semantic view")
     args = parser.parse_args()
+    if args.without_semantic:
+        os.environ["AGENTLOOP_SEMANTIC_VIEW"] = "false"
 
     import django
 
     django.setup()
-    from apps.detection import evaluation
+    from django.test import override_settings
+
+    from apps.detection import evaluation, semantic
 
     options = {}
     sessions = evaluation.load_corpus(args.dir)
@@ -69,7 +77,15 @@ def main() -> int:
         print(f"\nrealistic mix: {len(realistic)} sessions, {result.turns} turns, {result.failures} failures "
               f"(base rate {result.base_rate:.1%}); flagged {result.flagged}, of which {result.flagged_failures} failures "
               f"({result.flagged_precision:.1%}); lift {result.lift:.1f}x (target >= 5x)")
-    print(f"\ndetector pass over the corpus: {elapsed * 1000:.0f} ms")
+    print(f"\ndetector pass over the corpus: {elapsed * 1000:.0f} ms "
+          f"(rephrase semantic view: {'on' if semantic.available() else 'off'})")
+    if semantic.available():
+        with override_settings(SEMANTIC_VIEW=False):
+            lexical = evaluation.predict(sessions, **options)
+        print("\nrephrase without the semantic view (the lexical model variant):")
+        for name, part in parts.items():
+            c = evaluation.evaluate(part, lexical).by_kind["rephrase"]
+            print(f"{'rephrase':<14} {name:<8} {c.tp:>4} {c.fp:>4} {c.fn:>4} {_figure(c.precision):>5} {_figure(c.recall):>5} {_figure(c.f1):>5}")
 
     if args.errors:
         for kind in evaluation.KINDS:

@@ -128,7 +128,7 @@ def _rate(turns: int, cpu: float, wall: float) -> str:
 
 
 def bench_in_process(sessions_count: int, chunk: int) -> float:
-    from apps.detection import similarity
+    from apps.detection.detectors import rephrase_model
     from apps.detection.config import DetectorConfig
     from apps.detection.detectors.base import CompiledRule
     from apps.detection.detectors.runner import run_detectors
@@ -146,7 +146,7 @@ def bench_in_process(sessions_count: int, chunk: int) -> float:
         for previous, current in zip(chunks, chunks[1:])
     ]
     run_detectors(chunks[0], config, now=now, rules=rules)  # warm caches (regexes, rules)
-    similarity.clear_memos()  # each timed pass analyses its texts afresh, as a new worker process
+    rephrase_model.clear_memos()  # each timed pass analyses its texts afresh, as a new worker process
     print(f"1. in-process, {turns:,} turns in {len(sessions):,} sessions (no database)")
     wall, cpu = time.perf_counter(), time.process_time()
     found = sum(len(run_detectors(c, config, now=now, rules=rules, history=h).detections) for c, h in zip(chunks, histories))
@@ -154,7 +154,7 @@ def bench_in_process(sessions_count: int, chunk: int) -> float:
     print(f"   chunks of {chunk} sessions with history:  {_rate(turns, cpu, wall)}; {found:,} detections")
     chunked = turns / cpu
     single = sessions[:2000]
-    similarity.clear_memos()
+    rephrase_model.clear_memos()
     single_turns = sum(len(s) for s in single)
     wall, cpu = time.perf_counter(), time.process_time()
     for session in single:
@@ -247,7 +247,7 @@ def _timed(work) -> tuple[float, float, object]:
 
 def bench_database(sessions_count: int, in_process_rate: float, filler_turns: int) -> None:
     _setup_django()
-    from apps.detection import similarity
+    from apps.detection.detectors import rephrase_model
     from apps.detection.models import DetectionRule
     from apps.detection.services import run as services, sweep
     from apps.detection.rules.parser import parse
@@ -291,7 +291,7 @@ def bench_database(sessions_count: int, in_process_rate: float, filler_turns: in
     reference, figures = None, {}
     for label, work in paths:
         _reset(project)
-        similarity.clear_memos()  # a first run analyses every text afresh, as a new worker process
+        rephrase_model.clear_memos()  # a first run analyses every text afresh, as a new worker process
         cpu, wall, _ = _timed(work)
         rerun_cpu, rerun_wall, _ = _timed(work)
         stored = _stored(project)

@@ -57,7 +57,7 @@ def ensure_venv() -> None:
         print("agentloop: installing dependencies (pinned by constraints.txt)", flush=True)
         pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
         subprocess.run([*pip, "--upgrade", "pip", "setuptools", "wheel"], check=True)
-        install = [*pip, "-c", str(BASE_DIR / "constraints.txt"), "-e", f"{BASE_DIR}[dev]"]
+        install = [*pip, "-c", str(BASE_DIR / "constraints.txt"), "-e", f"{BASE_DIR}[dev,semantic]"]
         if (BASE_DIR / "sdk" / "python" / "pyproject.toml").exists():
             install += ["-e", str(BASE_DIR / "sdk" / "python")]
         subprocess.run(install, check=True)

@@ -1,5 +1,6 @@
-"""Optional similarity backends for rephrase and recurrence: your own embedding model behind the
-``Similarity`` interface (apps/detection/similarity.py).
+"""Optional similarity backends for recurrence: your own embedding model behind the
+``Similarity`` interface (apps/detection/similarity.py). (Rephrase is a learned model with its
+own semantic view: apps/detection/detectors/rephrase_model.py, apps/detection/semantic.py.)
 
 ``AGENTLOOP_SIMILARITY_BACKEND`` names, as a dotted path, a callable that returns a backend (any
 object with ``pair_scores(pairs) -> list[float]``); empty means the built-in offline TF-IDF +

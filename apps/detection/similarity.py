@@ -152,8 +152,7 @@ class TfidfFuzzySimilarity:
     rapidfuzz runs first on every distinct pair (C++, one call for the whole batch, memoised); a
     pair it scores below ``prefilter`` cannot reach a useful blend and skips the TF-IDF stage (its
     score is the fuzzy part alone, and its texts take no part in the IDF fit). Each distinct text
-    is analysed once per process (``_features``); the weighting and the cosines of every group
-    run in one call of a compiled kernel (``apps.detection.tfidf``).
+    is analysed once per process (``_features``); the cosines come from ``tfidf_views``.
     """
 
     def __init__(self, prefilter: float = 0.4):
@@ -169,53 +168,73 @@ class TfidfFuzzySimilarity:
         flat = [pair for group in groups for pair in group]
         if not flat:
             return [[] for _ in groups]
-        fuzzy = _fuzzy_ratios(flat)
-        texts: dict[str, int] = {}  # each distinct text once per call, whatever its groups
-        row_text: list[int] = []
-        sizes: list[int] = []
-        left: list[int] = []
-        right: list[int] = []
-        kept: list[int] = []
-        position = 0
-        for group in groups:
-            index: dict[str, int] = {}  # text → its row in this group
-            for a, b in group:
-                if fuzzy[position] / 100.0 >= self.prefilter:
-                    kept.append(position)
-                    for text in (a, b):
-                        if text not in index:
-                            index[text] = len(row_text)
-                            row_text.append(texts.setdefault(text, len(texts)))
-                    left.append(index[a])
-                    right.append(index[b])
-                position += 1
-            if index:
-                sizes.append(len(index))
-        blended = 0.25 * (np.array(fuzzy, dtype=np.float64) / 100.0)
-        if kept:
-            # Word rows then char rows: the char rows form groups of their own after the word
-            # groups (and their texts follow the word texts), so each analyzer's document
-            # frequencies are counted apart, in one call.
-            features = [_features(text) for text in texts]
-            words, chars = [f[0] for f in features], [f[1] for f in features]
-            rows_text = np.array(row_text, dtype=np.int64)
-            rows, left_array, right_array = len(row_text), np.array(left, dtype=np.int64), np.array(right, dtype=np.int64)
-            cosines = _cosines(
-                np.concatenate(words + chars),
-                np.fromiter(map(len, words + chars), dtype=np.int64, count=2 * len(texts)),
-                np.concatenate([rows_text, rows_text + len(texts)]),
-                np.array(sizes + sizes, dtype=np.int64),
-                np.concatenate([left_array, left_array + rows]),
-                np.concatenate([right_array, right_array + rows]),
-            )
-            half = len(kept)
-            blended[np.array(kept, dtype=np.int64)] += 0.4 * cosines[:half] + 0.35 * cosines[half:]
+        fuzzy = np.array(_fuzzy_ratios(flat), dtype=np.float64) / 100.0
+        kept = np.flatnonzero(fuzzy >= self.prefilter)
+        blended = 0.25 * fuzzy
+        if len(kept):
+            word, char = tfidf_views(groups, keep=kept)
+            blended[kept] += 0.4 * word[kept] + 0.35 * char[kept]
         clamped = np.clip(blended, 0.0, 1.0).tolist()
         out, position = [], 0
         for group in groups:
             out.append(clamped[position:position + len(group)])
             position += len(group)
         return out
+
+
+def tfidf_views(groups: list[list[tuple[str, str]]], *, keep=None) -> tuple[np.ndarray, np.ndarray]:
+    """The word and the character TF-IDF cosine of every pair (flattened over ``groups``), each
+    group's IDF fitted on that group's texts alone; a pair outside ``keep`` (positions in the
+    flattened list; None = every pair) is not computed (0) and its texts take no part in the fit.
+
+    Each distinct text is analysed once per process (``_features``); the weighting and the
+    cosines of every group run in one call of the compiled kernel (``apps.detection.tfidf``).
+    Word rows then char rows: the char rows form groups of their own after the word groups (and
+    their texts follow the word texts), so each analyzer's document frequencies are counted apart.
+    """
+    _start_batch()
+    total = sum(len(group) for group in groups)
+    word, char = np.zeros(total, dtype=np.float64), np.zeros(total, dtype=np.float64)
+    wanted = None if keep is None else set(np.asarray(keep).tolist())
+    texts: dict[str, int] = {}  # each distinct text once per call, whatever its groups
+    row_text: list[int] = []
+    sizes: list[int] = []
+    left: list[int] = []
+    right: list[int] = []
+    kept: list[int] = []
+    position = 0
+    for group in groups:
+        index: dict[str, int] = {}  # text → its row in this group
+        for a, b in group:
+            if wanted is None or position in wanted:
+                kept.append(position)
+                for text in (a, b):
+                    if text not in index:
+                        index[text] = len(row_text)
+                        row_text.append(texts.setdefault(text, len(texts)))
+                left.append(index[a])
+                right.append(index[b])
+            position += 1
+        if index:
+            sizes.append(len(index))
+    if not kept:
+        return word, char
+    features = [_features(text) for text in texts]
+    words, chars = [f[0] for f in features], [f[1] for f in features]
+    rows_text = np.array(row_text, dtype=np.int64)
+    rows, left_array, right_array = len(row_text), np.array(left, dtype=np.int64), np.array(right, dtype=np.int64)
+    cosines = _cosines(
+        np.concatenate(words + chars),
+        np.fromiter(map(len, words + chars), dtype=np.int64, count=2 * len(texts)),
+        np.concatenate([rows_text, rows_text + len(texts)]),
+        np.array(sizes + sizes, dtype=np.int64),
+        np.concatenate([left_array, left_array + rows]),
+        np.concatenate([right_array, right_array + rows]),
+    )
+    half = len(kept)
+    positions = np.array(kept, dtype=np.int64)
+    word[positions], char[positions] = cosines[:half], cosines[half:]
+    return word, char
 
 
 DEFAULT_SIMILARITY: Similarity = TfidfFuzzySimilarity()

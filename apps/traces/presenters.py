@@ -46,6 +46,22 @@ def compact(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def signal_explanation(value) -> str:
+    """Why a signal fired, in words: the detector's own ``explain`` string when its value has one
+    (apps/detection: "repair cue 'i mean'; similarity 0.71; …"), else the value's scalar fields
+    ("phrase: i don't know; score: 0.82"), ids left out (the replay links turns elsewhere)."""
+    if not isinstance(value, dict):
+        return "" if value is None or isinstance(value, (bool, dict, list)) else compact(value)
+    explain = value.get("explain")
+    if isinstance(explain, str) and explain.strip():
+        return explain.strip()
+    parts = [
+        f"{key.replace('_', ' ')}: {compact(item)}" for key, item in value.items()
+        if not key.endswith("_id") and key != "explain" and isinstance(item, (str, int, float)) and not isinstance(item, bool)
+    ]
+    return "; ".join(parts)
+
+
 def history_entries(history) -> list[dict]:
     entries = []
     for item in history if isinstance(history, list) else [history]:
@@ -107,7 +123,7 @@ def turn_replay(*, turn, children: dict) -> dict:
         "tool_calls": tool_call_rows(turn.tool_calls),
         "steps": step_rows(children["steps"]),
         "signals": [
-            {"signal": s, "value": compact(s.value), "badge": signal_badge_class(s.kind)}
+            {"signal": s, "value": compact(s.value), "badge": signal_badge_class(s.kind), "explain": signal_explanation(s.value)}
             for s in children["signals"]
         ],
         "feedback": children["feedback"],

@@ -308,3 +308,6 @@ ORG_TOKEN_RATE_LIMIT_PER_MINUTE = env.int("AGENTLOOP_ORG_TOKEN_RATE_LIMIT_PER_MI
 # Detectors: an optional similarity backend for rephrase and recurrence (dotted path of a factory,
 # e.g. "apps.detection.embedding.sentence_transformers_backend"); empty = the offline default.
 SIMILARITY_BACKEND = env("AGENTLOOP_SIMILARITY_BACKEND", default="")
+# The rephrase model's semantic view (apps/detection/semantic.py; the `semantic` extra). Off, or
+# without the package, the model variant trained without it runs.
+SEMANTIC_VIEW = env.bool("AGENTLOOP_SEMANTIC_VIEW", default=True)

@@ -43,18 +43,26 @@ def only(*names) -> DetectorConfig:
     return DetectorConfig(enabled=frozenset(names))
 
 
-@pytest.mark.parametrize(("first", "second", "fires"), [
-    ("How do I reset my password?", "how can I change my password", True),
-    ("How do I export my data to CSV?", "how to export data as csv file", True),
-    ("Where is my order #1234?", "where is my order 1234, it has not arrived", True),
-    ("How do I reset my password?", "And what if I never get the reset email?", False),  # follow-up
-    ("How do I reset my password?", "What about changing my email address?", False),  # follow-up
-    ("How do I reset my password?", "Thanks, that worked!", False),  # acknowledgement
-    ("How do I reset my password?", "What are your opening hours?", False),  # new topic
-    ("Which plans include SSO?", "Can I pay by invoice?", False),  # new topic
+# The first answer matters to the rephrase model: a vague one that the user asks past, or a
+# specific one that they build on.
+VAGUE = "It depends on your account."
+RESET = "Click 'Forgot password' on the sign-in page and we'll email you a reset link within a minute."
+
+
+@pytest.mark.parametrize(("first", "answer", "second", "fires"), [
+    ("How do I reset my password?", VAGUE, "how can I change my password", True),
+    ("How do I export my data to CSV?", VAGUE, "how to export data as csv file", True),
+    ("Where is my order #1234?", VAGUE, "where is my order 1234, it has not arrived", True),
+    pytest.param("How do I reset my password?", RESET, "And what if I never get the reset email?", False,  # follow-up
+                 marks=pytest.mark.xfail(strict=True, reason="a follow-up built on the answer's words: a known miss "
+                                         "of the rephrase model (tests/detection/test_rephrase_model.py KNOWN_MISSES)")),
+    ("How do I reset my password?", RESET, "What about changing my email address?", False),  # follow-up
+    ("How do I reset my password?", RESET, "Thanks, that worked!", False),  # acknowledgement
+    ("How do I reset my password?", RESET, "What are your opening hours?", False),  # new topic
+    ("Which plans include SSO?", "SSO (SAML and OIDC) is in the Business and Enterprise plans.", "Can I pay by invoice?", False),
 ])
-def test_rephrase_labelled_pairs(first, second, fires):
-    a, b = turn(first, "An answer.", minutes_ago=3), turn(second, "Another answer.", minutes_ago=1)
+def test_rephrase_labelled_pairs(first, answer, second, fires):
+    a, b = turn(first, answer, minutes_ago=3), turn(second, "Another answer.", minutes_ago=1)
 
     result = run([[a, b]], only("rephrase"))
 

@@ -103,8 +103,9 @@ def test_the_sentence_transformers_backend_needs_a_local_model(monkeypatch, tmp_
 
 
 @pytest.mark.django_db
-def test_detection_scores_rephrases_with_the_configured_backend(project):
-    """A rephrase TF-IDF cannot see (no shared words) is found when the embedding knows the synonyms."""
+def test_detection_scores_recurrences_with_the_configured_backend(project):
+    """A recurrence TF-IDF cannot see (no shared words) is found when the embedding knows the
+    synonyms. (Rephrase is the learned model, with its own semantic view: apps.detection.semantic.)"""
     import datetime as dt
 
     from django.utils import timezone
@@ -116,17 +117,17 @@ def test_detection_scores_rephrases_with_the_configured_backend(project):
 
     DetectorSettings.objects.create(project=project, detector="random_sample", enabled=False)
     start = timezone.now() - dt.timedelta(hours=1)
-    first = TurnFactory(project=project, session_id="s1", created_at=start, input="refund", output="Sure.")
-    TurnFactory(project=project, session_id="s1", created_at=start + dt.timedelta(minutes=1), input="money back",
-                output="Done.")
+    TurnFactory(project=project, session_id="s1", end_user_id="u1", created_at=start, input="refund", output="Sure.")
+    second = TurnFactory(project=project, session_id="s2", end_user_id="u1", created_at=start + dt.timedelta(minutes=20),
+                         input="money back", output="Done.")
 
-    detect_session(project=project, session_id="s1", now=timezone.now())
-    default_kinds = set(Signal.objects.for_project(project).filter(turn_id=first.id).values_list("kind", flat=True))
+    detect_session(project=project, session_id="s2", now=timezone.now())
+    default_kinds = set(Signal.objects.for_project(project).filter(turn_id=second.id).values_list("kind", flat=True))
     Signal.objects.for_project(project).filter(source="detector").delete()
     DetectionPass.objects.for_project(project).delete()
     with override_settings(SIMILARITY_BACKEND="tests.detection.test_embedding.synonym_backend"):
-        detect_session(project=project, session_id="s1", now=timezone.now())
-    embedded_kinds = set(Signal.objects.for_project(project).filter(turn_id=first.id).values_list("kind", flat=True))
+        detect_session(project=project, session_id="s2", now=timezone.now())
+    embedded_kinds = set(Signal.objects.for_project(project).filter(turn_id=second.id).values_list("kind", flat=True))
 
-    assert "rephrase" not in default_kinds
-    assert "rephrase" in embedded_kinds
+    assert "recurrence" not in default_kinds
+    assert "recurrence" in embedded_kinds

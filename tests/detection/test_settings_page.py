@@ -85,7 +85,7 @@ def test_punt_phrases_and_sample_percentage(project, owner):
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"action": "detector", "detector": "nope"}, "Unknown detector"),
-    ({"action": "detector", "detector": "rephrase", "param_threshold": "2"}, "between 0 and 1"),
+    ({"action": "detector", "detector": "rephrase", "param_min_probability": "2"}, "between 0 and 1"),
     ({"action": "detector", "detector": "rephrase", "param_window_seconds": "soon"}, "must be a number"),
     ({"action": "rule_create", "name": "r", "expression": "plan == 'x'", "signal_kind": "k"}, "unknown field &#x27;plan&#x27;"),
     ({"action": "rule_create", "name": "r", "expression": "model ==", "signal_kind": "k"}, "(at position 8)"),

@@ -7,6 +7,7 @@ import pytest
 from apps.demo import traffic as demo_traffic
 from apps.demo.problems import seed_problems_demo
 from apps.problems.models import Problem, ProblemStatus
+from apps.traces.models import Signal
 from tests.factories.projects import api_key_with_secret
 
 
@@ -29,3 +30,6 @@ def test_the_demo_backlog_has_ranked_problems_with_causes(live_server, project, 
     assert refund_policy.turn_count >= 4
     pains = list(Problem.objects.for_project(project).order_by("-pain").values_list("pain", flat=True))
     assert pains == sorted(pains, reverse=True) and pains[0] > 0
+    # The refund session's re-asked question is a rephrase that explains itself (issue 14).
+    rephrases = Signal.objects.for_project(project).filter(kind="rephrase", source="detector").values_list("value", flat=True)
+    assert any(v["explain"].startswith("similarity ") and v["probability"] >= 0.35 for v in rephrases), list(rephrases)

@@ -1,27 +1,93 @@
-"""A user who asks the same thing again in the next turn (the pairs; ``runner`` scores them)."""
+"""A user who asks the same thing again in the next turn: the pairs and what describes them.
+
+Word overlap alone is the wrong feature for this decision: a follow-up reuses the previous
+question's words ("how do I add a driver" → "how do I remove a driver"), the same question about
+another entity reuses all but one ("… on the 500 package" → "and on the 900 one?"), and a real
+rephrase often shares none ("refund" → "money back"). So each (turn, next turn) pair of a
+session within the window is described by ``pair_features`` — several similarity views, entity
+differences, repair and follow-up cues, whether the first answer served — and a learned model
+(``apps.detection.detectors.rephrase_model``) turns them into a probability. ``pair_features`` is the one
+feature extraction: ``manage.py train_detectors`` fits on it and the worker scores with it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from itertools import pairwise
 
-from apps.detection.detectors.base import TurnData
+import numpy as np
+from rapidfuzz import fuzz, process
 
-_FOLLOW_UP = re.compile(
-    r"^\s*(?:and|also|plus|what\s+about|how\s+about|what\s+if|then|ok(?:ay)?|thanks|thank\s+you|thx|great|cool|"
-    r"perfect|nice|got\s+it|so|but\s+what|one\s+more|another\s+question|follow[-\s]?up|next|now)\b",
+from apps.detection.detectors.base import TurnData
+from apps.detection.detectors.tool_error import tool_error
+from apps.detection.similarity import tfidf_views
+
+# The lexical and context features, in the model's column order; ``semantic_cosine`` follows
+# them when the semantic view is on (``apps.detection.semantic``).
+FEATURES = (
+    "word_cosine", "char_cosine", "ratio", "token_set_ratio", "partial_ratio",
+    "number_differs", "name_differs", "word_swapped", "repair_cue", "follow_up_cue", "thanks_cue",
+    "answer_overlap", "answer_failed", "answer_length", "answer_detail", "uses_answer_words",
+    "length_ratio", "longer_by", "gap", "near_duplicate",
+)
+SEMANTIC_FEATURE = "semantic_cosine"
+
+_REPAIR = re.compile(
+    r"\b(?:i\s+mean[t]?|i\s+meant|no,?\s+i\s+(?:asked|said|mean|want(?:ed)?)|that'?s\s+not\s+what\s+i(?:\s+(?:asked|meant|said|wanted))?|"
+    r"not\s+what\s+i\s+(?:asked|meant|said)|you\s+didn'?t\s+(?:answer|understand|get)|"
+    r"(?:didn'?t|did\s+not|doesn'?t|does\s+not)\s+answer|again\s*:|i\s+said|to\s+be\s+clear|"
+    r"let\s+me\s+(?:rephrase|put\s+it)|in\s+other\s+words|my\s+question\s+(?:is|was)|"
+    r"i'?m\s+asking|i\s+am\s+asking|i\s+asked|once\s+again|still\s+(?:don'?t|not)|read\s+my\s+question|"
+    r"you'?re\s+not\s+(?:listening|answering)|that\s+doesn'?t\s+help|not\s+helpful|"
+    r"what\s+i\s+(?:need|want)\s+to\s+know|simple\s+question|rephras)",
     re.IGNORECASE,
+)
+# A repair cue needs one of these words: the cue pattern runs only on questions holding one.
+_REPAIR_WORDS = frozenset(
+    "mean meant asked said not didn't didnt doesn't doesnt did does again clear rephrase rephrased rephrasing put words "
+    "question asking asked still listening answering help helpful need want simple".split()
+)
+_FOLLOW_UP = re.compile(
+    r"^\W*(?:and|also|plus|what\s+about|how\s+about|what\s+if|then|another|one\s+more|"
+    r"follow[-\s]?up|next|what\s+else|besides|as\s+well|same\s+for|how\s+do\s+i\s+then)\b",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(
+    r"\b(?:thanks|thank\s+you|thx|ty|cheers|great|perfect|got\s+it|that\s+worked|awesome|brilliant|"
+    r"helpful|understood|makes\s+sense|nice|cool|ok(?:ay)?\s+(?:so|and|then|great|thanks))\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_NUMBER = re.compile(r"(?<![\w])[#£$€]?\w*\d[\w./:-]*")
+_NAME = re.compile(r"(?<=[\w,;)] )[A-Z][\w'’-]+")
+_DETAIL = re.compile(r"\d|>|→|»|^\s*[-*•]|\b[A-Z][a-z]+ (?:>|→)", re.MULTILINE)
+_STOP = frozenset(
+    "a an the i me my we our you your it its is are was were be been am do does did doing have has had "
+    "to of in on at for from with by about as into and or but if so than then that this these those "
+    "there here what which who whom whose when where why how can could would should will shall may might "
+    "must not no yes please pls hi hello hey thanks thank just also too very really any some "
+    "get got up out off over again there's it's i'm don't can't im dont cant u ur".split()
 )
 
 
-def is_follow_up(text: str) -> bool:
-    """Markers of a genuine follow-up or an acknowledgement rather than a re-ask."""
-    return bool(_FOLLOW_UP.search(text))
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _content(words) -> set[str]:
+    return set(words).difference(_STOP)
+
+
+def first_cue(pattern: re.Pattern, text: str) -> str:
+    found = pattern.search(text)
+    return found.group(0).strip().lower() if found else ""
 
 
 def rephrase_candidates(session: list[TurnData], window_seconds: int) -> list[tuple[TurnData, TurnData]]:
-    """(turn, next turn) pairs of one session (sorted by time) that could be a rephrase."""
+    """(turn, next turn) pairs of one session (sorted by time) within the window, both questions
+    non-empty: every such pair is scored (cues are features, not filters)."""
     window = dt.timedelta(seconds=window_seconds)
     pairs = []
     for current, following in pairwise(session):
@@ -29,7 +95,128 @@ def rephrase_candidates(session: list[TurnData], window_seconds: int) -> list[tu
             continue
         if following.created_at - current.created_at > window:
             continue
-        if not following.question.strip() or not current.question.strip() or is_follow_up(following.question):
+        if not following.question.strip() or not current.question.strip():
             continue
         pairs.append((current, following))
     return pairs
+
+
+class _Text:
+    """What the features read from one text, computed once per text (``_TEXTS``); the entities
+    only for a question (``entities``: an answer's are never read, and answers are long)."""
+
+    __slots__ = ("text", "words", "content", "_entities")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.words = _words(text)
+        self.content = _content(self.words)
+        self._entities = None
+
+    def entities(self) -> tuple[set, set]:
+        """(numbers and ids, capitalised names) of the text."""
+        if self._entities is None:
+            text = self.text
+            self._entities = (
+                {n.lower().strip("#£$€.,:-") for n in _NUMBER.findall(text)},
+                {n.lower() for n in _NAME.findall(text) if n.lower() not in _STOP},
+            )
+        return self._entities
+
+
+# text → its ``_Text``, per process: a session is re-examined whenever a turn lands and its
+# earlier questions and answers come back each time. Bounded: cleared whole before a pass.
+_TEXTS: dict[str, _Text] = {}
+_TEXTS_MAX = 20_000
+
+
+def _differs(a: set, b: set) -> float:
+    """1 when both texts name such entities and none is shared (another order, another city)."""
+    return 1.0 if a and b and not a & b else 0.0
+
+
+def _swapped(a: _Text, b: _Text) -> float:
+    """1 when the questions share most content words but trade one or two for unrelated ones
+    ("cancel a standing order" → "set up a standing order"): a typo is not a trade."""
+    only_a, only_b = a.content - b.content, b.content - a.content
+    shared = len(a.content & b.content)
+    if not (1 <= len(only_a) <= 2 and 1 <= len(only_b) <= 3 and shared >= 1):
+        return 0.0
+    for x in only_a:
+        for y in only_b:
+            if fuzz.ratio(x, y) >= 75:
+                return 0.0
+    return 1.0
+
+
+def _near_duplicate(a: _Text, b: _Text, ratio: float) -> float:
+    """1 when every content word of each question has a close spelling in the other: the same
+    question typed again, typos included ("resett my pasword"). Two such texts have a whole-text
+    ratio well above 0.6, so below it the word-by-word test is skipped."""
+    if ratio < 0.6 or not a.content or not b.content:
+        return 0.0
+    for mine, theirs in ((a.content, b.content), (b.content, a.content)):
+        for word in mine - theirs:
+            if not any(fuzz.ratio(word, other) >= 75 for other in theirs):
+                return 0.0
+    return 1.0
+
+
+def pair_features(
+    groups: list[list[tuple[TurnData, TurnData]]], *, punted: set, window_seconds: int,
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """The ``FEATURES`` matrix of every pair (flattened over ``groups``, one group per session:
+    the TF-IDF views fit IDF on a session's questions), and each pair's (repair cue, follow-up
+    cue) for the explanation. ``punted``: ids of turns whose answer the punt detector flagged."""
+    flat = [pair for group in groups for pair in group]
+    matrix = np.zeros((len(flat), len(FEATURES)), dtype=np.float64)
+    if not flat:
+        return matrix, []
+    texts = _TEXTS
+    if len(texts) >= _TEXTS_MAX:
+        texts.clear()
+
+    def parsed(text: str) -> _Text:
+        found = texts.get(text)
+        if found is None:
+            found = texts[text] = _Text(text)
+        return found
+
+    questions = [(a.question.lower(), b.question.lower()) for a, b in flat]
+    lefts, rights = [q for q, _ in questions], [q for _, q in questions]
+    for column, scorer in ((2, fuzz.ratio), (3, fuzz.token_set_ratio), (4, fuzz.partial_ratio)):
+        # The same scorer either way: one C++ call for a batch, direct calls for a session's few
+        # pairs (the batch call's set-up costs more than scoring a handful).
+        ratios = (process.cpdist(lefts, rights, scorer=scorer, dtype=np.float64, workers=1) if len(flat) >= 32
+                  else list(map(scorer, lefts, rights)))
+        matrix[:, column] = np.asarray(ratios, dtype=np.float64) / 100.0
+    matrix[:, 0], matrix[:, 1] = tfidf_views([[(a.question, b.question) for a, b in group] for group in groups])
+    cues = []
+    log_long = math.log(200.0)
+    for row, (a, b) in enumerate(flat):
+        qa, qb, answer = parsed(a.question), parsed(b.question), parsed(a.answer)
+        repair = first_cue(_REPAIR, b.question) if _REPAIR_WORDS.intersection(qb.words) else ""
+        follow = first_cue(_FOLLOW_UP, b.question)
+        cues.append((repair, follow))
+        answer_words = len(answer.words)
+        only_answer = answer.content - qa.content
+        values = matrix[row]
+        (numbers_a, names_a), (numbers_b, names_b) = qa.entities(), qb.entities()
+        values[5] = _differs(numbers_a, numbers_b)
+        values[6] = _differs(names_a, names_b)
+        values[7] = _swapped(qa, qb)
+        values[8] = 1.0 if repair else 0.0
+        values[9] = 1.0 if follow else 0.0
+        values[10] = 1.0 if _THANKS.search(b.question) else 0.0
+        values[11] = len(qa.content & answer.content) / len(qa.content) if qa.content else 0.0
+        values[12] = 1.0 if a.id in punted or ((a.step_errors or a.tool_calls) and tool_error(a)) else 0.0
+        values[13] = min(1.0, math.log1p(answer_words) / log_long)
+        values[14] = min(1.0, len(_DETAIL.findall(a.answer)) / 5.0)
+        values[15] = len(qb.content & only_answer) / len(qb.content) if qb.content else 0.0
+        la, lb = len(qa.words) or 1, len(qb.words) or 1
+        values[16] = min(la, lb) / max(la, lb)
+        values[17] = max(-1.0, min(1.0, math.log(lb / la) / math.log(8.0)))
+        gap = (b.created_at - a.created_at).total_seconds() if a.created_at and b.created_at else 0.0
+        values[18] = max(0.0, min(1.0, gap / window_seconds))
+        values[19] = _near_duplicate(qa, qb, values[2])
+    return matrix, cues

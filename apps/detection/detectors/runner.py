@@ -28,6 +28,7 @@ from apps.detection.detectors.knowledge_gap import knowledge_gap
 from apps.detection.detectors.low_confidence import low_confidence
 from apps.detection.detectors.recurrence import history_by_user, recurrence_candidates
 from apps.detection.detectors.rephrase import rephrase_candidates
+from apps.detection.detectors.rephrase_model import score_pairs
 from apps.detection.detectors.tool_error import tool_error
 from apps.detection.rules.evaluator import compile_rule
 from apps.detection.similarity import DEFAULT_SIMILARITY, Similarity
@@ -122,11 +123,14 @@ def run_detectors(
     history: list[TurnData] = (),
     rules: list[CompiledRule] = (),
     similarity: Similarity = DEFAULT_SIMILARITY,
+    rephrase_model=None,
 ) -> Result:
     """Every enabled detector and rule over ``sessions`` (each sorted by ``created_at``).
 
-    The similarity pairs (rephrase and recurrence) go to the backend one session at a time, so
-    the result does not depend on how sessions were batched.
+    Rephrase is the learned model (``apps.detection.detectors.rephrase_model``; ``rephrase_model``
+    overrides the shipped one, for training and tests); recurrence pairs go to the similarity
+    backend. Both work one session at a time, so the result does not depend on how sessions
+    were batched.
     """
     on = config.enabled
     detections: list[Detection] = []
@@ -143,14 +147,19 @@ def run_detectors(
     abandon_window = dt.timedelta(seconds=abandon["window_seconds"]) if abandon is not None else None
     checks = [(rule, _compiled_rule(rule.ast)) for rule in rules]
     sample_on, sample_cutoff, blake2b = percentage > 0, percentage * 10_000, hashlib.blake2b
+    punted_ids = set()  # the rephrase model reads whether the first answer punted
+    rephrase_on = "rephrase" in on
     for session in sessions:
         last = session[-1] if session else None
         first = session[0] if session else None
         for turn in session:
             turn_id = turn.id
-            # the punt is also an input of abandonment, which only a session's last turn can have
+            # The punt is also an input of abandonment (a session's last turn) and of the rephrase
+            # model (whether the first answer of a pair punted: every turn but the last).
             punted = agent_punted(turn.answer, punt_phrases, turn.question) if turn.answer and (
-                punt_on or abandon is not None and turn is last) else None
+                punt_on or (rephrase_on if turn is not last else abandon is not None)) else None
+            if punted:
+                punted_ids.add(turn_id)
             if punted and punt_on:
                 add(Detection(turn_id, "agent_punted", punted, "agent_punted"))
             if escalation_on and (
@@ -201,31 +210,26 @@ def run_detectors(
         # The batch's own sessions count as history too: a sweep batch holding two sessions of one
         # user finds the same recurrences as two per-session passes.
         by_user = history_by_user([*history, *(t for session in sessions for t in session)] if len(sessions) > 1 else history)
+    if rephrase_window is not None:
+        # The earlier turn is the one that failed: its user had to ask again.
+        rephrase_groups = [pairs for session in sessions if (pairs := rephrase_candidates(session, rephrase_window))]
+        for a, _, value in score_pairs(
+            rephrase_groups, punted=punted_ids, window_seconds=rephrase_window,
+            min_probability=config.p("rephrase")["min_probability"], model=rephrase_model,
+        ):
+            detections.append(Detection(a.id, "rephrase", value, "rephrase"))
     # One similarity group per session, so a pair scores the same whether its session was
     # examined alone (after ingestion) or inside a sweep batch (IDF is fitted on the group);
     # the groups of every session go to the backend in one call.
-    groups: list[list[tuple[str, TurnData, TurnData]]] = []
-    for session in sessions:
-        pairs: list[tuple[str, TurnData, TurnData]] = []
-        if rephrase_window is not None:
-            pairs += [("rephrase", a, b) for a, b in rephrase_candidates(session, rephrase_window)]
-        if by_user:
-            pairs += [("recurrence", a, b) for a, b in recurrence_candidates(session, by_user, recurrence_window)]
-        if pairs:
-            groups.append(pairs)
-    texts = [[(a.question, b.question) for _, a, b in pairs] for pairs in groups]
+    groups = [pairs for session in sessions if by_user and (pairs := recurrence_candidates(session, by_user, recurrence_window))]
+    texts = [[(a.question, b.question) for a, b in pairs] for pairs in groups]
     group_scores = getattr(similarity, "group_scores", None)
-    scored = group_scores(texts) if group_scores is not None else [similarity.pair_scores(t) for t in texts]
-    thresholds = {name: config.p(name)["threshold"] for name in ("rephrase", "recurrence") if name in on}
+    scored = [] if not groups else group_scores(texts) if group_scores is not None else [similarity.pair_scores(t) for t in texts]
+    threshold = config.p("recurrence")["threshold"] if groups else None
     recurring: dict = {}
     for pairs, scores in zip(groups, scored):
-        for (name, a, b), score in zip(pairs, scores):
-            if score < thresholds[name]:
-                continue
-            if name == "rephrase":
-                # The earlier turn is the one that failed: its user had to ask again.
-                detections.append(Detection(a.id, "rephrase", {"score": round(float(score), 3), "next_turn_id": str(b.id)}, "rephrase"))
-            elif b.id not in recurring or score > recurring[b.id][0]:
+        for (a, b), score in zip(pairs, scores):
+            if score >= threshold and (b.id not in recurring or score > recurring[b.id][0]):
                 recurring[b.id] = (score, a)
     for turn_id, (score, earlier) in recurring.items():
         detections.append(Detection(

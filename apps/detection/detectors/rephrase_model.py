@@ -1,0 +1,148 @@
+"""The rephrase model: a logistic regression over ``detectors.rephrase.pair_features``.
+
+Trained on the development part of the hand-labelled corpus (``bench/corpus/detection``; the
+held-out part is never seen) by ``manage.py train_detectors`` (``apps.detection.training``), and shipped as a data file,
+``data/rephrase_model.json``: per variant the feature names, the standardisation (mean, scale),
+the coefficients and intercept, and the figures it reached on the development part, with the
+corpus's hash. Two variants, one file: ``semantic`` (with the semantic cosine of
+``apps.detection.semantic``) and ``lexical`` (trained without it), which runs when the semantic
+view is off or not installed — lower figures rather than a feature filled with a made-up value.
+
+Logistic regression is calibrated by construction, so the signal's value carries a probability
+and the threshold on the Detectors tab (``min_probability``) is one. The file is read once per
+process, on first use.
+
+Speed: a pass scores every candidate pair's cheap features first; the semantic cosine only moves
+a pair's logit by at most its coefficient, so a pair that cannot reach the threshold even at
+the most favourable cosine is decided without embedding its texts (``score_pairs``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from apps.detection import semantic
+from apps.detection.detectors.rephrase import FEATURES, SEMANTIC_FEATURE, pair_features
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "rephrase_model.json"
+
+
+@dataclass(frozen=True)
+class Variant:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @property
+    def uses_semantic(self) -> bool:
+        return self.features[-1] == SEMANTIC_FEATURE
+
+    def logits(self, matrix: np.ndarray) -> np.ndarray:
+        return ((matrix - self.mean) / self.scale) @ self.coef + self.intercept
+
+    @classmethod
+    def from_json(cls, data: dict) -> Variant:
+        return cls(
+            features=tuple(data["features"]), mean=np.array(data["mean"]), scale=np.array(data["scale"]),
+            coef=np.array(data["coef"]), intercept=float(data["intercept"]),
+        )
+
+
+@dataclass(frozen=True)
+class RephraseModel:
+    semantic: Variant | None
+    lexical: Variant
+    data: dict  # the file's content (figures, hash, threshold picked on the development part)
+
+    def variant(self) -> Variant:
+        return self.semantic if self.semantic is not None and semantic.available() else self.lexical
+
+
+def model_from_json(data: dict) -> RephraseModel:
+    variants = data["variants"]
+    return RephraseModel(
+        semantic=Variant.from_json(variants["semantic"]) if "semantic" in variants else None,
+        lexical=Variant.from_json(variants["lexical"]), data=data,
+    )
+
+
+@functools.cache
+def loaded() -> RephraseModel:
+    """The shipped model, read once per process."""
+    return model_from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
+
+
+def clear_memos() -> None:
+    """Forget every analysed text of the pass's memos (similarity, rephrase texts, embeddings):
+    benchmarks time a first pass as a new worker process runs it."""
+    from apps.detection import similarity
+    from apps.detection.detectors import rephrase
+
+    similarity.clear_memos()
+    rephrase._TEXTS.clear()
+    semantic.clear_memo()
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _explain(values: np.ndarray, cue: tuple[str, str], semantic_cosine: float | None, probability: float) -> str:
+    """Why the pair was flagged, in a reviewer's words (the features that carry the decision)."""
+    f = dict(zip(FEATURES, values.tolist()))
+    parts = []
+    if cue[0]:
+        parts.append(f"repair cue '{cue[0]}'")
+    if cue[1]:
+        parts.append(f"follow-up cue '{cue[1]}'")
+    parts.append(f"similarity {0.4 * f['word_cosine'] + 0.35 * f['char_cosine'] + 0.25 * f['token_set_ratio']:.2f}")
+    if semantic_cosine is not None:
+        parts.append(f"semantic {semantic_cosine:.2f}")
+    parts.append(f"different number/id: {'yes' if f['number_differs'] else 'no'}")
+    if f["name_differs"]:
+        parts.append("different name: yes")
+    if f["answer_failed"]:
+        parts.append("first answer punted or failed")
+    parts.append(f"answer covered the question {f['answer_overlap']:.0%}")
+    parts.append(f"probability {probability:.2f}")
+    return "; ".join(parts)
+
+
+def score_pairs(groups, *, punted: set, window_seconds: int, min_probability: float, model: RephraseModel | None = None):
+    """(turn, next turn, signal value) for each pair at or above ``min_probability``."""
+    flat = [pair for group in groups for pair in group]
+    if not flat:
+        return []
+    model = model or loaded()
+    variant = model.variant()
+    matrix, cues = pair_features(groups, punted=punted, window_seconds=window_seconds)
+    cut = _logit(min_probability)
+    cosines = None
+    if variant.uses_semantic:
+        lexical = Variant(variant.features[:-1], variant.mean[:-1], variant.scale[:-1], variant.coef[:-1], variant.intercept)
+        base = lexical.logits(matrix)
+        weight, mean = variant.coef[-1] / variant.scale[-1], variant.mean[-1]
+        best = base + max(weight * (0.0 - mean), weight * (1.0 - mean))
+        needed = np.flatnonzero(best >= cut)
+        cosines = np.zeros(len(flat), dtype=np.float64)
+        if len(needed):
+            cosines[needed] = semantic.cosines([(flat[i][0].question, flat[i][1].question) for i in needed])
+        logits = np.where(best >= cut, base + weight * (cosines - mean), -np.inf)
+    else:
+        logits = variant.logits(matrix)
+    out = []
+    for i in np.flatnonzero(logits >= cut).tolist():
+        a, b = flat[i]
+        probability = 1.0 / (1.0 + math.exp(-float(logits[i])))
+        explain = _explain(matrix[i], cues[i], None if cosines is None else float(cosines[i]), probability)
+        out.append((a, b, {"probability": round(probability, 3), "next_turn_id": str(b.id), "explain": explain}))
+    return out

@@ -1,0 +1,136 @@
+"""Fitting the rephrase model (``apps.detection.detectors.rephrase_model``) on the development
+part of the labelled corpus; ``manage.py train_detectors`` runs it and writes the data file.
+
+The rows are built as a worker builds them (the candidates, a real detector pass for the punt
+decisions, ``pair_features``), so the shipped coefficients apply to exactly what the worker sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from apps.detection import semantic
+from apps.detection.detectors.rephrase import FEATURES, SEMANTIC_FEATURE, pair_features
+
+C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+THRESHOLD_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(13))  # 0.20 … 0.80
+
+
+def corpus_hash(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(directory).glob("*.jsonl")):
+        if not path.name.startswith("realistic_"):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def training_rows(sessions, config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Features (lexical), semantic cosines (zeros without the view), labels, session numbers and
+    a "real pair" mask of every training pair, built as a worker builds them: the candidates,
+    the punt decisions of a real detector pass and ``pair_features``.
+
+    Besides the real pairs, each first turn is also paired with the next question of another
+    session (a rotation, so deterministic): by construction not a rephrase. The corpus's
+    rephrases all follow unhelpful answers, so without these a model learns "short answer ⇒
+    rephrase" and flags a new topic after any weak answer; these pairs teach it that the second
+    question must ask the same thing. Only real pairs are scored when choosing C and the threshold.
+    """
+    from msgspec.structs import replace
+
+    from apps.detection.config import DetectorConfig
+    from apps.detection.detectors.rephrase import rephrase_candidates
+    from apps.detection.detectors.runner import run_detectors
+
+    window = config.p("rephrase")["window_seconds"]
+    punts = DetectorConfig(enabled=frozenset({"agent_punted"}), params=config.params)
+    real, labels, owners, punted = [], [], [], set()
+    for number, session in enumerate(sessions):
+        turns = [t.data for t in session.turns]
+        now = turns[-1].created_at + dt.timedelta(days=1)
+        punted |= {d.turn_id for d in run_detectors([turns], punts, now=now).detections}
+        pairs = rephrase_candidates(turns, window)
+        if pairs:
+            real.append((number, pairs))
+            by_id = {t.data.id: t for t in session.turns}
+            labels.append(["rephrase" in by_id[a.id].labels for a, _ in pairs])
+    seconds = [b for _, pairs in real for _, b in pairs]
+    groups, y, mask, at = [], [], [], 0
+    for (number, pairs), truth in zip(real, labels):
+        groups.append(pairs)
+        y += truth
+        mask += [True] * len(pairs)
+        owners += [number] * len(pairs)
+        swapped = []
+        for a, b in pairs:
+            other = seconds[(at + len(seconds) // 2) % len(seconds)]
+            swapped.append((a, replace(other, created_at=b.created_at)))
+            at += 1
+        groups.append(swapped)
+        y += [False] * len(swapped)
+        mask += [False] * len(swapped)
+        owners += [number] * len(swapped)
+    matrix, _ = pair_features(groups, punted=punted, window_seconds=window)
+    flat = [pair for group in groups for pair in group]
+    cosines = (semantic.cosines([(a.question, b.question) for a, b in flat]) if semantic.available()
+               else np.zeros(len(flat)))
+    return matrix, cosines, np.array(y, dtype=bool), np.array(owners), np.array(mask, dtype=bool)
+
+
+def _f1(y, predicted) -> float:
+    tp = int((y & predicted).sum())
+    fp, fn = int((~y & predicted).sum()), int((y & ~predicted).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _fit_variant(matrix, y, owners, real, names) -> tuple[dict, dict]:
+    """The C and threshold with the best 5-fold (by session) cross-validated F1 on the real
+    pairs, then the fit on every training pair; returns the variant's JSON and its
+    cross-validated figures."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.preprocessing import StandardScaler
+
+    folds = list(GroupKFold(n_splits=5).split(matrix, y, owners))
+    best = None
+    for c in C_GRID:
+        probabilities = np.zeros(len(y))
+        for train, test in folds:
+            scaler = StandardScaler().fit(matrix[train])
+            fitted = LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(matrix[train]), y[train])
+            probabilities[test] = fitted.predict_proba(scaler.transform(matrix[test]))[:, 1]
+        for threshold in THRESHOLD_GRID:
+            score = _f1(y[real], probabilities[real] >= threshold)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, c, threshold)
+    score, c, threshold = best
+    scaler = StandardScaler().fit(matrix)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    fitted = LogisticRegression(C=c, max_iter=2000).fit((matrix - scaler.mean_) / scale, y)
+    variant = {
+        "features": list(names), "mean": scaler.mean_.round(6).tolist(), "scale": scale.round(6).tolist(),
+        "coef": fitted.coef_[0].round(6).tolist(), "intercept": round(float(fitted.intercept_[0]), 6), "C": c,
+    }
+    return variant, {"f1": round(score, 4), "C": c, "threshold": threshold}
+
+
+def fit(sessions, config, *, directory: Path) -> dict:
+    """The model file's content, fitted on the development sessions of ``sessions``."""
+    dev = [s for s in sessions if s.split == "dev"]
+    matrix, cosines, y, owners, real = training_rows(dev, config)
+    variants, cross_validated = {}, {}
+    variants["lexical"], cross_validated["lexical"] = _fit_variant(matrix, y, owners, real, FEATURES)
+    if semantic.available():
+        variants["semantic"], cross_validated["semantic"] = _fit_variant(
+            np.column_stack([matrix, cosines]), y, owners, real, (*FEATURES, SEMANTIC_FEATURE)
+        )
+    threshold = cross_validated.get("semantic", cross_validated["lexical"])["threshold"]
+    return {
+        "model": "logistic regression over detectors.rephrase.pair_features (scikit-learn, standardised features)",
+        "corpus_sha256": corpus_hash(directory), "trained_on": "development part",
+        "pairs": int(real.sum()), "contrast_pairs": int((~real).sum()), "positives": int(y.sum()), "min_probability": threshold,
+        "variants": variants, "cross_validated": cross_validated,
+    }
