@@ -22,7 +22,7 @@ DUE_NEXT_RUN = 6
 
 def _old_turns(project, *, count: int, happened: dt.datetime, tag: str) -> None:
     turns = [
-        Turn(project=project, id=uuid.uuid5(HELD_TURN, f"{tag}-{n}"), session_id=f"s-old-{tag}", end_user_id=f"old-user-{n}",
+        Turn(project=project, id=uuid.uuid5(HELD_TURN, f"{tag}-{n}"), session_id=f"s-old-{tag}-{n}", end_user_id=f"old-user-{n}",
              input=f"Where is my order #{4000 + n}?", output="It shipped yesterday.", created_at=happened + dt.timedelta(minutes=n))
         for n in range(count)
     ]

@@ -194,6 +194,10 @@ def seed_triage(*, project_id: str) -> dict:
     judged = seed_judge_demo(project=project)  # before review, so the judge's signals are routed too
     result = seed_review_demo(project=project, reviewers=reviewers)
     result["judge_positive"] = judged
+    from apps.demo.retention import seed_retention_demo
+
+    # Before the backlog: its turns (old, held, due) are detected and clustered with the rest.
+    result["retention"] = seed_retention_demo(project=project)
     from apps.demo.problems import seed_problems_demo
 
     result["problems"] = seed_problems_demo(project=project)
@@ -207,7 +211,4 @@ def seed_triage(*, project_id: str) -> dict:
     from apps.demo.validations import seed_validations_demo
 
     result["validations"] = seed_validations_demo(project=project)
-    from apps.demo.retention import seed_retention_demo
-
-    result["retention"] = seed_retention_demo(project=project)
     return result
