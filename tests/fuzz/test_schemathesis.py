@@ -121,6 +121,7 @@ DEVIATIONS: dict[tuple[str, str], str] = {
         "GET /api/v1/datasets/{name}/versions/{number}/cases", "GET /api/v1/datasets/{name}/diff",
         "GET /api/v1/datasets/{name}/versions/{number}/export", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/cases/",
         f"GET {_DATASETS}/{{dataset}}/diff/", f"GET {_DATASETS}/{{dataset}}/versions/{{number}}/export/",
+        f"GET {_EXPERIMENTS}/{{experiment}}/compare/",
     )},
     ("POST /api/v1/experiments", "positive_data_acceptance"): _EXPERIMENT_BODY,
     (f"POST {_EXPERIMENTS}/", "positive_data_acceptance"): _EXPERIMENT_BODY,
