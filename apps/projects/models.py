@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.core.models import OrganizationOwnedModel, ProjectOwnedModel
+from apps.core import sealing
 from apps.core.sealing import seal, unseal
 
 ACCESS_PERMISSION = "projects.access_project"
@@ -100,3 +101,8 @@ class ApiKey(ProjectOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
+
+
+sealing.register_binary(
+    "api_key.signing_key", model=ApiKey, field="signing_key", context=lambda key: _signing_context(key.key_id)
+)
