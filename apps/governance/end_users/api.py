@@ -3,9 +3,11 @@
 Key routes (``/api/v1/end-users/{id}[/export]``, the project key names the project) and session
 or organization-token routes for admins, per project (``/orgs/{org}/projects/{project}/end-users/…``)
 or across every project of the organization (``/orgs/{org}/end-users/…``). The id is the rest of
-the path (a ``path`` converter): url-encode it; it may hold any character, slashes included. The
-one ambiguity, an id that itself ends in ``/export``, is resolved towards the export for GET and
-towards the whole id for DELETE (the export route's DELETE deletes ``…/export``).
+the path (a ``path`` converter, greedy): url-encode it; it may hold any character, slashes
+included, and ``{id}/export`` is always the export of ``{id}``. An id that itself ends in
+``/export`` lands on the export route for DELETE too, which therefore deletes the whole id; the
+one thing such an id cannot have is the session routes' GET of its counts (that reads as the
+export of the shorter id).
 """
 
 from __future__ import annotations
