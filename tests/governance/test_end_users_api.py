@@ -84,3 +84,25 @@ def test_below_admin_is_refused_and_nothing_changes(project, members, organizati
 
     assert [r.status_code for r in responses] == [403, 403, 403]
     assert selectors.end_user_counts(project=project, end_user_id="erin")["turns"] == 1
+
+
+def test_the_page_looks_up_exports_and_deletes_with_a_typed_confirmation(project, members, organization):
+    TurnFactory(project=project, end_user_id="frank <b>")
+    admin = client_for(members["admin"].user)
+    page = f"/orgs/{organization.slug}/projects/{project.id}/end-users/"
+
+    looked_up = admin.get(page, {"id": "frank <b>"})
+    document = json.loads(b"".join(admin.get(f"{page}export/", {"id": "frank <b>"}).streaming_content))
+    refused = admin.post(page, {"id": "frank <b>", "confirm": "frank"})
+    held_after_refusal = selectors.end_user_counts(project=project, end_user_id="frank <b>")["turns"]
+    deleted = admin.post(page, {"id": "frank <b>", "confirm": "frank <b>"})
+    unknown = admin.get(f"{page}export/", {"id": "nobody"})
+
+    assert looked_up.status_code == 200 and b"frank &lt;b&gt;" in looked_up.content
+    assert document["counts"]["turns"] == 1
+    assert refused.status_code == 400 and held_after_refusal == 1
+    assert deleted.status_code == 200 and b'data-testid="end-user-deleted"' in deleted.content
+    assert selectors.end_user_counts(project=project, end_user_id="frank <b>")["turns"] == 0
+    assert b"End-user data exported" in deleted.content and b"End-user data deleted" in deleted.content
+    assert unknown.status_code == 404
+    assert client_for(members["member"].user).get(page).status_code == 403

@@ -76,6 +76,15 @@ def end_user_history(*, organization, end_user_id: str, limit: int = 20):
     )
 
 
+def end_user_requests_recent(*, organization, limit: int = 10):
+    """The organization's latest end-user exports and deletions (digests, never ids)."""
+    return list(
+        AuditEvent.objects.for_org(organization)
+        .filter(action__in=[AuditAction.END_USER_EXPORTED, AuditAction.END_USER_DELETED])
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
 # --- which rows are the user's ----------------------------------------------------------------
 
 
