@@ -109,8 +109,9 @@ class EndUserExportKeyView(EndUserKeyView):
         organization, projects = self.scope()
         return export_response(organization=organization, projects=projects, end_user_id=end_user_id, actor=self.actor(request))
 
-    @extend_schema(exclude=True)
+    @extend_schema(operation_id="end_users_delete_export_suffixed", tags=TAG, responses={200: DELETED_OUT, 404: NOT_FOUND})
     def delete(self, request, end_user_id):
+        """Delete the end user whose id is ``{end_user_id}/export`` (an id may end in ``/export``)."""
         organization, projects = self.scope()
         return delete_response(organization=organization, projects=projects, end_user_id=f"{end_user_id}/export",
                                actor=self.actor(request))
