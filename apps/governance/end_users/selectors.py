@@ -2,15 +2,18 @@
 
 Rows are found as ``tables.py`` lists. The export is one JSON document written as it is read:
 the user's turns in keyset chunks of ``CHUNK`` (``(created_at, id)`` after the last one, on the
-``(project, end_user_id, created_at)`` index), each chunk's children fetched by ``turn_id`` and
-nested under their turn, then the rows that carry the user's id without being reached through
-one of their turns (feedback on someone else's turn or waiting for its turn, problem memberships
-and dataset cases whose turn is gone). Memory stays one chunk whatever the user's history.
+``(project, end_user_id, created_at)`` index), each turn's rows nested under it by PostgreSQL
+(one statement a chunk; the document's text is never parsed in Python), then the rows that carry
+the user's id without being reached through one of their turns (feedback on someone else's turn
+or waiting for its turn, problem memberships and dataset cases whose turn is gone). Memory stays
+one chunk whatever the user's history.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import uuid
 from collections import Counter, defaultdict
 from typing import Iterator
 
@@ -22,6 +25,7 @@ from django.utils.crypto import salted_hmac
 
 from apps.core.audit import AuditAction
 from apps.core.errors import NotFound, ValidationFailed
+from apps.core.sql import tenant_sql
 from apps.core.text import InvalidText, clean_text
 from apps.datasets.models import CaseRevision
 from apps.detection.models import DetectionPass
@@ -150,67 +154,66 @@ def _fields(model, *, leave_out=("project",)) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields if field.name not in leave_out]
 
 
-def _by_turn(queryset, fields) -> dict:
-    grouped = defaultdict(list)
-    for row in queryset.values(*fields):
-        grouped[row["turn_id"]].append(row)
-    return grouped
-
-
 def _case_fields() -> list[str]:
     return _fields(CaseRevision)
 
 
-def _turn_chunks(project, end_user_id: str) -> Iterator[list[dict]]:
-    fields = _fields(Turn)
-    after = None
+def _children_sql() -> tuple[str, list[str]]:
+    """The per-turn JSON of its rows, built by PostgreSQL (no JSON parsed and re-encoded in
+    Python: that was two thirds of the export's time), and the kinds in order."""
+    def rows(model, alias: str, order: str, where: str = "", extra: str = "") -> str:
+        table = model._meta.db_table
+        return (
+            f"(SELECT coalesce(jsonb_agg((to_jsonb({alias}) - 'project_id'){extra} ORDER BY {order}), '[]'::jsonb) "
+            f"FROM {table} {alias} WHERE {alias}.project_id = t.project_id AND {alias}.turn_id = t.id{where})"
+        )
+
+    decisions = (
+        f" || jsonb_build_object('decisions', (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'project_id' ORDER BY d.id), '[]'::jsonb) "
+        f"FROM {Decision._meta.db_table} d WHERE d.project_id = i.project_id AND d.item_id = i.id))"
+    )
+    children = {
+        "steps": rows(Step, "s", "s.started_at, s.id"),
+        "signals": rows(Signal, "g", "g.created_at, g.id"),
+        "feedback": rows(Feedback, "f", "f.created_at, f.id"),
+        "detection_passes": rows(DetectionPass, "p", "p.id"),
+        "review_items": rows(ReviewItem, "i", "i.id", extra=decisions),
+        "problem_memberships": rows(ProblemTurn, "m", "m.id"),
+        "dataset_cases": rows(CaseRevision, "c", "c.id", where=" AND c.erased_at IS NULL"),
+    }
+    build = ", ".join(f"'{kind}', {sql}" for kind, sql in children.items())
+    lengths = ", ".join(f"jsonb_array_length(doc->'{kind}')" for kind in children)
+    decision_count = "(SELECT coalesce(sum(jsonb_array_length(item->'decisions')), 0) FROM jsonb_array_elements(doc->'review_items') item)"
+    sql = f"""
+        WITH t AS (
+            SELECT * FROM {Turn._meta.db_table}
+            WHERE project_id = %(project_id)s AND end_user_id = %(end_user_id)s AND (created_at, id) > (%(after_at)s, %(after_id)s)
+            ORDER BY created_at, id LIMIT %(limit)s
+        )
+        SELECT t.created_at, t.id, doc::text, {lengths}, {decision_count}
+        FROM t CROSS JOIN LATERAL (SELECT (to_jsonb(t) - 'project_id') || jsonb_build_object({build}) AS doc) built
+        ORDER BY t.created_at, t.id
+    """
+    return sql, list(children)
+
+
+def _nested_turns(project, end_user_id: str, counts: Counter) -> Iterator[str]:
+    """Each of the user's turns as JSON text with its rows nested, in ``(created_at, id)`` order."""
+    sql, kinds = _children_sql()
+    after_at, after_id = datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc), uuid.UUID(int=0)
     while True:
-        turns = user_turns(project, end_user_id)
-        if after is not None:
-            turns = turns.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
-        rows = list(turns.order_by("created_at", "id").values(*fields)[:CHUNK])
-        if rows:
-            yield rows
+        with tenant_sql(project=project) as cursor:
+            cursor.execute(sql, {"end_user_id": end_user_id, "after_at": after_at, "after_id": after_id, "limit": CHUNK})
+            rows = cursor.fetchall()
+        for row in rows:
+            counts["turns"] += 1
+            for kind, length in zip(kinds, row[3:3 + len(kinds)]):
+                counts[kind] += length
+            counts["decisions"] += row[-1]
+            yield row[2]
         if len(rows) < CHUNK:
             return
-        after = (rows[-1]["created_at"], rows[-1]["id"])
-
-
-def _nested_turns(project, end_user_id: str, counts: Counter) -> Iterator[dict]:
-    step_fields, signal_fields, feedback_fields = _fields(Step), _fields(Signal), _fields(Feedback)
-    pass_fields, membership_fields = _fields(DetectionPass), _fields(ProblemTurn)
-    item_fields, decision_fields = _fields(ReviewItem), _fields(Decision)
-    for turns in _turn_chunks(project, end_user_id):
-        ids = [turn["id"] for turn in turns]
-        steps = _by_turn(Step.objects.for_project(project).filter(turn_id__in=ids).order_by("started_at", "id"), step_fields)
-        signals = _by_turn(Signal.objects.for_project(project).filter(turn_id__in=ids).order_by("created_at", "id"), signal_fields)
-        feedback = _by_turn(Feedback.objects.for_project(project).filter(turn_id__in=ids).order_by("created_at"), feedback_fields)
-        passes = _by_turn(DetectionPass.objects.for_project(project).filter(turn_id__in=ids), pass_fields)
-        memberships = _by_turn(ProblemTurn.objects.for_project(project).filter(turn_id__in=ids), membership_fields)
-        cases = _by_turn(
-            CaseRevision.objects.for_project(project).filter(turn_id__in=ids, erased_at__isnull=True).order_by("id"),
-            _case_fields(),
-        )
-        items = list(ReviewItem.objects.for_project(project).filter(turn_id__in=ids).order_by("id").values(*item_fields))
-        decisions = defaultdict(list)
-        for row in Decision.objects.for_project(project).filter(item_id__in=[i["id"] for i in items]).order_by("id").values(*decision_fields):
-            decisions[row["item_id"]].append(row)
-        by_turn_items = defaultdict(list)
-        for item in items:
-            item["decisions"] = decisions[item["id"]]
-            by_turn_items[item["turn_id"]].append(item)
-            counts["decisions"] += len(item["decisions"])
-        for turn in turns:
-            key = turn["id"]
-            nested = {
-                "steps": steps[key], "signals": signals[key], "feedback": feedback[key],
-                "detection_passes": passes[key], "review_items": by_turn_items[key],
-                "problem_memberships": memberships[key], "dataset_cases": cases[key],
-            }
-            counts["turns"] += 1
-            for kind, rows in nested.items():
-                counts[kind] += len(rows)
-            yield {**turn, **nested}
+        after_at, after_id = rows[-1][0], rows[-1][1]
 
 
 def _others(project, end_user_id: str, counts: Counter) -> dict[str, list]:
@@ -249,7 +252,7 @@ def end_user_export(*, projects, end_user_id: str) -> Iterator[bytes]:
         head = f'{"," if index else ""}{{"id":{_dumps(str(project.pk))},"name":{_dumps(project.name)},"turns":['
         yield head.encode()
         for position, turn in enumerate(_nested_turns(project, end_user_id, counts)):
-            yield (("," if position else "") + _dumps(turn)).encode()
+            yield (("," if position else "") + turn).encode()
         others = _others(project, end_user_id, counts)
         tail = "".join(f',"{kind}":{_dumps(rows)}' for kind, rows in others.items())
         yield f'],{tail[1:]},"counts":{_dumps(_complete(counts))}}}'.encode()

@@ -57,13 +57,13 @@ def _problems_forget(project, memberships, inputs) -> set[int]:
 def _delete_lineage(project, turn_ids, inputs) -> tuple[Counter, set[int]]:
     """Review items and decisions, memberships and copied cases of ``turn_ids``."""
     counts = Counter()
-    _, deleted = ReviewItem.objects.for_project(project).filter(turn_id__in=turn_ids).delete()
+    _, deleted = ReviewItem.objects.for_project(project).filter(turn_id__in_array=turn_ids).delete()
     counts["review_items"] = deleted.get("review.ReviewItem", 0)
     counts["decisions"] = deleted.get("review.Decision", 0)
-    memberships = ProblemTurn.objects.for_project(project).filter(turn_id__in=turn_ids)
+    memberships = ProblemTurn.objects.for_project(project).filter(turn_id__in_array=turn_ids)
     problem_ids = _problems_forget(project, memberships, inputs)
     counts["problem_memberships"] = memberships.delete()[0]
-    counts.update(cases_erase(project=project, match=Q(turn_id__in=turn_ids), author=AUTHOR))
+    counts.update(cases_erase(project=project, match=Q(turn_id__in_array=turn_ids), author=AUTHOR))
     return counts, problem_ids
 
 
@@ -77,7 +77,7 @@ def _delete_project(project, end_user_id: str) -> Counter:
             ids = [turn_id for turn_id, _ in rows]
             lineage, touched = _delete_lineage(project, ids, [text for _, text in rows if text])
             purged = purge_turns(
-                project=project, turns=Turn.objects.for_project(project).filter(id__in=ids), reason=DeletionReason.END_USER
+                project=project, turns=Turn.objects.for_project(project).filter(id__in_array=ids), reason=DeletionReason.END_USER
             )
             if not purged:
                 transaction.set_rollback(True)  # every turn locked: try again rather than half-delete lineage
