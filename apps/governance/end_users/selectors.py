@@ -191,7 +191,8 @@ def _children_sql() -> tuple[str, list[str]]:
             ORDER BY created_at, id LIMIT %(limit)s
         )
         SELECT t.created_at, t.id, doc::text, {lengths}, {decision_count}
-        FROM t CROSS JOIN LATERAL (SELECT (to_jsonb(t) - 'project_id') || jsonb_build_object({build}) AS doc) built
+        -- OFFSET 0 keeps the document built once: inlined, each reference to doc below would rebuild it.
+        FROM t CROSS JOIN LATERAL (SELECT (to_jsonb(t) - 'project_id') || jsonb_build_object({build}) AS doc OFFSET 0) built
         ORDER BY t.created_at, t.id
     """
     return sql, list(children)
