@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from apps.governance.end_users import selectors
+from apps.governance.models import AuditEvent
 from tests.conftest import client_for, key_client_for
 from tests.factories.traces import TurnFactory
 
@@ -72,6 +73,15 @@ def test_session_routes_per_project_and_across_the_organization(project, members
     assert exported["counts"]["turns"] == 2
     assert deleted.json()["deleted"]["turns"] == 1
     assert selectors.end_user_counts(project=second, end_user_id="dave")["turns"] == 1
+    rows = list(AuditEvent.objects.for_org(organization).filter(target_type="end_user").order_by("id").values_list(
+        "action", "actor_email", "target_id", "target_label", "after", "ip_address"))
+    digest = selectors.end_user_digest(organization=organization, end_user_id="dave")
+    assert sorted(rows[0][4]["projects"]) == sorted([str(project.pk), str(second.pk)])
+    assert rows == [
+        ("end_user.exported", "admin@acme.test", digest, "2 projects", rows[0][4], "127.0.0.1"),
+        ("end_user.deleted", "admin@acme.test", digest, f"in {project.name}",
+         {"project": str(project.pk), "deleted": {"turns": 1}}, "127.0.0.1"),
+    ]
 
 
 @pytest.mark.parametrize("role", ["member", "reviewer"])

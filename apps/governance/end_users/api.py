@@ -81,11 +81,26 @@ def delete_response(*, organization, projects, end_user_id: str, actor: Actor) -
     return Response(result)
 
 
+def resolve_end_user(view, request) -> None:
+    """``view.end_user_id`` and ``view.held`` (counts by project) from the URL, or 404/400: the
+    id of an export route's DELETE includes its ``/export``."""
+    raw = view.kwargs["end_user_id"] + (view.id_suffix if request.method == "DELETE" else "")
+    view.end_user_id = selectors.end_user_id_clean(raw)
+    _, projects = view.scope()
+    view.held = selectors.end_user_counts_or_404(projects=projects, end_user_id=view.end_user_id)
+
+
 # --- key routes ---------------------------------------------------------------------------------
 
 
 class EndUserKeyView(IngestView):
     rate_limit_bucket = "end-users"
+    id_suffix = ""
+
+    def initial(self, request, *args, **kwargs):
+        """The end user the URL names is resolved before the method is checked (404 before 405)."""
+        super().initial(request, *args, **kwargs)
+        resolve_end_user(self, request)
 
     def actor(self, request) -> Actor:
         return Actor(user=None, ip_address=Actor.from_request(request).ip_address, via=f"api_key:{request.auth.key_id}")
@@ -99,21 +114,22 @@ class EndUserDeleteKeyView(EndUserKeyView):
     def delete(self, request, end_user_id):
         """Delete everything stored for this end user in the key's project (counts per kind)."""
         organization, projects = self.scope()
-        return delete_response(organization=organization, projects=projects, end_user_id=end_user_id, actor=self.actor(request))
+        return delete_response(organization=organization, projects=projects, end_user_id=self.end_user_id, actor=self.actor(request))
 
 
 class EndUserExportKeyView(EndUserKeyView):
+    id_suffix = "/export"
     @extend_schema(operation_id="end_users_export", tags=TAG, responses=EXPORT_RESPONSES)
     def get(self, request, end_user_id):
         """Everything stored for this end user in the key's project, as one JSON document (streamed)."""
         organization, projects = self.scope()
-        return export_response(organization=organization, projects=projects, end_user_id=end_user_id, actor=self.actor(request))
+        return export_response(organization=organization, projects=projects, end_user_id=self.end_user_id, actor=self.actor(request))
 
     @extend_schema(operation_id="end_users_delete_export_suffixed", tags=TAG, responses={200: DELETED_OUT, 404: NOT_FOUND})
     def delete(self, request, end_user_id):
         """Delete the end user whose id is ``{end_user_id}/export`` (an id may end in ``/export``)."""
         organization, projects = self.scope()
-        return delete_response(organization=organization, projects=projects, end_user_id=f"{end_user_id}/export",
+        return delete_response(organization=organization, projects=projects, end_user_id=self.end_user_id,
                                actor=self.actor(request))
 
 
@@ -135,22 +151,24 @@ class EndUserViewSet(OrganizationScopedViewSet):
             )]
         else:
             self.projects = list(project_list_visible(organization=self.organization, membership=self.membership))
+        resolve_end_user(self, request)
+
+    def scope(self):
+        return self.organization, self.projects
 
     @extend_schema(tags=TAG, responses={200: COUNTS_OUT, 404: NOT_FOUND})
     def retrieve(self, request, *args, end_user_id, **kwargs):
         """How many rows are stored for this end user, by kind and project."""
-        end_user_id = selectors.end_user_id_clean(end_user_id)
-        held = selectors.end_user_counts_or_404(projects=self.projects, end_user_id=end_user_id)
-        return Response(counts_out(end_user_id, held))
+        return Response(counts_out(self.end_user_id, self.held))
 
     @extend_schema(tags=TAG, responses={200: DELETED_OUT, 404: NOT_FOUND})
     def destroy(self, request, *args, end_user_id, **kwargs):
         """Delete everything stored for this end user (counts per kind; audited)."""
-        return delete_response(organization=self.organization, projects=self.projects,
-                               end_user_id=end_user_id + self.id_suffix, actor=Actor.from_request(request))
+        return delete_response(organization=self.organization, projects=self.projects, end_user_id=self.end_user_id,
+                               actor=Actor.from_request(request))
 
     @extend_schema(tags=TAG, responses=EXPORT_RESPONSES)
     def export(self, request, *args, end_user_id, **kwargs):
         """Everything stored for this end user as one JSON document (streamed; audited)."""
-        return export_response(organization=self.organization, projects=self.projects, end_user_id=end_user_id,
+        return export_response(organization=self.organization, projects=self.projects, end_user_id=self.end_user_id,
                                actor=Actor.from_request(request))
