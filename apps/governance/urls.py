@@ -6,6 +6,4 @@ from apps.governance.end_users import views as end_user_views
 urlpatterns = [
     path("orgs/<slug:org>/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("orgs/<slug:org>/projects/<uuid:project>/end-users/", end_user_views.EndUserView.as_view(), name="end_users"),
-    path("orgs/<slug:org>/projects/<uuid:project>/end-users/export/", end_user_views.EndUserExportView.as_view(),
-         name="end_user_export"),
 ]

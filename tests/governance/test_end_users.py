@@ -101,7 +101,7 @@ def test_deletion_twice_finds_nothing_the_second_time(project):
     with pytest.raises(NotFound) as error:
         end_user_delete(organization=project.organization, projects=[project], end_user_id=ALICE, actor=SYSTEM)
 
-    assert error.value.code == "end_user_not_found"
+    assert error.value.code == "not_found"
     assert AuditEvent.objects.for_org(project.organization).filter(action=AuditAction.END_USER_DELETED).count() == 1
 
 

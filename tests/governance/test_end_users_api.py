@@ -1,6 +1,6 @@
 """The end-user routes: key routes for the key's project, session routes for admins (per project
 and organization-wide); ids with any characters (url-encoded); unknown or another project's id
-is 404 ``end_user_not_found`` with nothing deleted."""
+is 404 ``not_found`` with nothing deleted."""
 
 import json
 from urllib.parse import quote
@@ -34,7 +34,7 @@ def test_key_routes_export_and_delete_any_id(project, end_user_id):
     assert exported.status_code == 200 and exported["Content-Type"] == "application/json"
     assert document["end_user_id"] == end_user_id and document["counts"]["turns"] == 1
     assert deleted.status_code == 200 and deleted.json()["deleted"]["turns"] == 1
-    assert again.status_code == 404 and again.json()["code"] == "end_user_not_found"
+    assert again.status_code == 404 and again.json()["code"] == "not_found"
     assert selectors.end_user_counts(project=project, end_user_id="bob")["turns"] == 1
 
 
@@ -44,7 +44,7 @@ def test_an_end_user_of_another_project_is_404_and_nothing_is_deleted(project, o
 
     responses = [client.get("/api/v1/end-users/carol/export"), client.delete("/api/v1/end-users/carol")]
 
-    assert [(r.status_code, r.json()["code"]) for r in responses] == [(404, "end_user_not_found")] * 2
+    assert [(r.status_code, r.json()["code"]) for r in responses] == [(404, "not_found")] * 2
     assert selectors.end_user_counts(project=other_project, end_user_id="carol")["turns"] == 1
 
 
@@ -102,11 +102,11 @@ def test_the_page_looks_up_exports_and_deletes_with_a_typed_confirmation(project
     page = f"/orgs/{organization.slug}/projects/{project.id}/end-users/"
 
     looked_up = admin.get(page, {"id": "frank <b>"})
-    document = json.loads(b"".join(admin.get(f"{page}export/", {"id": "frank <b>"}).streaming_content))
+    document = json.loads(b"".join(admin.get(page, {"id": "frank <b>", "download": "json"}).streaming_content))
     refused = admin.post(page, {"id": "frank <b>", "confirm": "frank"})
     held_after_refusal = selectors.end_user_counts(project=project, end_user_id="frank <b>")["turns"]
     deleted = admin.post(page, {"id": "frank <b>", "confirm": "frank <b>"})
-    unknown = admin.get(f"{page}export/", {"id": "nobody"})
+    unknown = admin.get(page, {"id": "nobody", "download": "json"})
 
     assert looked_up.status_code == 200 and b"frank &lt;b&gt;" in looked_up.content
     assert document["counts"]["turns"] == 1

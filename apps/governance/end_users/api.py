@@ -49,9 +49,9 @@ DELETED_OUT = {
 }
 EXPORT_RESPONSES = {
     (200, "application/json"): OpenApiResponse(response={"type": "object"}, description="The export document, streamed"),
-    404: OpenApiResponse(description="`end_user_not_found`: nothing is stored for this id"),
+    404: OpenApiResponse(description="`not_found`: nothing is stored for this id"),
 }
-NOT_FOUND = OpenApiResponse(description="`end_user_not_found`: nothing is stored for this id")
+NOT_FOUND = OpenApiResponse(description="`not_found`: nothing is stored for this id")
 
 
 def counts_out(end_user_id: str, held: dict) -> dict:

@@ -140,10 +140,10 @@ def end_user_counts(*, project, end_user_id: str) -> dict[str, int]:
 
 
 def end_user_counts_or_404(*, projects, end_user_id: str) -> dict:
-    """``{project: counts}`` over ``projects``; 404 ``end_user_not_found`` when nothing is held."""
+    """``{project: counts}`` over ``projects``; 404 ``not_found`` when nothing is held."""
     counts = {project: end_user_counts(project=project, end_user_id=end_user_id) for project in projects}
     if not any(any(kinds.values()) for kinds in counts.values()):
-        raise NotFound("Nothing is stored for this end user.", code="end_user_not_found")
+        raise NotFound("Nothing is stored for this end user.", code="not_found")
     return counts
 
 

@@ -103,7 +103,7 @@ def _delete_project(project, end_user_id: str) -> Counter:
 
 
 def end_user_delete(*, organization, projects, end_user_id: str, actor: Actor) -> dict:
-    """Delete every row held about ``end_user_id`` in ``projects`` (404 ``end_user_not_found``
+    """Delete every row held about ``end_user_id`` in ``projects`` (404 ``not_found``
     when nothing is held). Returns ``{"deleted": {kind: n}, "projects": [{"id", "deleted"}]}``."""
     held = selectors.end_user_counts_or_404(projects=projects, end_user_id=end_user_id)
     digest = selectors.end_user_digest(organization=organization, end_user_id=end_user_id)

@@ -39,9 +39,21 @@ class EndUserView(ProjectViewMixin, TemplateView):
             "end_user_id": end_user_id,
             "counts": [(KIND_LABELS[kind], counts[kind]) for kind in selectors.KINDS],
             "held": any(counts.values()),
-            "export_query": urlencode({"id": end_user_id}),
+            "export_query": urlencode({"id": end_user_id, "download": "json"}),
             "history": selectors.end_user_history(organization=self.organization, end_user_id=end_user_id),
         }
+
+    def get(self, request, *args, **kwargs):
+        """``?id=…&download=json`` streams the export (404 when nothing is held); else the page."""
+        if request.GET.get("download") == "json":
+            try:
+                return export_response(organization=self.organization, projects=[self.project],
+                                       end_user_id=request.GET.get("id", ""), actor=Actor.from_request(request))
+            except ServiceError as error:
+                if error.status == 404:
+                    raise Http404(error.message) from None
+                return HttpResponseBadRequest(error.message)
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -67,16 +79,3 @@ class EndUserView(ProjectViewMixin, TemplateView):
             return self.render_to_response(self.get_context_data(lookup=lookup), status=error.status)
         deleted = [(KIND_LABELS.get(kind, kind.replace("_", " ").capitalize()), count) for kind, count in result["deleted"].items()]
         return self.render_to_response(self.get_context_data(lookup=self._lookup(raw), deleted=deleted))
-
-
-class EndUserExportView(ProjectViewMixin, TemplateView):
-    required_role = {"GET": Role.ADMIN}
-
-    def get(self, request, org, project):
-        try:
-            return export_response(organization=self.organization, projects=[self.project],
-                                   end_user_id=request.GET.get("id", ""), actor=Actor.from_request(request))
-        except ServiceError as error:
-            if error.status == 404:
-                raise Http404(error.message) from None
-            return HttpResponseBadRequest(error.message)
