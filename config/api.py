@@ -91,5 +91,6 @@ urlpatterns = [
     path("", include("apps.traces.urls_api")),
     path("", include("apps.experiments.urls_api")),
     path("", include("apps.datasets.urls_api")),
+    path("", include("apps.governance.urls_api")),
     *router.urls,
 ]

@@ -170,6 +170,7 @@ class World:
             "experiment_id": (self.experiment_a if a else self.experiment_b).pk,
             "change": (self.change_a if a else self.change_b).pk,
             "validation": (self.validation_a if a else self.validation_b).pk,
+            "end_user_id": (self.turn_a if a else self.turn_b).end_user_id,
         }
 
     def b_markers(self) -> list[str]:
@@ -239,7 +240,7 @@ class World:
 FOREIGN_VALUES_KEYS = {
     "org", "project", "key_id", "member", "invitation", "turn", "queue", "item", "problem", "token_id",
     "prompt", "version", "label", "dataset", "name", "case", "number", "fmt", "export", "record",
-    "experiment", "experiment_id", "change", "validation",
+    "experiment", "experiment_id", "change", "validation", "end_user_id",
 }
 API_TENANT_ROUTES = [(name, route, groups) for name, route, groups in TENANT_ROUTES if name.startswith("api-")]
 
@@ -483,7 +484,7 @@ def _probe_ids(world, foreign: bool) -> dict:
         "token_id": uuid.uuid4().hex[:12],
         "dataset": number + 6, "name": "never used dataset", "case": str(uuid.uuid4()), "number": 1, "fmt": "jsonl",
         "export": number + 7, "record": number + 8, "experiment": number + 9, "experiment_id": number + 9,
-        "change": number + 10, "validation": number + 11,
+        "change": number + 10, "validation": number + 11, "end_user_id": "never used end user",
     }
 
 

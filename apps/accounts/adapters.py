@@ -9,11 +9,13 @@ from urllib.parse import urlsplit, urlunsplit
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from apps.core.http import client_ip
+from apps.core.sealing import seal_text, text_under_current_key, unseal_text
 from apps.core.ratelimit import hit, retry_after
 from apps.core.text import sha256_hex, single_line
 
@@ -120,3 +122,35 @@ class AccountAdapter(DefaultAccountAdapter):
         """``[AgentLoop] …`` (allauth would name the request's host), on one line."""
         prefix = account_settings.EMAIL_SUBJECT_PREFIX
         return single_line(f"{f'[{SITE_NAME}] ' if prefix is None else prefix}{subject}")
+
+
+# --- MFA secrets sealed at rest -------------------------------------------------------------------
+# allauth stores the TOTP key ("secret") and the recovery-code seed ("seed", "migrated_codes")
+# in ``Authenticator.data`` through the adapter's encrypt/decrypt, which by default store them in
+# the clear. ``encrypt`` has no row to bind to, so the context is one constant.
+MFA_CONTEXT = "mfa-secret"
+MFA_SEALED_KEYS = ("secret", "seed")
+
+
+class MfaAdapter(DefaultMFAAdapter):
+    def encrypt(self, text: str) -> str:
+        return seal_text(text, context=MFA_CONTEXT)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return unseal_text(encrypted_text, context=MFA_CONTEXT)
+
+
+def mfa_data_reseal(authenticator):
+    """``Authenticator.data`` with every sealed value re-sealed under the current key (None if
+    there is nothing to do): the rotation hook registered in apps.accounts.apps."""
+    data = dict(authenticator.data or {})
+    changed = False
+    for key in MFA_SEALED_KEYS:
+        if isinstance(data.get(key), str) and not text_under_current_key(data[key], context=MFA_CONTEXT):
+            data[key] = seal_text(unseal_text(data[key], context=MFA_CONTEXT), context=MFA_CONTEXT)
+            changed = True
+    codes = data.get("migrated_codes")
+    if isinstance(codes, list) and not all(text_under_current_key(code, context=MFA_CONTEXT) for code in codes):
+        data["migrated_codes"] = [seal_text(unseal_text(code, context=MFA_CONTEXT), context=MFA_CONTEXT) for code in codes]
+        changed = True
+    return data if changed else None

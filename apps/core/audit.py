@@ -82,6 +82,8 @@ class AuditAction(models.TextChoices):
     DATASET_AUTO_ADD = "dataset.auto_add", "Queue auto-add to a dataset changed"
     DATASET_IMPORTED = "dataset.imported", "Cases imported into a dataset"
     REDACTION_CHANGED = "redaction.changed", "PII redaction settings changed"
+    END_USER_EXPORTED = "end_user.exported", "End-user data exported"
+    END_USER_DELETED = "end_user.deleted", "End-user data deleted"
 
 
 def audit_record(

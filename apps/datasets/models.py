@@ -120,6 +120,9 @@ class CaseRevision(ProjectOwnedModel):
     problem_title = models.CharField(max_length=200, blank=True, default="")
     added_at = models.DateTimeField(default=timezone.now, help_text="When the case first entered the dataset.")
     created_at = models.DateTimeField(default=timezone.now, help_text="When this revision was written.")
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="Content erased on an end user's request (apps.datasets.services.erasure).",
+    )
 
     class Meta(ProjectOwnedModel.Meta):
         constraints = [

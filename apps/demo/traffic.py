@@ -211,4 +211,7 @@ def seed_triage(*, project_id: str) -> dict:
     from apps.demo.validations import seed_validations_demo
 
     result["validations"] = seed_validations_demo(project=project)
+    from apps.demo.end_users import seed_end_users_demo
+
+    result["end_users"] = seed_end_users_demo(project=project)
     return result

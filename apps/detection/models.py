@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from apps.core import sealing
 from apps.core.models import ProjectOwnedModel
 
 
@@ -97,6 +98,11 @@ class SweepCursor(models.Model):
         return f"{self.name} at {self.received_at:%Y-%m-%d %H:%M:%S}"
 
 
+def judge_key_context(project_id) -> str:
+    """What a sealed judge API key is bound to: its project."""
+    return f"judge-key:{project_id}"
+
+
 class JudgeSettings(ProjectOwnedModel):
     """The project's LLM judge (apps.detection.judge): off until an admin turns it on.
 
@@ -123,9 +129,12 @@ class JudgeSettings(ProjectOwnedModel):
 
     def api_key_plain(self) -> str:
         """The key, unsealed ("" when none); raises ``apps.core.sealing.Unsealable``."""
-        from apps.core.sealing import unseal
+        return sealing.unseal(bytes(self.api_key), context=judge_key_context(self.project_id)).decode() if self.api_key else ""
 
-        return unseal(bytes(self.api_key), context=f"judge-key:{self.project_id}").decode() if self.api_key else ""
+
+sealing.register_binary(
+    "judge.api_key", model=JudgeSettings, field="api_key", context=lambda row: judge_key_context(row.project_id)
+)
 
 
 class JudgeVerdict(ProjectOwnedModel):

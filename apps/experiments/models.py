@@ -21,6 +21,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from apps.core import sealing
 from apps.core.models import ProjectOwnedModel
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
@@ -182,6 +183,12 @@ class Experiment(ProjectOwnedModel):
         from apps.core.sealing import unseal
 
         return unseal(bytes(self.endpoint_secret), context=f"experiment-endpoint:{self.pk}").decode()
+
+
+sealing.register_binary(
+    "experiment.endpoint_secret", model=Experiment, field="endpoint_secret",
+    context=lambda experiment: f"experiment-endpoint:{experiment.pk}",
+)
 
 
 class ExperimentResult(ProjectOwnedModel):

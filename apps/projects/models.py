@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.core.models import OrganizationOwnedModel, ProjectOwnedModel
+from apps.core import sealing
 from apps.core.sealing import seal, unseal
 
 ACCESS_PERMISSION = "projects.access_project"
@@ -139,3 +140,11 @@ class RedactionSettings(ProjectOwnedModel):
     def unsealed_hash_key(self) -> bytes:
         """Raises ``apps.core.sealing.Unsealable``."""
         return unseal(self.hash_key, context=_redaction_key_context(self.project_id))
+
+
+sealing.register_binary(
+    "api_key.signing_key", model=ApiKey, field="signing_key", context=lambda key: _signing_context(key.key_id)
+)
+sealing.register_binary(
+    "redaction.hash_key", model=RedactionSettings, field="hash_key", context=lambda row: _redaction_key_context(row.project_id)
+)

@@ -213,6 +213,8 @@ class Feedback(ProjectOwnedModel):
             models.Index(fields=["project", "-created_at"], name="feedback_feedback_created_idx"),
             models.Index(fields=["expires_at"], name="feedback_feedback_expires_idx"),
             models.Index(fields=["project", "turn_id"], name="feedback_feedback_waiting_idx", condition=Q(waiting=True)),
+            # An end user's feedback on any turn (export and deletion of their data).
+            models.Index(fields=["project", "end_user_id"], name="feedback_feedback_user_idx", condition=~Q(end_user_id="")),
         ]
 
 

@@ -168,6 +168,7 @@ LOGIN_FAILURE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AgentLoop"
+MFA_ADAPTER = "apps.accounts.adapters.MfaAdapter"  # seals TOTP keys and recovery seeds at rest
 
 # django-guardian: direct foreign-key permission models, no anonymous user.
 ANONYMOUS_USER_NAME = None

@@ -207,6 +207,7 @@ def demo_world(*, base_url: str, data_dir, monkeypatch) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/?signal=thumbs_down",
             f"/orgs/{organization.slug}/projects/{project.pk}/problems/?status=all",
             f"/orgs/{organization.slug}/projects/{project.pk}/prompts/support-agent/diff/?from=1&to=3",
+            f"/orgs/{organization.slug}/projects/{project.pk}/end-users/?id=li.wei%40contoso.test",
             *experiment_extra_paths(organization, project),
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/{demo_retention.HELD_TURN}/",
         ],
@@ -302,6 +303,7 @@ def hostile_world(*, base_url: str, owner_email: str, password: str) -> World:
             f"/orgs/{organization.slug}/projects/{project.pk}/turns/?text={urllib.parse.quote(PAYLOADS[1])}&user={urllib.parse.quote(PAYLOADS[0])}",
             f"/orgs/{organization.slug}/projects/{project.pk}/problems/?status=all",
             f"/orgs/{organization.slug}/projects/{project.pk}/prompts/hostile-prompt/diff/?from=1&to=9",
+            f"/orgs/{organization.slug}/projects/{project.pk}/end-users/?id={urllib.parse.quote(PAYLOADS[0])}",
             *experiment_extra_paths(organization, project),
         ],
     )

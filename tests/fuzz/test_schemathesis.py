@@ -245,6 +245,7 @@ def world(db, organization, project, members):
             "experiment_id": str(experiment.pk),
             "change": str(change.pk),
             "validation": str(validation.pk),
+            "end_user_id": TurnFactory(project=project, end_user_id="fuzz end user").end_user_id,
         },
     }
 

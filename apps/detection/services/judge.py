@@ -32,7 +32,7 @@ from apps.core.ratelimit import take_token
 from apps.core.sealing import Unsealable, seal
 from apps.core.signatures import EndpointFailed, EndpointRefused, check_endpoint, post_json
 from apps.detection import judge, selectors
-from apps.detection.models import JudgeSettings, JudgeUsage, JudgeVerdict
+from apps.detection.models import JudgeSettings, JudgeUsage, JudgeVerdict, judge_key_context
 from apps.detection.services.run import routing_enqueue
 from apps.traces.models import Signal, SignalSource, Turn
 
@@ -130,7 +130,7 @@ def judge_settings_update(
     row.price_per_1k_tokens = _price(price_per_1k_tokens)
     if api_key is not None:
         api_key = _text(api_key, field="api_key", limit=500)
-        row.api_key = seal(api_key.encode(), context=f"judge-key:{project.pk}") if api_key else None
+        row.api_key = seal(api_key.encode(), context=judge_key_context(project.pk)) if api_key else None
     row.save()
     after = _snapshot(row)
     if after != before:
