@@ -1,8 +1,9 @@
 """Deleting turns: the one door both retention expiry and end-user deletion go through.
 
 A turn goes together with what lives and dies with it (steps, signals, feedback, the detection
-pass that saw it) and leaves a ``TurnTombstone`` for the lineage that outlives it (dataset cases,
-review decisions, problem memberships, audit rows refer to turns by id). One call is one
+pass that saw it, the LLM judge's verdicts on it) and leaves a ``TurnTombstone`` for the lineage
+that outlives it (dataset cases, review decisions, problem memberships, audit rows refer to
+turns by id). One call is one
 transaction over a bounded set of turns: a crash leaves either the whole batch or none of it,
 never a turn without its tombstone or children without a turn they had. Callers choose the turns
 (expiry excludes held ones in the same query, so a turn that became held after it was listed is
@@ -17,11 +18,13 @@ from collections import Counter
 from django.db import transaction
 from django.utils import timezone
 
-from apps.detection.models import DetectionPass
+from apps.detection.models import DetectionPass, JudgeVerdict
 from apps.traces.models import Feedback, Signal, Step, Turn, TurnTombstone
 
 # What goes with its turn, by the name the deletion counts use.
-TURN_CHILDREN = {"steps": Step, "signals": Signal, "feedback": Feedback, "detection_passes": DetectionPass}
+TURN_CHILDREN = {
+    "steps": Step, "signals": Signal, "feedback": Feedback, "detection_passes": DetectionPass, "judge_verdicts": JudgeVerdict,
+}
 
 
 def purge_turns(*, project, turns, reason: str, now=None) -> Counter:

@@ -13,7 +13,7 @@ import uuid
 
 from apps.datasets.services.changes import case_edit
 from apps.datasets.services.turns import cases_add_from_turns
-from apps.detection.models import DetectionPass
+from apps.detection.models import DetectionPass, JudgeVerdict
 from apps.governance.purge import purge_turns
 from apps.problems.models import Problem, ProblemTurn
 from apps.traces.models import Turn
@@ -27,6 +27,8 @@ def _children(turn):
     SignalFactory(turn=turn)
     FeedbackFactory(turn=turn, end_user_id=turn.end_user_id, comment="My order never came")
     DetectionPass.objects.create(project=turn.project, turn_id=turn.id)
+    JudgeVerdict.objects.create(project=turn.project, turn_id=turn.id, kind="agent_punted", prompt_hash="p", model="m",
+                                verdict=False, confidence=0.2, reason="The answer about my order never came was fine")
 
 
 def end_user_world(project, end_user_id: str, *, other_turn=None) -> dict:

@@ -48,7 +48,7 @@ def test_the_export_contains_every_kind(project):
 
     assert document["end_user_id"] == ALICE
     assert document["counts"] == {
-        "turns": 2, "steps": 4, "signals": 2, "feedback": 3, "waiting": 1, "detection_passes": 2,
+        "turns": 2, "steps": 4, "signals": 2, "feedback": 3, "waiting": 1, "detection_passes": 2, "judge_verdicts": 2,
         "review_items": 1, "decisions": 1, "problem_memberships": 2, "dataset_cases": 3,
     }
     assert document["counts"] == selectors.end_user_counts(project=project, end_user_id=ALICE)
@@ -72,7 +72,7 @@ def test_deletion_leaves_no_row_behind_and_touches_nobody_else(project, other_pr
     result = end_user_delete(organization=project.organization, projects=[project], end_user_id=ALICE, actor=SYSTEM)
 
     assert result["deleted"] == {
-        "dataset_cases": 3, "dataset_versions": 2, "decisions": 1, "detection_passes": 2, "feedback": 4,
+        "dataset_cases": 3, "dataset_versions": 2, "decisions": 1, "detection_passes": 2, "judge_verdicts": 2, "feedback": 4,
         "problem_memberships": 2, "review_items": 1, "signals": 2, "steps": 4, "turns": 2,
     }
     assert _rows_mentioning(project, ALICE) == {}

@@ -28,7 +28,7 @@ from apps.core.errors import NotFound, ValidationFailed
 from apps.core.sql import tenant_sql
 from apps.core.text import InvalidText, clean_text
 from apps.datasets.models import CaseRevision
-from apps.detection.models import DetectionPass
+from apps.detection.models import DetectionPass, JudgeVerdict
 from apps.governance.models import AuditEvent
 from apps.problems.models import ProblemTurn
 from apps.review.models import Decision, ReviewItem
@@ -37,7 +37,7 @@ from apps.traces.models import Feedback, Signal, Step, Turn
 CHUNK = 500
 MAX_LENGTH = 200  # Turn.end_user_id
 KINDS = (
-    "turns", "steps", "signals", "feedback", "waiting", "detection_passes", "review_items", "decisions",
+    "turns", "steps", "signals", "feedback", "waiting", "detection_passes", "judge_verdicts", "review_items", "decisions",
     "problem_memberships", "dataset_cases",
 )
 DIGEST_SALT = "agentloop.end-user"
@@ -131,6 +131,7 @@ def end_user_counts(*, project, end_user_id: str) -> dict[str, int]:
         + own_feedback(project, end_user_id).count() - waiting.count(),
         "waiting": waiting.count(),
         "detection_passes": DetectionPass.objects.for_project(project).filter(turn_id__in=ids).count(),
+        "judge_verdicts": JudgeVerdict.objects.for_project(project).filter(turn_id__in=ids).count(),
         "review_items": ReviewItem.objects.for_project(project).filter(turn_id__in=ids).count(),
         "decisions": Decision.objects.for_project(project).filter(item__turn_id__in=ids).count(),
         "problem_memberships": ProblemTurn.objects.for_project(project).filter(membership_match(project, end_user_id)).count(),
@@ -177,6 +178,7 @@ def _children_sql() -> tuple[str, list[str]]:
         "signals": rows(Signal, "g", "g.created_at, g.id"),
         "feedback": rows(Feedback, "f", "f.created_at, f.id"),
         "detection_passes": rows(DetectionPass, "p", "p.id"),
+        "judge_verdicts": rows(JudgeVerdict, "j", "j.id"),
         "review_items": rows(ReviewItem, "i", "i.id", extra=decisions),
         "problem_memberships": rows(ProblemTurn, "m", "m.id"),
         "dataset_cases": rows(CaseRevision, "c", "c.id", where=" AND c.erased_at IS NULL"),

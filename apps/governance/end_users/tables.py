@@ -19,6 +19,7 @@ END_USER_TABLES = {
     "traces.Signal": "turn_id of the user's turns",
     "traces.Feedback": "turn_id of the user's turns, or end_user_id (on anyone's turn, or waiting for one)",
     "detection.DetectionPass": "turn_id of the user's turns",
+    "detection.JudgeVerdict": "turn_id of the user's turns",
     "review.ReviewItem": "turn_id of the user's turns",
     "review.Decision": "item of the user's review items",
     "problems.ProblemTurn": "turn_id of the user's turns, or affected_key = end_user_id",

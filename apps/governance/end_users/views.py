@@ -18,7 +18,7 @@ from apps.projects.tenancy import ProjectViewMixin
 
 KIND_LABELS = {
     "turns": "Turns", "steps": "Steps", "signals": "Signals", "feedback": "Feedback", "waiting": "Waiting for their turn",
-    "detection_passes": "Detection passes", "review_items": "Review items", "decisions": "Review decisions",
+    "detection_passes": "Detection passes", "judge_verdicts": "LLM judge verdicts", "review_items": "Review items", "decisions": "Review decisions",
     "problem_memberships": "Problem memberships", "dataset_cases": "Dataset cases",
 }
 
