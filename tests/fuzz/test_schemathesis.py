@@ -66,6 +66,10 @@ _NAME_TEXT = (
     "overrides are refused (400 `invalid`, apps.core.text.required_name; README \"Names\"). The "
     "generator's strings contain them, and the schema states the rule in words, not as a pattern."
 )
+_NUL_STRIPPED = (
+    "The JSON door strips NUL characters before lengths are checked (PostgreSQL cannot store them), so a "
+    "text that is over `maxLength` only by its NULs is accepted, shortened."
+)
 _UNKNOWN_QUERY = (
     "An unknown query parameter is ignored, as on every list: a client's cache-buster or tracing "
     "parameter must not fail the request."
@@ -104,10 +108,8 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("POST /api/v1/datasets", "positive_data_acceptance"): _NAME_TEXT,
     (f"POST {_DATASETS}/", "positive_data_acceptance"): _NAME_TEXT,
     (f"PATCH {_DATASETS}/{{dataset}}/", "positive_data_acceptance"): _NAME_TEXT + " " + _SERVICE_RULE,
-    (f"PATCH {_DATASETS}/{{dataset}}/", "negative_data_rejection"): (
-        "The JSON door strips NUL characters before lengths are checked (PostgreSQL cannot store them), so a "
-        "description that is over `maxLength` only by its NULs is accepted, shortened."
-    ),
+    (f"PATCH {_DATASETS}/{{dataset}}/", "negative_data_rejection"): _NUL_STRIPPED,
+    ("POST /api/v1/orgs/{org}/projects/{project}/redaction/test", "negative_data_rejection"): _NUL_STRIPPED,
     (f"POST {_DATASETS}/{{dataset}}/cases/move/", "positive_data_acceptance"): (
         "A split is one line of text like a name (control characters refused, 400 `invalid`); and a "
         "`version` older than the latest is 409 `version_immutable`."
