@@ -16,8 +16,6 @@ Targets (issue 13): 1,000,000 turns expire in < 120 s; p99 during expiry <= 2x i
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import statistics
 import subprocess
 import sys
@@ -25,7 +23,7 @@ import threading
 import time
 
 from _server import ROOT, Server, connect
-from ingest import make_turn
+from ingest import post_turn
 
 SEED_SQL = """
 INSERT INTO traces_turn (project_id, id, session_id, end_user_id, input, output, history, prompt_version, model,
@@ -35,13 +33,13 @@ SELECT %(project)s::uuid, md5(%(project)s::text || g::text)::uuid, 'session-' ||
        'Open Billing, then Details, and edit the address.', '[]', 'support-v12', 'gpt-4o-mini',
        '[]', '[]', '{}', '', 'sdk', now() - interval '60 days' + g * interval '1 millisecond',
        now() - interval '60 days', 'unreviewed'
-FROM generate_series(%(start)s, %(stop)s) AS g;
+FROM generate_series(%(start)s::int, %(stop)s::int) AS g;
 INSERT INTO traces_step (project_id, turn_id, span_id, parent_span_id, kind, name, error, attributes, received_at, waiting)
 SELECT %(project)s::uuid, md5(%(project)s::text || g::text)::uuid, 'span-' || s, '', 'llm', 'call ' || s, '', '{}', now(), false
-FROM generate_series(%(start)s, %(stop)s) AS g, generate_series(1, 3) AS s;
+FROM generate_series(%(start)s::int, %(stop)s::int) AS g, generate_series(1, 3) AS s;
 INSERT INTO traces_signal (project_id, turn_id, kind, value, source, dedupe_key, created_at, waiting)
 SELECT %(project)s::uuid, md5(%(project)s::text || g::text)::uuid, k, 'true', 'sdk', '', now(), false
-FROM generate_series(%(start)s, %(stop)s) AS g, unnest(ARRAY['thumbs_down', 'rephrase']) AS k;
+FROM generate_series(%(start)s::int, %(stop)s::int) AS g, unnest(ARRAY['thumbs_down', 'rephrase']) AS k;
 """
 
 
@@ -69,7 +67,7 @@ def hold_some(project_id: str, turns: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO review_reviewitem (project_id, queue_id, turn_id, priority, state, note, created_at) "
-            "SELECT %s::uuid, %s, md5(%s::text || g::text)::uuid, 0, 'pending', '', now() FROM generate_series(1, %s, 100) AS g",
+            "SELECT %s::uuid, %s, md5(%s::text || g::text)::uuid, 0, 'pending', '', now() FROM generate_series(1, %s::int, 100) AS g",
             [project_id, queue.pk, project_id, turns],
         )
         return cursor.rowcount
@@ -82,17 +80,9 @@ def latency_stream(server: Server, rps: int, keep_going) -> dict:
     lock = threading.Lock()
 
     def one(index: int):
-        body = json.dumps(make_turn(index)).encode()
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        started = time.perf_counter()
-        connection.request("POST", "/api/v1/turns", body=body,
-                           headers={"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        elapsed = (time.perf_counter() - started) * 1000
-        connection.close()
+        status, elapsed = post_turn(server, index, timeout=60)
         with lock:
-            (latencies.append(elapsed) if response.status == 201 else failures.append(response.status))
+            (latencies.append(elapsed) if status == 201 else failures.append(status))
 
     threads, index, origin = [], 0, time.perf_counter()
     while keep_going():

@@ -185,6 +185,20 @@ def bench_otlp_peer_workload(server: Server, traces: int) -> dict:
     return json.loads(out.read_text())
 
 
+def post_turn(server: Server, index: int, *, timeout: float) -> tuple[int, float]:
+    """One ``POST /api/v1/turns`` of ``make_turn(index)`` on a fresh connection: (status, milliseconds)."""
+    body = json.dumps(make_turn(index)).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    started = time.perf_counter()
+    connection.request("POST", "/api/v1/turns", body=body,
+                       headers={"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    connection.close()
+    return response.status, elapsed
+
+
 def bench_latency(server: Server, rps: int, seconds: int) -> dict:
     """Open-loop: requests are scheduled at a fixed rate whatever the previous one took."""
     latencies: list[float] = []
@@ -193,18 +207,10 @@ def bench_latency(server: Server, rps: int, seconds: int) -> dict:
     total = rps * seconds
 
     def one(index: int):
-        body = json.dumps(make_turn(index)).encode()
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        started = time.perf_counter()
-        connection.request("POST", "/api/v1/turns", body=body,
-                           headers={"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        elapsed = (time.perf_counter() - started) * 1000
-        assert response.status == 201, response.status
+        status, elapsed = post_turn(server, index, timeout=30)
+        assert status == 201, status
         with lock:
             latencies.append(elapsed)
-        connection.close()
 
     threads = []
     origin = time.perf_counter()
