@@ -26,6 +26,15 @@ logger = logging.getLogger(__name__)
 
 _MEMO: dict[str, np.ndarray] = {}  # text → its unit embedding (float32)
 _MEMO_MAX = 20_000
+_WORD_INDEX: dict[str, int] = {}  # word → its row in ``_WORD_TABLE`` (``_embed``)
+_WORD_TABLE = np.zeros((0, 0), dtype=np.float32)  # row → the word's summed token embeddings
+_WORDS_MAX = 100_000
+
+
+def _clear_words() -> None:
+    global _WORD_TABLE
+    _WORD_INDEX.clear()
+    _WORD_TABLE = np.zeros((0, 0), dtype=np.float32)
 
 
 @functools.cache
@@ -54,23 +63,53 @@ def available() -> bool:
 
 def clear_memo() -> None:
     _MEMO.clear()
+    _clear_words()
+
+
+def _word_rows(words: list[str]) -> list[int]:
+    """The rows of ``_WORD_TABLE`` holding each word's summed token embeddings, tokenising (once
+    per process) the words not seen yet."""
+    global _WORD_TABLE
+    index = _WORD_INDEX
+    new = [word for word in dict.fromkeys(words) if word not in index]
+    if new:
+        found = model()
+        encode, table = found.tokenizer.encode, found.embedding
+        sums = np.zeros((len(new), table.shape[1]), dtype=np.float32)
+        for row, word in enumerate(new):
+            ids = encode(word, add_special_tokens=False).ids
+            if ids:
+                sums[row] = table[np.clip(ids, 0, len(table) - 1)].sum(axis=0)
+        start = len(index)
+        if start + len(new) > len(_WORD_TABLE):
+            grown = np.zeros((max(2 * len(_WORD_TABLE), start + len(new), 1024), table.shape[1]), dtype=np.float32)
+            if start:
+                grown[:start] = _WORD_TABLE[:start]
+            _WORD_TABLE = grown
+        _WORD_TABLE[start:start + len(new)] = sums
+        index.update(zip(new, range(start, start + len(new))))
+    return [index[word] for word in words]
 
 
 def _embed(texts: list[str]) -> np.ndarray:
-    """Unit mean-pooled token embeddings, as ``WordLlama.embed(texts, norm=True)`` computes them
-    (equal to float precision), without its per-call batching: each text is encoded on this
-    thread (``encode_batch`` spreads a few texts over a thread pool whose start-up costs more
-    CPU than the work), and the pooling of every text is one ``reduceat``."""
-    found = model()
-    encode, table = found.tokenizer.encode, found.embedding
-    ids = [encode(text, add_special_tokens=False).ids for text in texts]
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    """Unit mean-pooled token embeddings of each text, WordLlama's ``embed(texts, norm=True)``
+    with the text tokenised word by word: the tokenizer (Llama's SentencePiece BPE) marks each
+    word's start with "▁" and no token spans two words, so for single-spaced text the tokens are
+    the same as the whole text's (a run of spaces loses its extra "▁" tokens). Each distinct word
+    is tokenised once per process (``_WORD_INDEX``: words recur far more than texts, and one
+    tokenizer call costs about as much as pooling a whole batch), and a text's vector is the sum
+    of its words' rows, every text of the call in one ``reduceat``."""
+    split = [text.split() for text in texts]
+    lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    width = model().embedding.shape[1]
+    out = np.zeros((len(texts), width), dtype=np.float32)
     present = np.flatnonzero(lengths)
     if len(present):
-        flat = np.clip(np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lengths.sum())), 0, len(table) - 1)
+        if len(_WORD_INDEX) >= _WORDS_MAX:
+            _clear_words()
+        rows = np.array(_word_rows([word for words in split for word in words]), dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[present]
-        sums = np.add.reduceat(table[flat], starts, axis=0)
+        sums = np.add.reduceat(_WORD_TABLE[rows], starts, axis=0)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         out[present] = sums / np.where(norms > 0, norms, 1.0)
     return out

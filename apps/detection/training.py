@@ -18,6 +18,7 @@ from apps.detection.detectors.rephrase import FEATURES, SEMANTIC_FEATURE, pair_f
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 THRESHOLD_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(13))  # 0.20 … 0.80
+FOLDS, REPEATS = 5, 5  # 5-fold cross-validation by session, repeated with 5 fixed shuffles
 
 
 def corpus_hash(directory: Path) -> str:
@@ -73,7 +74,7 @@ def training_rows(sessions, config) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         y += [False] * len(swapped)
         mask += [False] * len(swapped)
         owners += [number] * len(swapped)
-    matrix, _ = pair_features(groups, punted=punted, window_seconds=window)
+    matrix, _ = pair_features(groups, punted=punted)
     flat = [pair for group in groups for pair in group]
     cosines = (semantic.cosines([(a.question, b.question) for a, b in flat]) if semantic.available()
                else np.zeros(len(flat)))
@@ -86,33 +87,61 @@ def _f1(y, predicted) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def _fit_variant(matrix, y, owners, real, names) -> tuple[dict, dict]:
-    """The C and threshold with the best 5-fold (by session) cross-validated F1 on the real
-    pairs, then the fit on every training pair; returns the variant's JSON and its
-    cross-validated figures."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
-    from sklearn.preprocessing import StandardScaler
+def _standardise(matrix) -> tuple[np.ndarray, np.ndarray]:
+    mean = matrix.mean(axis=0)
+    scale = matrix.std(axis=0)
+    return mean, np.where(scale > 0, scale, 1.0)
 
-    folds = list(GroupKFold(n_splits=5).split(matrix, y, owners))
+
+def _logistic(matrix, y, c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=5000).fit(matrix, y)
+
+
+def _out_of_fold_logits(matrix, y, owners, c: float) -> np.ndarray:
+    """Each pair's logit from a model fitted without its session, per repeat (``REPEATS`` rows)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    out = np.zeros((REPEATS, len(y)))
+    for repeat in range(REPEATS):
+        folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=repeat)
+        for train, test in folds.split(matrix, y, owners):
+            mean, scale = _standardise(matrix[train])
+            fitted = _logistic((matrix[train] - mean) / scale, y[train], c)
+            out[repeat, test] = fitted.decision_function((matrix[test] - mean) / scale)
+    return out
+
+
+def _calibration(logits, y) -> tuple[float, float]:
+    """Platt scaling (slope, intercept) that maps a logit to the probability that a real pair is a
+    rephrase: the contrast pairs of training are not the mix a worker scores."""
+    fitted = _logistic(logits.reshape(-1, 1), y, 1e6)
+    return float(fitted.coef_[0][0]), float(fitted.intercept_[0])
+
+
+def _fit_variant(matrix, y, owners, real, names) -> tuple[dict, dict]:
+    """The regularisation ``C`` with the best cross-validated F1 on the real pairs, the Platt
+    calibration of its out-of-fold logits on the real pairs, and the threshold (on the
+    calibrated probability) with the best cross-validated F1; then the fit on every training
+    pair, calibrated. Returns the variant's JSON and its cross-validated figures. Deterministic:
+    the folds' shuffles are seeded and the solver is exact."""
     best = None
     for c in C_GRID:
-        probabilities = np.zeros(len(y))
-        for train, test in folds:
-            scaler = StandardScaler().fit(matrix[train])
-            fitted = LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(matrix[train]), y[train])
-            probabilities[test] = fitted.predict_proba(scaler.transform(matrix[test]))[:, 1]
+        logits = _out_of_fold_logits(matrix, y, owners, c)
+        slope, intercept = _calibration(logits[:, real].ravel(), np.tile(y[real], REPEATS))
+        probabilities = 1.0 / (1.0 + np.exp(-(slope * logits[:, real] + intercept)))
         for threshold in THRESHOLD_GRID:
-            score = _f1(y[real], probabilities[real] >= threshold)
+            score = float(np.mean([_f1(y[real], row >= threshold) for row in probabilities]))
             if best is None or score > best[0] + 1e-9:
-                best = (score, c, threshold)
-    score, c, threshold = best
-    scaler = StandardScaler().fit(matrix)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    fitted = LogisticRegression(C=c, max_iter=2000).fit((matrix - scaler.mean_) / scale, y)
+                best = (score, c, threshold, slope, intercept)
+    score, c, threshold, slope, intercept = best
+    mean, scale = _standardise(matrix)
+    fitted = _logistic((matrix - mean) / scale, y, c)
     variant = {
-        "features": list(names), "mean": scaler.mean_.round(6).tolist(), "scale": scale.round(6).tolist(),
-        "coef": fitted.coef_[0].round(6).tolist(), "intercept": round(float(fitted.intercept_[0]), 6), "C": c,
+        "features": list(names), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
+        "coef": (slope * fitted.coef_[0]).round(6).tolist(), "intercept": round(slope * float(fitted.intercept_[0]) + intercept, 6),
+        "C": c, "calibration": {"slope": round(slope, 6), "intercept": round(intercept, 6)},
     }
     return variant, {"f1": round(score, 4), "C": c, "threshold": threshold}
 
@@ -129,7 +158,8 @@ def fit(sessions, config, *, directory: Path) -> dict:
         )
     threshold = cross_validated.get("semantic", cross_validated["lexical"])["threshold"]
     return {
-        "model": "logistic regression over detectors.rephrase.pair_features (scikit-learn, standardised features)",
+        "model": "logistic regression over detectors.rephrase.pair_features (scikit-learn, standardised features), "
+                 "Platt-calibrated on the real pairs' out-of-fold logits",
         "corpus_sha256": corpus_hash(directory), "trained_on": "development part",
         "pairs": int(real.sum()), "contrast_pairs": int((~real).sum()), "positives": int(y.sum()), "min_probability": threshold,
         "variants": variants, "cross_validated": cross_validated,

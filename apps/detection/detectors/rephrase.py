@@ -18,20 +18,24 @@ import re
 from itertools import pairwise
 
 import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from apps.detection.detectors.base import TurnData
 from apps.detection.detectors.tool_error import tool_error
 from apps.detection.similarity import tfidf_views
 
-# The lexical and context features, in the model's column order; ``semantic_cosine`` follows
-# them when the semantic view is on (``apps.detection.semantic``).
+# The features, in the model's column order; ``semantic_cosine`` follows them when the semantic
+# view is on (``apps.detection.semantic``). Chosen by grouped cross-validation on the development
+# part (``apps.detection.training``): of the 21 candidates (three fuzzy ratios, a near-duplicate
+# test, separate number and name differences, a thanks cue, the length ratio, the time gap, an
+# unanswered request for a figure …) the ones that did not raise the cross-validated F1 were left
+# out. The first ``CHEAP`` are read from the questions' word counts, a cue regex, the punt decision
+# and the answer's length and layout; the rest need the texts analysed (``lexical_features``).
 FEATURES = (
-    "word_cosine", "char_cosine", "ratio", "token_set_ratio", "partial_ratio",
-    "number_differs", "name_differs", "word_swapped", "repair_cue", "follow_up_cue", "thanks_cue",
-    "answer_overlap", "answer_failed", "answer_length", "answer_detail", "uses_answer_words",
-    "length_ratio", "longer_by", "gap", "near_duplicate",
+    "repair_cue", "follow_up_cue", "answer_failed", "answer_length", "answer_detail", "longer_by",
+    "word_cosine", "char_cosine", "entity_differs", "word_swapped", "answer_overlap", "uses_answer_words",
 )
+CHEAP = 6
 SEMANTIC_FEATURE = "semantic_cosine"
 
 _REPAIR = re.compile(
@@ -41,22 +45,22 @@ _REPAIR = re.compile(
     r"let\s+me\s+(?:rephrase|put\s+it)|in\s+other\s+words|my\s+question\s+(?:is|was)|"
     r"i'?m\s+asking|i\s+am\s+asking|i\s+asked|once\s+again|still\s+(?:don'?t|not)|read\s+my\s+question|"
     r"you'?re\s+not\s+(?:listening|answering)|that\s+doesn'?t\s+help|not\s+helpful|"
-    r"what\s+i\s+(?:need|want)\s+to\s+know|simple\s+question|rephras)",
+    r"what\s+i\s+(?:need|want)\s+to\s+know|simple\s+question|rephras|i\s+know\s+that|specifically|"
+    r"exactly(?!\s+what\s+i)|actually|"
+    # "ok but …", "yes but why …": the answer was heard and did not serve
+    r"^\W*(?:ok(?:ay)?|right|yes|yeah|yep|sure|fine|i\s+know|i\s+get\s+that|understood)\b[\s,.!]*but)",
     re.IGNORECASE,
 )
 # A repair cue needs one of these words: the cue pattern runs only on questions holding one.
 _REPAIR_WORDS = frozenset(
     "mean meant asked said not didn't didnt doesn't doesnt did does again clear rephrase rephrased rephrasing put words "
-    "question asking asked still listening answering help helpful need want simple".split()
+    "question asking asked still listening answering help helpful need want simple know specifically exactly actually but".split()
 )
 _FOLLOW_UP = re.compile(
     r"^\W*(?:and|also|plus|what\s+about|how\s+about|what\s+if|then|another|one\s+more|"
-    r"follow[-\s]?up|next|what\s+else|besides|as\s+well|same\s+for|how\s+do\s+i\s+then)\b",
-    re.IGNORECASE,
-)
-_THANKS = re.compile(
-    r"\b(?:thanks|thank\s+you|thx|ty|cheers|great|perfect|got\s+it|that\s+worked|awesome|brilliant|"
-    r"helpful|understood|makes\s+sense|nice|cool|ok(?:ay)?\s+(?:so|and|then|great|thanks))\b",
+    r"follow[-\s]?up|next|what\s+else|besides|as\s+well|same\s+for|how\s+do\s+i\s+then)\b"
+    # … or an addition anywhere: "for my husband too", "a line for my son as well", "also, …"
+    r"|\b(?:as\s+well|also)\b|\btoo\b(?=\W*(?:please|pls|thanks|\?|$|,|\.))",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -149,29 +153,7 @@ def _swapped(a: _Text, b: _Text) -> float:
     return 1.0
 
 
-def _near_duplicate(a: _Text, b: _Text, ratio: float) -> float:
-    """1 when every content word of each question has a close spelling in the other: the same
-    question typed again, typos included ("resett my pasword"). Two such texts have a whole-text
-    ratio well above 0.6, so below it the word-by-word test is skipped."""
-    if ratio < 0.6 or not a.content or not b.content:
-        return 0.0
-    for mine, theirs in ((a.content, b.content), (b.content, a.content)):
-        for word in mine - theirs:
-            if not any(fuzz.ratio(word, other) >= 75 for other in theirs):
-                return 0.0
-    return 1.0
-
-
-def pair_features(
-    groups: list[list[tuple[TurnData, TurnData]]], *, punted: set, window_seconds: int,
-) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """The ``FEATURES`` matrix of every pair (flattened over ``groups``, one group per session:
-    the TF-IDF views fit IDF on a session's questions), and each pair's (repair cue, follow-up
-    cue) for the explanation. ``punted``: ids of turns whose answer the punt detector flagged."""
-    flat = [pair for group in groups for pair in group]
-    matrix = np.zeros((len(flat), len(FEATURES)), dtype=np.float64)
-    if not flat:
-        return matrix, []
+def _parser():
     texts = _TEXTS
     if len(texts) >= _TEXTS_MAX:
         texts.clear()
@@ -182,41 +164,65 @@ def pair_features(
             found = texts[text] = _Text(text)
         return found
 
-    questions = [(a.question.lower(), b.question.lower()) for a, b in flat]
-    lefts, rights = [q for q, _ in questions], [q for _, q in questions]
-    for column, scorer in ((2, fuzz.ratio), (3, fuzz.token_set_ratio), (4, fuzz.partial_ratio)):
-        # The same scorer either way: one C++ call for a batch, direct calls for a session's few
-        # pairs (the batch call's set-up costs more than scoring a handful).
-        ratios = (process.cpdist(lefts, rights, scorer=scorer, dtype=np.float64, workers=1) if len(flat) >= 32
-                  else list(map(scorer, lefts, rights)))
-        matrix[:, column] = np.asarray(ratios, dtype=np.float64) / 100.0
-    matrix[:, 0], matrix[:, 1] = tfidf_views([[(a.question, b.question) for a, b in group] for group in groups])
+    return parsed
+
+
+def cheap_features(flat: list[tuple[TurnData, TurnData]], *, punted: set) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """The first ``CHEAP`` columns of every pair of ``flat`` (the rest left 0), and each pair's
+    (repair cue, follow-up cue) for the explanation. ``punted``: ids of turns whose answer the
+    punt detector flagged. Nothing here tokenises an answer: its length is its whitespace words."""
+    matrix = np.zeros((len(flat), len(FEATURES)), dtype=np.float64)
     cues = []
-    log_long = math.log(200.0)
+    log_long, log_8 = math.log(200.0), math.log(8.0)
     for row, (a, b) in enumerate(flat):
-        qa, qb, answer = parsed(a.question), parsed(b.question), parsed(a.answer)
-        repair = first_cue(_REPAIR, b.question) if _REPAIR_WORDS.intersection(qb.words) else ""
-        follow = first_cue(_FOLLOW_UP, b.question)
+        second = b.question
+        lowered = second.lower()
+        repair = first_cue(_REPAIR, second) if not _REPAIR_WORDS.isdisjoint(_WORD.findall(lowered)) else ""
+        follow = first_cue(_FOLLOW_UP, second)
         cues.append((repair, follow))
-        answer_words = len(answer.words)
-        only_answer = answer.content - qa.content
         values = matrix[row]
+        values[0] = 1.0 if repair else 0.0
+        values[1] = 1.0 if follow else 0.0
+        values[2] = 1.0 if a.id in punted or ((a.step_errors or a.tool_calls) and tool_error(a)) else 0.0
+        answer = a.answer
+        values[3] = min(1.0, math.log1p(len(answer.split())) / log_long)
+        values[4] = min(1.0, len(_DETAIL.findall(answer)) / 5.0) if answer else 0.0
+        la, lb = len(a.question.split()) or 1, len(second.split()) or 1
+        values[5] = max(-1.0, min(1.0, math.log(lb / la) / log_8))
+    return matrix, cues
+
+
+def lexical_features(groups: list[list[tuple[TurnData, TurnData]]], matrix: np.ndarray, rows=None) -> None:
+    """Fill the columns from ``CHEAP`` on of ``matrix`` (the pairs of ``groups``, flattened) for
+    the pairs at positions ``rows`` (None: every pair): the word and character TF-IDF views (IDF
+    fitted on a session's questions), a different entity, a traded word, and how the first answer
+    relates to both questions."""
+    flat = [pair for group in groups for pair in group]
+    wanted = range(len(flat)) if rows is None else rows
+    if not len(wanted):
+        return
+    parsed = _parser()
+    word, char = tfidf_views([[(a.question, b.question) for a, b in group] for group in groups], keep=rows)
+    for row in wanted:
+        a, b = flat[row]
+        qa, qb, answer = parsed(a.question), parsed(b.question), parsed(a.answer)
+        values = matrix[row]
+        values[6] = word[row]
+        values[7] = char[row]
         (numbers_a, names_a), (numbers_b, names_b) = qa.entities(), qb.entities()
-        values[5] = _differs(numbers_a, numbers_b)
-        values[6] = _differs(names_a, names_b)
-        values[7] = _swapped(qa, qb)
-        values[8] = 1.0 if repair else 0.0
-        values[9] = 1.0 if follow else 0.0
-        values[10] = 1.0 if _THANKS.search(b.question) else 0.0
-        values[11] = len(qa.content & answer.content) / len(qa.content) if qa.content else 0.0
-        values[12] = 1.0 if a.id in punted or ((a.step_errors or a.tool_calls) and tool_error(a)) else 0.0
-        values[13] = min(1.0, math.log1p(answer_words) / log_long)
-        values[14] = min(1.0, len(_DETAIL.findall(a.answer)) / 5.0)
-        values[15] = len(qb.content & only_answer) / len(qb.content) if qb.content else 0.0
-        la, lb = len(qa.words) or 1, len(qb.words) or 1
-        values[16] = min(la, lb) / max(la, lb)
-        values[17] = max(-1.0, min(1.0, math.log(lb / la) / math.log(8.0)))
-        gap = (b.created_at - a.created_at).total_seconds() if a.created_at and b.created_at else 0.0
-        values[18] = max(0.0, min(1.0, gap / window_seconds))
-        values[19] = _near_duplicate(qa, qb, values[2])
+        values[8] = max(_differs(numbers_a, numbers_b), _differs(names_a, names_b))
+        values[9] = _swapped(qa, qb)
+        values[10] = len(qa.content & answer.content) / len(qa.content) if qa.content else 0.0
+        values[11] = len(qb.content & (answer.content - qa.content)) / len(qb.content) if qb.content else 0.0
+
+
+def pair_features(groups: list[list[tuple[TurnData, TurnData]]], *, punted: set) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """The ``FEATURES`` matrix of every pair (flattened over ``groups``, one group per session),
+    and each pair's (repair cue, follow-up cue): what training fits on. A worker computes the
+    same columns in stages and skips those that cannot change its decision
+    (``rephrase_model.score_pairs``)."""
+    flat = [pair for group in groups for pair in group]
+    matrix, cues = cheap_features(flat, punted=punted)
+    if flat:
+        lexical_features(groups, matrix)
     return matrix, cues

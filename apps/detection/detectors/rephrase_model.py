@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from apps.detection import semantic
-from apps.detection.detectors.rephrase import FEATURES, SEMANTIC_FEATURE, pair_features
+from apps.detection.detectors.rephrase import CHEAP, FEATURES, SEMANTIC_FEATURE, cheap_features, lexical_features
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "rephrase_model.json"
 
 
 @dataclass(frozen=True)
-class Variant:
+class Variant:  # not slotted: ``weights`` is cached on the instance
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
@@ -47,6 +47,12 @@ class Variant:
 
     def logits(self, matrix: np.ndarray) -> np.ndarray:
         return ((matrix - self.mean) / self.scale) @ self.coef + self.intercept
+
+    @functools.cached_property
+    def weights(self) -> tuple[np.ndarray, float]:
+        """The logit as ``features @ weights + offset`` (the standardisation folded in)."""
+        weights = self.coef / self.scale
+        return weights, float(self.intercept - weights @ self.mean)
 
     @classmethod
     def from_json(cls, data: dict) -> Variant:
@@ -104,12 +110,10 @@ def _explain(values: np.ndarray, cue: tuple[str, str], semantic_cosine: float | 
         parts.append(f"repair cue '{cue[0]}'")
     if cue[1]:
         parts.append(f"follow-up cue '{cue[1]}'")
-    parts.append(f"similarity {0.4 * f['word_cosine'] + 0.35 * f['char_cosine'] + 0.25 * f['token_set_ratio']:.2f}")
+    parts.append(f"similarity {0.5 * f['word_cosine'] + 0.5 * f['char_cosine']:.2f}")
     if semantic_cosine is not None:
         parts.append(f"semantic {semantic_cosine:.2f}")
-    parts.append(f"different number/id: {'yes' if f['number_differs'] else 'no'}")
-    if f["name_differs"]:
-        parts.append("different name: yes")
+    parts.append(f"different number/id/name: {'yes' if f['entity_differs'] else 'no'}")
     if f["answer_failed"]:
         parts.append("first answer punted or failed")
     parts.append(f"answer covered the question {f['answer_overlap']:.0%}")
@@ -117,32 +121,46 @@ def _explain(values: np.ndarray, cue: tuple[str, str], semantic_cosine: float | 
     return "; ".join(parts)
 
 
-def score_pairs(groups, *, punted: set, window_seconds: int, min_probability: float, model: RephraseModel | None = None):
-    """(turn, next turn, signal value) for each pair at or above ``min_probability``."""
+def score_pairs(groups, *, punted: set, min_probability: float, model: RephraseModel | None = None):
+    """(turn, next turn, signal value) for each pair at or above ``min_probability``.
+
+    Exactly the variant's decision, in stages: every feature lies in a known range ([0, 1]; the
+    cheap ones are computed first), so a pair whose logit cannot reach the threshold even at the
+    most favourable value of the features not yet computed is decided there, without analysing
+    its texts (the lexical stage) or embedding its questions (the semantic stage).
+    """
     flat = [pair for group in groups for pair in group]
     if not flat:
         return []
     model = model or loaded()
     variant = model.variant()
-    matrix, cues = pair_features(groups, punted=punted, window_seconds=window_seconds)
-    cut = _logit(min_probability)
+    weights, offset = variant.weights
+    cut = _logit(min_probability) - 1e-9  # a feature's float rounding never flips a decision
+    matrix, cues = cheap_features(flat, punted=punted)
+    lexical = weights[CHEAP:len(FEATURES)]
+    semantic_weight = float(weights[-1]) if variant.uses_semantic else 0.0
+    best_rest = float(np.maximum(lexical, 0.0).sum()) + max(semantic_weight, 0.0)
+    partial = offset + matrix[:, :CHEAP] @ weights[:CHEAP]
+    rows = np.flatnonzero(partial + best_rest >= cut)
+    logits = np.full(len(flat), -np.inf)
     cosines = None
-    if variant.uses_semantic:
-        lexical = Variant(variant.features[:-1], variant.mean[:-1], variant.scale[:-1], variant.coef[:-1], variant.intercept)
-        base = lexical.logits(matrix)
-        weight, mean = variant.coef[-1] / variant.scale[-1], variant.mean[-1]
-        best = base + max(weight * (0.0 - mean), weight * (1.0 - mean))
-        needed = np.flatnonzero(best >= cut)
-        cosines = np.zeros(len(flat), dtype=np.float64)
-        if len(needed):
-            cosines[needed] = semantic.cosines([(flat[i][0].question, flat[i][1].question) for i in needed])
-        logits = np.where(best >= cut, base + weight * (cosines - mean), -np.inf)
-    else:
-        logits = variant.logits(matrix)
+    if len(rows):
+        lexical_features(groups, matrix, rows)
+        partial = offset + matrix[rows] @ weights[:len(FEATURES)]
+        if variant.uses_semantic:
+            cosines = np.zeros(len(flat), dtype=np.float64)
+            rows = rows[partial + max(semantic_weight, 0.0) >= cut]
+            partial = offset + matrix[rows] @ weights[:len(FEATURES)]
+            if len(rows):
+                cosines[rows] = semantic.cosines([(flat[i][0].question, flat[i][1].question) for i in rows])
+            partial = partial + semantic_weight * cosines[rows]
+        logits[rows] = partial
     out = []
     for i in np.flatnonzero(logits >= cut).tolist():
         a, b = flat[i]
         probability = 1.0 / (1.0 + math.exp(-float(logits[i])))
+        if probability < min_probability:
+            continue
         explain = _explain(matrix[i], cues[i], None if cosines is None else float(cosines[i]), probability)
         out.append((a, b, {"probability": round(probability, 3), "next_turn_id": str(b.id), "explain": explain}))
     return out
