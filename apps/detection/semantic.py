@@ -75,11 +75,14 @@ def _word_rows(words: list[str]) -> list[int]:
     if new:
         found = model()
         encode, table = found.tokenizer.encode, found.embedding
+        ids = [encode(word, add_special_tokens=False).ids for word in new]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         sums = np.zeros((len(new), table.shape[1]), dtype=np.float32)
-        for row, word in enumerate(new):
-            ids = encode(word, add_special_tokens=False).ids
-            if ids:
-                sums[row] = table[np.clip(ids, 0, len(table) - 1)].sum(axis=0)
+        present = np.flatnonzero(lengths)
+        if len(present):
+            flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lengths.sum()))
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[present]
+            sums[present] = np.add.reduceat(table[np.clip(flat, 0, len(table) - 1)], starts, axis=0)
         start = len(index)
         if start + len(new) > len(_WORD_TABLE):
             grown = np.zeros((max(2 * len(_WORD_TABLE), start + len(new), 1024), table.shape[1]), dtype=np.float32)

@@ -61,6 +61,7 @@ _FEATURES: dict[str, tuple] = {}  # text → its analysed features (``_features`
 _VOCABULARY: dict[str, int] = {}  # feature → column number, shared by both analyzers; cleared with the memo
 _WORD_COLUMNS: dict[str, list[int]] = {}  # a lowercased word → the columns of its char n-grams; cleared with the memo
 _FUZZY: dict[tuple[str, str], float] = {}  # (a, b) → rapidfuzz token-set ratio; cleared with the memo
+_WORDS_ONLY: dict[str, np.ndarray] = {}  # text → the columns of its word features alone (``word_cosines``); cleared with the memo
 _FEATURES_MAX = 20_000
 
 
@@ -108,13 +109,13 @@ def _fuzzy_ratios(pairs: list[tuple[str, str]]) -> list[float]:
 
 def clear_memos() -> None:
     """Forget every analysed text and scored pair (benchmarks time a first pass with this)."""
-    for memo in (_FEATURES, _FUZZY, _WORD_COLUMNS, _VOCABULARY):
+    for memo in (_FEATURES, _FUZZY, _WORD_COLUMNS, _VOCABULARY, _WORDS_ONLY):
         memo.clear()
 
 
 def _start_batch() -> None:
     """Bound the memos: all of them go at once, before a batch, when one grows too large."""
-    if len(_FEATURES) >= _FEATURES_MAX or len(_FUZZY) >= 5 * _FEATURES_MAX or len(_VOCABULARY) >= 50 * _FEATURES_MAX:
+    if len(_FEATURES) >= _FEATURES_MAX or len(_WORDS_ONLY) >= _FEATURES_MAX or len(_FUZZY) >= 5 * _FEATURES_MAX or len(_VOCABULARY) >= 50 * _FEATURES_MAX:
         clear_memos()
 
 
@@ -182,19 +183,10 @@ class TfidfFuzzySimilarity:
         return out
 
 
-def tfidf_views(groups: list[list[tuple[str, str]]], *, keep=None) -> tuple[np.ndarray, np.ndarray]:
-    """The word and the character TF-IDF cosine of every pair (flattened over ``groups``), each
-    group's IDF fitted on that group's texts alone; a pair outside ``keep`` (positions in the
-    flattened list; None = every pair) is not computed (0) and its texts take no part in the fit.
-
-    Each distinct text is analysed once per process (``_features``); the weighting and the
-    cosines of every group run in one call of the compiled kernel (``apps.detection.tfidf``).
-    Word rows then char rows: the char rows form groups of their own after the word groups (and
-    their texts follow the word texts), so each analyzer's document frequencies are counted apart.
-    """
-    _start_batch()
-    total = sum(len(group) for group in groups)
-    word, char = np.zeros(total, dtype=np.float64), np.zeros(total, dtype=np.float64)
+def _pair_rows(groups, keep):
+    """The kernel's layout of the pairs of ``groups`` at positions ``keep`` (None: every pair):
+    the distinct texts (text → number), each group's rows (a row = a text inside a group), the
+    groups' sizes, each pair's left and right row, and the positions kept."""
     wanted = None if keep is None else set(np.asarray(keep).tolist())
     texts: dict[str, int] = {}  # each distinct text once per call, whatever its groups
     row_text: list[int] = []
@@ -217,6 +209,23 @@ def tfidf_views(groups: list[list[tuple[str, str]]], *, keep=None) -> tuple[np.n
             position += 1
         if index:
             sizes.append(len(index))
+    return texts, row_text, sizes, left, right, kept
+
+
+def tfidf_views(groups: list[list[tuple[str, str]]], *, keep=None) -> tuple[np.ndarray, np.ndarray]:
+    """The word and the character TF-IDF cosine of every pair (flattened over ``groups``), each
+    group's IDF fitted on that group's texts alone; a pair outside ``keep`` (positions in the
+    flattened list; None = every pair) is not computed (0) and its texts take no part in the fit.
+
+    Each distinct text is analysed once per process (``_features``); the weighting and the
+    cosines of every group run in one call of the compiled kernel (``apps.detection.tfidf``).
+    Word rows then char rows: the char rows form groups of their own after the word groups (and
+    their texts follow the word texts), so each analyzer's document frequencies are counted apart.
+    """
+    _start_batch()
+    total = sum(len(group) for group in groups)
+    word, char = np.zeros(total, dtype=np.float64), np.zeros(total, dtype=np.float64)
+    texts, row_text, sizes, left, right, kept = _pair_rows(groups, keep)
     if not kept:
         return word, char
     features = [_features(text) for text in texts]
@@ -235,6 +244,29 @@ def tfidf_views(groups: list[list[tuple[str, str]]], *, keep=None) -> tuple[np.n
     positions = np.array(kept, dtype=np.int64)
     word[positions], char[positions] = cosines[:half], cosines[half:]
     return word, char
+
+
+def word_cosines(groups: list[list[tuple[str, str]]], *, keep=None) -> np.ndarray:
+    """The word TF-IDF cosine of ``tfidf_views`` alone (equal to its first result), without
+    analysing the texts' character n-grams: the rephrase model reads only this view."""
+    _start_batch()
+    out = np.zeros(sum(len(group) for group in groups), dtype=np.float64)
+    texts, row_text, sizes, left, right, kept = _pair_rows(groups, keep)
+    if not kept:
+        return out
+    memo = _WORDS_ONLY
+    words = []
+    for text in texts:
+        found = memo.get(text)
+        if found is None:
+            found = memo[text] = np.array(_column_numbers(word_features(text)), dtype=np.int64)
+        words.append(found)
+    out[np.array(kept, dtype=np.int64)] = _cosines(
+        np.concatenate(words), np.fromiter(map(len, words), dtype=np.int64, count=len(words)),
+        np.array(row_text, dtype=np.int64), np.array(sizes, dtype=np.int64),
+        np.array(left, dtype=np.int64), np.array(right, dtype=np.int64),
+    )
+    return out
 
 
 DEFAULT_SIMILARITY: Similarity = TfidfFuzzySimilarity()

@@ -140,7 +140,7 @@ def test_the_value_carries_a_probability_and_explains_itself():
 
     assert value["next_turn_id"] == str(b.id)
     assert DETECTORS["rephrase"][1]["min_probability"] <= value["probability"] <= 1.0
-    assert value["explain"].startswith("repair cue 'no, i asked'; similarity ")
+    assert value["explain"].startswith("repair cue 'no, i asked'; word similarity ")
     assert "semantic " in value["explain"] and "different number/id/name: no" in value["explain"]
     assert signal_explanation(value) == value["explain"]
 
@@ -185,7 +185,7 @@ def test_task_twice_stores_one_rephrase_shown_with_its_explanation_on_the_turn_p
     page = client_for(members[Role.MEMBER].user).get(
         reverse("turn_detail", kwargs={"org": project.organization.slug, "project": project.pk, "turn": first.id})
     ).content.decode()
-    assert 'data-testid="signal-explain">repair cue &#x27;that&#x27;s not what i asked&#x27;; similarity' in page
+    assert 'data-testid="signal-explain">repair cue &#x27;that&#x27;s not what i asked&#x27;; word similarity' in page
 
 
 def test_a_text_embedded_word_by_word_equals_its_whole_tokenisation():

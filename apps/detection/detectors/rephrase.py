@@ -22,18 +22,18 @@ from rapidfuzz import fuzz
 
 from apps.detection.detectors.base import TurnData
 from apps.detection.detectors.tool_error import tool_error
-from apps.detection.similarity import tfidf_views
+from apps.detection.similarity import word_cosines
 
 # The features, in the model's column order; ``semantic_cosine`` follows them when the semantic
 # view is on (``apps.detection.semantic``). Chosen by grouped cross-validation on the development
-# part (``apps.detection.training``): of the 21 candidates (three fuzzy ratios, a near-duplicate
-# test, separate number and name differences, a thanks cue, the length ratio, the time gap, an
-# unanswered request for a figure …) the ones that did not raise the cross-validated F1 were left
-# out. The first ``CHEAP`` are read from the questions' word counts, a cue regex, the punt decision
+# part (``apps.detection.training``): of the 22 candidates (a character TF-IDF view, three fuzzy
+# ratios, a near-duplicate test, separate number and name differences, a thanks cue, the length
+# ratio, the time gap, an unanswered request for a figure …) the ones that did not raise the
+# cross-validated F1 were left out. The first ``CHEAP`` are read from the questions' word counts, a cue regex, the punt decision
 # and the answer's length and layout; the rest need the texts analysed (``lexical_features``).
 FEATURES = (
     "repair_cue", "follow_up_cue", "answer_failed", "answer_length", "answer_detail", "longer_by",
-    "word_cosine", "char_cosine", "entity_differs", "word_swapped", "answer_overlap", "uses_answer_words",
+    "word_cosine", "entity_differs", "word_swapped", "answer_overlap", "uses_answer_words",
 )
 CHEAP = 6
 SEMANTIC_FEATURE = "semantic_cosine"
@@ -167,53 +167,90 @@ def _parser():
     return parsed
 
 
+# question → (words, repair cue, follow-up cue); answer → (answer_length, answer_detail): per
+# process, like ``_TEXTS`` (a question is the second text of one pair and the first of the next,
+# and a session re-examined when a turn lands brings its texts back). Cleared with ``_TEXTS``.
+_QUESTION_CUES: dict[str, tuple[int, str, str]] = {}
+_ANSWER_SHAPES: dict[str, tuple[float, float]] = {}
+_LOG_LONG, _LOG_8 = math.log(200.0), math.log(8.0)
+
+
+def _question_cues(text: str) -> tuple[int, str, str]:
+    found = _QUESTION_CUES.get(text)
+    if found is None:
+        lowered = text.lower()
+        repair = first_cue(_REPAIR, text) if not _REPAIR_WORDS.isdisjoint(_WORD.findall(lowered)) else ""
+        found = _QUESTION_CUES[text] = (len(text.split()) or 1, repair, first_cue(_FOLLOW_UP, text))
+    return found
+
+
+def _answer_shape(text: str) -> tuple[float, float]:
+    found = _ANSWER_SHAPES.get(text)
+    if found is None:
+        found = _ANSWER_SHAPES[text] = (
+            min(1.0, math.log1p(len(text.split())) / _LOG_LONG), min(1.0, len(_DETAIL.findall(text)) / 5.0) if text else 0.0,
+        )
+    return found
+
+
+def clear_memos() -> None:
+    for memo in (_TEXTS, _QUESTION_CUES, _ANSWER_SHAPES):
+        memo.clear()
+
+
 def cheap_features(flat: list[tuple[TurnData, TurnData]], *, punted: set) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """The first ``CHEAP`` columns of every pair of ``flat`` (the rest left 0), and each pair's
     (repair cue, follow-up cue) for the explanation. ``punted``: ids of turns whose answer the
     punt detector flagged. Nothing here tokenises an answer: its length is its whitespace words."""
-    matrix = np.zeros((len(flat), len(FEATURES)), dtype=np.float64)
+    if len(_QUESTION_CUES) >= _TEXTS_MAX or len(_ANSWER_SHAPES) >= _TEXTS_MAX:
+        _QUESTION_CUES.clear()
+        _ANSWER_SHAPES.clear()
+    columns = []
     cues = []
-    log_long, log_8 = math.log(200.0), math.log(8.0)
-    for row, (a, b) in enumerate(flat):
-        second = b.question
-        lowered = second.lower()
-        repair = first_cue(_REPAIR, second) if not _REPAIR_WORDS.isdisjoint(_WORD.findall(lowered)) else ""
-        follow = first_cue(_FOLLOW_UP, second)
+    log, log_8 = math.log, _LOG_8
+    for a, b in flat:
+        length_a = _question_cues(a.question)[0]
+        length_b, repair, follow = _question_cues(b.question)
         cues.append((repair, follow))
-        values = matrix[row]
-        values[0] = 1.0 if repair else 0.0
-        values[1] = 1.0 if follow else 0.0
-        values[2] = 1.0 if a.id in punted or ((a.step_errors or a.tool_calls) and tool_error(a)) else 0.0
-        answer = a.answer
-        values[3] = min(1.0, math.log1p(len(answer.split())) / log_long)
-        values[4] = min(1.0, len(_DETAIL.findall(answer)) / 5.0) if answer else 0.0
-        la, lb = len(a.question.split()) or 1, len(second.split()) or 1
-        values[5] = max(-1.0, min(1.0, math.log(lb / la) / log_8))
+        failed = a.id in punted or ((a.step_errors or a.tool_calls) and tool_error(a))
+        answer_length, answer_detail = _answer_shape(a.answer)
+        longer_by = log(length_b / length_a) / log_8
+        columns.append((
+            1.0 if repair else 0.0, 1.0 if follow else 0.0, 1.0 if failed else 0.0, answer_length, answer_detail,
+            -1.0 if longer_by < -1.0 else 1.0 if longer_by > 1.0 else longer_by,
+        ))
+    matrix = np.zeros((len(flat), len(FEATURES)), dtype=np.float64)
+    if columns:
+        matrix[:, :CHEAP] = columns
     return matrix, cues
 
 
 def lexical_features(groups: list[list[tuple[TurnData, TurnData]]], matrix: np.ndarray, rows=None) -> None:
     """Fill the columns from ``CHEAP`` on of ``matrix`` (the pairs of ``groups``, flattened) for
-    the pairs at positions ``rows`` (None: every pair): the word and character TF-IDF views (IDF
-    fitted on a session's questions), a different entity, a traded word, and how the first answer
+    the pairs at positions ``rows`` (None: every pair): the word TF-IDF view (IDF fitted on a
+    session's questions), a different entity, a traded word, and how the first answer
     relates to both questions."""
     flat = [pair for group in groups for pair in group]
     wanted = range(len(flat)) if rows is None else rows
     if not len(wanted):
         return
     parsed = _parser()
-    word, char = tfidf_views([[(a.question, b.question) for a, b in group] for group in groups], keep=rows)
+    word = word_cosines([[(a.question, b.question) for a, b in group] for group in groups], keep=rows)
+    columns = []
     for row in wanted:
         a, b = flat[row]
         qa, qb, answer = parsed(a.question), parsed(b.question), parsed(a.answer)
-        values = matrix[row]
-        values[6] = word[row]
-        values[7] = char[row]
         (numbers_a, names_a), (numbers_b, names_b) = qa.entities(), qb.entities()
-        values[8] = max(_differs(numbers_a, numbers_b), _differs(names_a, names_b))
-        values[9] = _swapped(qa, qb)
-        values[10] = len(qa.content & answer.content) / len(qa.content) if qa.content else 0.0
-        values[11] = len(qb.content & (answer.content - qa.content)) / len(qb.content) if qb.content else 0.0
+        content_a, content_b = qa.content, qb.content
+        columns.append((
+            1.0 if (numbers_a and numbers_b and numbers_a.isdisjoint(numbers_b)) or (names_a and names_b and names_a.isdisjoint(names_b)) else 0.0,
+            _swapped(qa, qb),
+            len(content_a & answer.content) / len(content_a) if content_a else 0.0,
+            len(content_b & (answer.content - content_a)) / len(content_b) if content_b else 0.0,
+        ))
+    rows = np.asarray(wanted, dtype=np.int64)
+    matrix[rows, CHEAP] = word[rows]
+    matrix[rows, CHEAP + 1:] = columns
 
 
 def pair_features(groups: list[list[tuple[TurnData, TurnData]]], *, punted: set) -> tuple[np.ndarray, list[tuple[str, str]]]:

@@ -93,7 +93,7 @@ def clear_memos() -> None:
     from apps.detection.detectors import rephrase
 
     similarity.clear_memos()
-    rephrase._TEXTS.clear()
+    rephrase.clear_memos()
     semantic.clear_memo()
 
 
@@ -110,7 +110,7 @@ def _explain(values: np.ndarray, cue: tuple[str, str], semantic_cosine: float | 
         parts.append(f"repair cue '{cue[0]}'")
     if cue[1]:
         parts.append(f"follow-up cue '{cue[1]}'")
-    parts.append(f"similarity {0.5 * f['word_cosine'] + 0.5 * f['char_cosine']:.2f}")
+    parts.append(f"word similarity {f['word_cosine']:.2f}")
     if semantic_cosine is not None:
         parts.append(f"semantic {semantic_cosine:.2f}")
     parts.append(f"different number/id/name: {'yes' if f['entity_differs'] else 'no'}")
