@@ -18,7 +18,7 @@ import re
 from itertools import pairwise
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from apps.detection.detectors.base import TurnData
 from apps.detection.detectors.tool_error import tool_error
@@ -26,16 +26,18 @@ from apps.detection.similarity import word_cosines
 
 # The features, in the model's column order; ``semantic_cosine`` follows them when the semantic
 # view is on (``apps.detection.semantic``). Chosen by grouped cross-validation on the development
-# part (``apps.detection.training``): of the 22 candidates (a character TF-IDF view, three fuzzy
-# ratios, a near-duplicate test, separate number and name differences, a thanks cue, the length
-# ratio, the time gap, an unanswered request for a figure …) the ones that did not raise the
-# cross-validated F1 were left out. The first ``CHEAP`` are read from the questions' word counts, a cue regex, the punt decision
-# and the answer's length and layout; the rest need the texts analysed (``lexical_features``).
+# part (``apps.detection.training``): of 24 candidates (a character TF-IDF view, the partial
+# fuzzy ratio, a near-duplicate test, a traded word, separate number and name differences, a
+# thanks cue, the length ratio, the time gap, an unanswered request for a figure …) the ones that
+# did not raise the cross-validated F1 were left out. The first ``CHEAP`` are read from the
+# questions' word counts, the cue regexes, the punt decision and the answer's length, layout and
+# questions; the rest need the texts analysed (``lexical_features``).
 FEATURES = (
     "repair_cue", "follow_up_cue", "answer_failed", "answer_length", "answer_detail", "longer_by",
-    "word_cosine", "entity_differs", "word_swapped", "answer_overlap", "uses_answer_words",
+    "answer_asks",
+    "word_cosine", "ratio", "token_set_ratio", "entity_differs", "answer_overlap", "uses_answer_words",
 )
-CHEAP = 6
+CHEAP = 7
 SEMANTIC_FEATURE = "semantic_cosine"
 
 _REPAIR = re.compile(
@@ -47,14 +49,21 @@ _REPAIR = re.compile(
     r"you'?re\s+not\s+(?:listening|answering)|that\s+doesn'?t\s+help|not\s+helpful|"
     r"what\s+i\s+(?:need|want)\s+to\s+know|simple\s+question|rephras|i\s+know\s+that|specifically|"
     r"exactly(?!\s+what\s+i)|actually|"
-    # "ok but …", "yes but why …": the answer was heard and did not serve
-    r"^\W*(?:ok(?:ay)?|right|yes|yeah|yep|sure|fine|i\s+know|i\s+get\s+that|understood)\b[\s,.!]*but)",
+    r"i'?m\s+not\s+asking|i'?m\s+telling\s+you|you\s+(?:already|just)\s+said|you\s+keep\s+(?:saying|dodging|repeating|telling)|"
+    r"already\s+(?:did|done|tried|checked)|(?:done|tried|did)\s+that(?:\s+already)?|still\s+(?:says|shows|get|getting|the\s+same|doesn'?t|does\s+not|can'?t|won'?t|isn'?t|nothing)|"
+    r"give\s+me\s+(?:a|the)\s+(?:number|figure|price|date|answer)|the\s+actual|"
+    # "ok but …", "yes but why …", "oui mais où": the answer was heard and did not serve
+    r"^\W*(?:ok(?:ay)?|right|yes|yeah|yep|sure|fine|i\s+know|i\s+get\s+that|understood|ja|oui|s[ií])\b[\s,.!]*(?:but|aber|mais|pero)\b|"
+    r"^\W*(?:yes|yeah|ok|right)?[\s,]*i\s+know\b|"
+    # a correction: "no, how much notice do I give", "not cancel — pause", "not collect, DELIVER"
+    r"^\W*(?:no|nope|not)\b(?![\s,]+(?:thanks|thank|worries|problem|need|rush|that'?s\s+all|that'?s\s+it)))",
     re.IGNORECASE,
 )
 # A repair cue needs one of these words: the cue pattern runs only on questions holding one.
 _REPAIR_WORDS = frozenset(
     "mean meant asked said not didn't didnt doesn't doesnt did does again clear rephrase rephrased rephrasing put words "
-    "question asking asked still listening answering help helpful need want simple know specifically exactly actually but".split()
+    "question asking asked still listening answering help helpful need want simple know specifically exactly actually but "
+    "no nope telling keep already done tried give actual ja oui si sí".split()
 )
 _FOLLOW_UP = re.compile(
     r"^\W*(?:and|also|plus|what\s+about|how\s+about|what\s+if|then|another|one\s+more|"
@@ -63,6 +72,10 @@ _FOLLOW_UP = re.compile(
     r"|\b(?:as\s+well|also)\b|\btoo\b(?=\W*(?:please|pls|thanks|\?|$|,|\.))",
     re.IGNORECASE,
 )
+# The answer asks the user something (a clarifying question: the next message answers it), not
+# counting the stock closing "anything else I can help with?".
+_ASKS = re.compile(r"[^.!?\n]*\?")
+_STOCK_QUESTION = re.compile(r"anything\s+else|help\s+(?:you\s+)?with|any\s+(?:other|more)\s+questions", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _NUMBER = re.compile(r"(?<![\w])[#£$€]?\w*\d[\w./:-]*")
 _NAME = re.compile(r"(?<=[\w,;)] )[A-Z][\w'’-]+")
@@ -139,20 +152,6 @@ def _differs(a: set, b: set) -> float:
     return 1.0 if a and b and not a & b else 0.0
 
 
-def _swapped(a: _Text, b: _Text) -> float:
-    """1 when the questions share most content words but trade one or two for unrelated ones
-    ("cancel a standing order" → "set up a standing order"): a typo is not a trade."""
-    only_a, only_b = a.content - b.content, b.content - a.content
-    shared = len(a.content & b.content)
-    if not (1 <= len(only_a) <= 2 and 1 <= len(only_b) <= 3 and shared >= 1):
-        return 0.0
-    for x in only_a:
-        for y in only_b:
-            if fuzz.ratio(x, y) >= 75:
-                return 0.0
-    return 1.0
-
-
 def _parser():
     texts = _TEXTS
     if len(texts) >= _TEXTS_MAX:
@@ -171,7 +170,7 @@ def _parser():
 # process, like ``_TEXTS`` (a question is the second text of one pair and the first of the next,
 # and a session re-examined when a turn lands brings its texts back). Cleared with ``_TEXTS``.
 _QUESTION_CUES: dict[str, tuple[int, str, str]] = {}
-_ANSWER_SHAPES: dict[str, tuple[float, float]] = {}
+_ANSWER_SHAPES: dict[str, tuple[float, float, float]] = {}
 _LOG_LONG, _LOG_8 = math.log(200.0), math.log(8.0)
 
 
@@ -184,11 +183,19 @@ def _question_cues(text: str) -> tuple[int, str, str]:
     return found
 
 
-def _answer_shape(text: str) -> tuple[float, float]:
+def _asks(text: str) -> float:
+    if "?" not in text:
+        return 0.0
+    return 1.0 if any(not _STOCK_QUESTION.search(question) for question in _ASKS.findall(text)) else 0.0
+
+
+def _answer_shape(text: str) -> tuple[float, float, float]:
+    """(answer_length, answer_detail, answer_asks) of an answer."""
     found = _ANSWER_SHAPES.get(text)
     if found is None:
         found = _ANSWER_SHAPES[text] = (
             min(1.0, math.log1p(len(text.split())) / _LOG_LONG), min(1.0, len(_DETAIL.findall(text)) / 5.0) if text else 0.0,
+            _asks(text),
         )
     return found
 
@@ -213,11 +220,11 @@ def cheap_features(flat: list[tuple[TurnData, TurnData]], *, punted: set) -> tup
         length_b, repair, follow = _question_cues(b.question)
         cues.append((repair, follow))
         failed = a.id in punted or ((a.step_errors or a.tool_calls) and tool_error(a))
-        answer_length, answer_detail = _answer_shape(a.answer)
+        answer_length, answer_detail, answer_asks = _answer_shape(a.answer)
         longer_by = log(length_b / length_a) / log_8
         columns.append((
             1.0 if repair else 0.0, 1.0 if follow else 0.0, 1.0 if failed else 0.0, answer_length, answer_detail,
-            -1.0 if longer_by < -1.0 else 1.0 if longer_by > 1.0 else longer_by,
+            -1.0 if longer_by < -1.0 else 1.0 if longer_by > 1.0 else longer_by, answer_asks,
         ))
     matrix = np.zeros((len(flat), len(FEATURES)), dtype=np.float64)
     if columns:
@@ -228,7 +235,8 @@ def cheap_features(flat: list[tuple[TurnData, TurnData]], *, punted: set) -> tup
 def lexical_features(groups: list[list[tuple[TurnData, TurnData]]], matrix: np.ndarray, rows=None) -> None:
     """Fill the columns from ``CHEAP`` on of ``matrix`` (the pairs of ``groups``, flattened) for
     the pairs at positions ``rows`` (None: every pair): the word TF-IDF view (IDF fitted on a
-    session's questions), a different entity, a traded word, and how the first answer
+    session's questions), rapidfuzz's ratio (the two questions' edit distance) and token-set ratio
+    (one question's words inside the other's), a different entity, and how the first answer
     relates to both questions."""
     flat = [pair for group in groups for pair in group]
     wanted = range(len(flat)) if rows is None else rows
@@ -244,13 +252,20 @@ def lexical_features(groups: list[list[tuple[TurnData, TurnData]]], matrix: np.n
         content_a, content_b = qa.content, qb.content
         columns.append((
             1.0 if (numbers_a and numbers_b and numbers_a.isdisjoint(numbers_b)) or (names_a and names_b and names_a.isdisjoint(names_b)) else 0.0,
-            _swapped(qa, qb),
             len(content_a & answer.content) / len(content_a) if content_a else 0.0,
             len(content_b & (answer.content - content_a)) / len(content_b) if content_b else 0.0,
         ))
     rows = np.asarray(wanted, dtype=np.int64)
     matrix[rows, CHEAP] = word[rows]
-    matrix[rows, CHEAP + 1:] = columns
+    lefts = [flat[row][0].question.lower() for row in wanted]
+    rights = [flat[row][1].question.lower() for row in wanted]
+    for column, scorer in ((CHEAP + 1, fuzz.ratio), (CHEAP + 2, fuzz.token_set_ratio)):
+        # One C++ call for a batch; direct calls for a session's few pairs (the batch call's set-up
+        # costs more than scoring a handful). The same scorer either way.
+        ratios = (process.cpdist(lefts, rights, scorer=scorer, dtype=np.float64, workers=1) if len(lefts) >= 32
+                  else np.fromiter(map(scorer, lefts, rights), dtype=np.float64, count=len(lefts)))
+        matrix[rows, column] = ratios / 100.0
+    matrix[rows, CHEAP + 3:] = columns
 
 
 def pair_features(groups: list[list[tuple[TurnData, TurnData]]], *, punted: set) -> tuple[np.ndarray, list[tuple[str, str]]]:
