@@ -145,7 +145,7 @@ def score_pairs(groups, *, punted: set, min_probability: float, model: RephraseM
     logits = np.full(len(flat), -np.inf)
     cosines = None
     if len(rows):
-        lexical_features(groups, matrix, rows)
+        lexical_features(groups, matrix, None if len(rows) == len(flat) else rows)
         partial = offset + matrix[rows] @ weights[:len(FEATURES)]
         if variant.uses_semantic:
             cosines = np.zeros(len(flat), dtype=np.float64)
