@@ -8,13 +8,15 @@ corpus's hash. Two variants, one file: ``semantic`` (with the semantic cosine of
 ``apps.detection.semantic``) and ``lexical`` (trained without it), which runs when the semantic
 view is off or not installed — lower figures rather than a feature filled with a made-up value.
 
-Logistic regression is calibrated by construction, so the signal's value carries a probability
-and the threshold on the Detectors tab (``min_probability``) is one. The file is read once per
-process, on first use.
+Training adds contrast pairs (another session's question), so each variant's logit is
+Platt-calibrated on the real pairs' out-of-fold logits and the calibration folded into its
+coefficients: the signal's value is the probability that a real pair is a rephrase, and the
+threshold on the Detectors tab (``min_probability``) is one. The file is read once per process,
+on first use.
 
-Speed: a pass scores every candidate pair's cheap features first; the semantic cosine only moves
-a pair's logit by at most its coefficient, so a pair that cannot reach the threshold even at
-the most favourable cosine is decided without embedding its texts (``score_pairs``).
+Speed: a pass scores every candidate pair's cheap features first, then the lexical ones, then
+the semantic cosine; a pair that cannot reach the threshold even at the most favourable values of
+the features not yet computed is decided there (``score_pairs``), exactly as the full model would.
 """
 
 from __future__ import annotations
