@@ -74,7 +74,9 @@ _FOLLOW_UP = re.compile(
 )
 # The answer asks the user something (a clarifying question: the next message answers it), not
 # counting the stock closing "anything else I can help with?".
-_ASKS = re.compile(r"[^.!?\n]*\?")
+# A sentence ending in "?": matched only from a sentence's start (the lookbehind), so a long
+# answer is scanned once, not once per position.
+_ASKS = re.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
 _STOCK_QUESTION = re.compile(r"anything\s+else|help\s+(?:you\s+)?with|any\s+(?:other|more)\s+questions", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _NUMBER = re.compile(r"(?<![\w])[#£$€]?\w*\d[\w./:-]*")
