@@ -221,3 +221,24 @@ def test_the_staged_decision_equals_scoring_every_feature_of_every_pair(corpus, 
     full = {(a.id, b.id): round(float(p), 3) for (a, b), p in zip((p for g in groups for p in g), probabilities) if p >= threshold}
 
     assert staged == full and len(full) > 50
+
+
+def test_a_reply_to_a_clarifying_question_is_not_a_rephrase():
+    a, b = pair("how do i change my delivery slot", "Sure — is it for this week's order or for your regular weekly slot?",
+                "this weeks one")
+
+    assert flagged(a, b) is None
+
+
+@pytest.mark.parametrize("second", [
+    "not the bin collection, the recycling one. which day is that",
+    "ok but which day is recycling",
+    "you already said that. which day is recycling collected",
+])
+def test_a_correction_after_a_vague_answer_is_a_rephrase(second):
+    a, b = pair("which day is the recycling collected on my street", "Collections run on different days across the borough.",
+                second)
+
+    value = flagged(a, b)
+
+    assert value is not None and value["explain"].startswith("repair cue "), value
