@@ -21,7 +21,7 @@ DEFAULT_PUNT_PHRASES = [
 
 # name → (label, defaults). Numbers are floats or ints as given here; windows are in seconds.
 DETECTORS: dict[str, tuple[str, dict]] = {
-    "rephrase": ("Rephrase", {"window_seconds": 600, "min_probability": 0.45}),
+    "rephrase": ("Rephrase", {"window_seconds": 600, "min_probability": 0.55}),
     "abandonment": ("Abandonment", {"window_seconds": 1800, "min_score": 0.5}),
     "escalation": ("Escalation", {"phrases": []}),
     "agent_punted": ("Agent punted", {"phrases": DEFAULT_PUNT_PHRASES}),

@@ -19,6 +19,11 @@ from apps.detection.detectors.rephrase import FEATURES, SEMANTIC_FEATURE, pair_f
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 THRESHOLD_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(13))  # 0.20 … 0.80
 FOLDS, REPEATS = 5, 5  # 5-fold cross-validation by session, repeated with 5 fixed shuffles
+# The weight of a contrast pair in the fit (a real pair weighs 1). Cross-validated on the
+# development part with the contrast pairs counted as negatives, 0.5 and 1 score the same
+# (F1 0.840 and 0.842), 0.5 with the better F1 on the real pairs (0.91 against 0.89); with none
+# at all, a quarter of the contrast pairs (a new topic after a weak answer) would be flagged.
+CONTRAST_WEIGHT = 0.5
 
 
 def corpus_hash(directory: Path) -> str:
@@ -93,13 +98,13 @@ def _standardise(matrix) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(scale > 0, scale, 1.0)
 
 
-def _logistic(matrix, y, c: float):
+def _logistic(matrix, y, c: float, weights=None):
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, max_iter=5000).fit(matrix, y)
+    return LogisticRegression(C=c, max_iter=5000).fit(matrix, y, sample_weight=weights)
 
 
-def _out_of_fold_logits(matrix, y, owners, c: float) -> np.ndarray:
+def _out_of_fold_logits(matrix, y, owners, weights, c: float) -> np.ndarray:
     """Each pair's logit from a model fitted without its session, per repeat (``REPEATS`` rows)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -108,7 +113,7 @@ def _out_of_fold_logits(matrix, y, owners, c: float) -> np.ndarray:
         folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=repeat)
         for train, test in folds.split(matrix, y, owners):
             mean, scale = _standardise(matrix[train])
-            fitted = _logistic((matrix[train] - mean) / scale, y[train], c)
+            fitted = _logistic((matrix[train] - mean) / scale, y[train], c, weights[train])
             out[repeat, test] = fitted.decision_function((matrix[test] - mean) / scale)
     return out
 
@@ -127,8 +132,9 @@ def _fit_variant(matrix, y, owners, real, names) -> tuple[dict, dict]:
     pair, calibrated. Returns the variant's JSON and its cross-validated figures. Deterministic:
     the folds' shuffles are seeded and the solver is exact."""
     best = None
+    weights = np.where(real, 1.0, CONTRAST_WEIGHT)
     for c in C_GRID:
-        logits = _out_of_fold_logits(matrix, y, owners, c)
+        logits = _out_of_fold_logits(matrix, y, owners, weights, c)
         slope, intercept = _calibration(logits[:, real].ravel(), np.tile(y[real], REPEATS))
         probabilities = 1.0 / (1.0 + np.exp(-(slope * logits[:, real] + intercept)))
         for threshold in THRESHOLD_GRID:
@@ -137,7 +143,7 @@ def _fit_variant(matrix, y, owners, real, names) -> tuple[dict, dict]:
                 best = (score, c, threshold, slope, intercept)
     score, c, threshold, slope, intercept = best
     mean, scale = _standardise(matrix)
-    fitted = _logistic((matrix - mean) / scale, y, c)
+    fitted = _logistic((matrix - mean) / scale, y, c, weights)
     variant = {
         "features": list(names), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
         "coef": (slope * fitted.coef_[0]).round(6).tolist(), "intercept": round(slope * float(fitted.intercept_[0]) + intercept, 6),
@@ -161,6 +167,7 @@ def fit(sessions, config, *, directory: Path) -> dict:
         "model": "logistic regression over detectors.rephrase.pair_features (scikit-learn, standardised features), "
                  "Platt-calibrated on the real pairs' out-of-fold logits",
         "corpus_sha256": corpus_hash(directory), "trained_on": "development part",
-        "pairs": int(real.sum()), "contrast_pairs": int((~real).sum()), "positives": int(y.sum()), "min_probability": threshold,
+        "pairs": int(real.sum()), "contrast_pairs": int((~real).sum()), "contrast_weight": CONTRAST_WEIGHT,
+        "positives": int(y.sum()), "min_probability": threshold,
         "variants": variants, "cross_validated": cross_validated,
     }
