@@ -48,7 +48,7 @@ def compact(value) -> str:
 
 def signal_explanation(value) -> str:
     """Why a signal fired, in words: the detector's own ``explain`` string when its value has one
-    (apps/detection: "repair cue 'i mean'; similarity 0.71; …"), else the value's scalar fields
+    (apps/detection: "repair cue 'i mean'; word similarity 0.71; …"), else the value's scalar fields
     ("phrase: i don't know; score: 0.82"), ids left out (the replay links turns elsewhere)."""
     if not isinstance(value, dict):
         return "" if value is None or isinstance(value, (bool, dict, list)) else compact(value)

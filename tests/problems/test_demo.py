@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.demo import traffic as demo_traffic
+from apps.detection.config import DETECTORS
 from apps.demo.problems import seed_problems_demo
 from apps.problems.models import Problem, ProblemStatus
 from apps.traces.models import Signal
@@ -32,4 +33,5 @@ def test_the_demo_backlog_has_ranked_problems_with_causes(live_server, project, 
     assert pains == sorted(pains, reverse=True) and pains[0] > 0
     # The refund session's re-asked question is a rephrase that explains itself (issue 14).
     rephrases = Signal.objects.for_project(project).filter(kind="rephrase", source="detector").values_list("value", flat=True)
-    assert any(v["explain"].startswith("similarity ") and v["probability"] >= 0.35 for v in rephrases), list(rephrases)
+    threshold = DETECTORS["rephrase"][1]["min_probability"]
+    assert any(v["explain"].startswith("word similarity ") and v["probability"] >= threshold for v in rephrases), list(rephrases)
