@@ -15,7 +15,7 @@ from apps.governance.expiry import expiry_preview, organization_preview, rejecte
 from apps.governance.models import ProjectRetention
 from apps.governance.services import project_retention_set, rejected_retention_set
 from apps.organizations.models import RETENTION_DAYS_MAX, RETENTION_DAYS_MIN
-from apps.organizations.services import organization_update, retention_days_check
+from apps.organizations.services import organization_update
 from apps.organizations.tenancy import OrganizationScopedViewSet
 from apps.projects.tenancy import ProjectScopedViewSet
 
@@ -23,8 +23,12 @@ TAG = ["retention"]
 
 
 def _days(**kwargs):
-    """A whole number of days; the range (1–3650, ``out_of_range``) is the services' check."""
-    return serializers.IntegerField(help_text=f"{RETENTION_DAYS_MIN}–{RETENTION_DAYS_MAX} days. " + kwargs.pop("help_text", ""), **kwargs)
+    """A whole number of days in the range the schema states (``min_value`` / ``max_value`` as on
+    ``PATCH /api/v1/orgs/{org}``)."""
+    return serializers.IntegerField(min_value=RETENTION_DAYS_MIN, max_value=RETENTION_DAYS_MAX, **kwargs)
+
+
+_DAYS_SCHEMA = {"type": "integer", "minimum": RETENTION_DAYS_MIN, "maximum": RETENTION_DAYS_MAX}
 
 
 class OrganizationRetentionIn(serializers.Serializer):
@@ -58,11 +62,13 @@ class ProjectRetentionOut(ProjectPreviewOut):
 
 
 def _query_days(request, name: str) -> int | None:
-    """A previewed value from the query string, checked like a saved one (400 ``out_of_range``…)."""
+    """A previewed value from the query string, checked like a saved one (400, the field named)."""
     if name not in request.query_params:
         return None
-    raw = request.query_params[name]
-    return retention_days_check(int(raw) if raw.strip().lstrip("-").isdigit() else raw, field=name)
+    try:
+        return _days().run_validation(request.query_params[name])
+    except serializers.ValidationError as error:
+        raise serializers.ValidationError({name: error.detail}) from None
 
 
 class OrganizationRetentionViewSet(OrganizationScopedViewSet):
@@ -78,8 +84,8 @@ class OrganizationRetentionViewSet(OrganizationScopedViewSet):
         }
 
     @extend_schema(tags=TAG, responses=OrganizationRetentionOut, parameters=[
-        OpenApiParameter("retention_days", int, description="Preview this organization retention (not saved)"),
-        OpenApiParameter("rejected_days", int, description="Preview this rejected-turn retention (not saved)"),
+        OpenApiParameter("retention_days", _DAYS_SCHEMA, description="Preview this organization retention (not saved)"),
+        OpenApiParameter("rejected_days", _DAYS_SCHEMA, description="Preview this rejected-turn retention (not saved)"),
     ])
     def retrieve(self, request, org=None):
         """The retentions in force and, per project, what the next expire run deletes and what stays held."""
@@ -109,7 +115,7 @@ class ProjectRetentionViewSet(ProjectScopedViewSet):
         return {**ProjectPreviewOut(preview).data, "override_days": override}
 
     @extend_schema(tags=TAG, responses=ProjectRetentionOut, parameters=[
-        OpenApiParameter("days", int, description="Preview this project retention (not saved)"),
+        OpenApiParameter("days", _DAYS_SCHEMA, description="Preview this project retention (not saved)"),
     ])
     def retrieve(self, request, org=None, project=None):
         """The project's retention, where it comes from, and what the next expire run deletes."""

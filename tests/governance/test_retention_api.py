@@ -54,27 +54,31 @@ def test_organization_retention_patch_and_preview(project, members, outsider):
     assert retention_for(project=project).rejected_days == 3
 
 
-@pytest.mark.parametrize(("url", "method", "body", "field"), [
-    ("/api/v1/orgs/acme/projects/{project}/retention", "put", {"days": 0}, "days"),
-    ("/api/v1/orgs/acme/projects/{project}/retention", "put", {"days": 3651}, "days"),
-    ("/api/v1/orgs/acme/retention", "patch", {"rejected_days": -1}, "rejected_days"),
-    ("/api/v1/orgs/acme/retention", "patch", {"retention_days": 4000}, "retention_days"),
+@pytest.mark.parametrize(("url", "method", "body", "code"), [
+    ("/api/v1/orgs/acme/projects/{project}/retention", "put", {"days": 0}, "min_value"),
+    ("/api/v1/orgs/acme/projects/{project}/retention", "put", {"days": 3651}, "max_value"),
+    ("/api/v1/orgs/acme/projects/{project}/retention", "put", {"days": "a week"}, "invalid"),
+    ("/api/v1/orgs/acme/retention", "patch", {"rejected_days": -1}, "min_value"),
+    ("/api/v1/orgs/acme/retention", "patch", {"retention_days": 4000}, "max_value"),
 ])
-def test_out_of_range_values_are_refused_and_change_nothing(url, method, body, field, project, members, outsider):
+def test_out_of_range_values_are_refused_and_change_nothing(url, method, body, code, project, members, outsider):
     client = caller("admin", members=members, outsider=outsider, api=True)
     audits = audit_count()
 
     response = getattr(client, method)(url.format(project=project.pk), body, format="json")
 
-    assert response.status_code == 400 and response.json()["code"] == "out_of_range", response.json()
+    error = response.json()
+    assert response.status_code == 400 and error["code"] == "invalid" and error["errors"][0]["code"] == code, error
+    assert error["field"] == next(iter(body))
     assert audit_count() == audits and not ProjectRetention.objects.for_project(project).exists()
 
 
 def test_a_bad_preview_value_is_refused(project, members, outsider):
     client = caller("admin", members=members, outsider=outsider, api=True)
-    for value, code in (("0", "out_of_range"), ("ten", "invalid")):
+    for value, code in (("0", "min_value"), ("ten", "invalid")):
         response = client.get(f"/api/v1/orgs/acme/projects/{project.pk}/retention", {"days": value})
-        assert response.status_code == 400 and response.json()["code"] == code, response.json()
+        error = response.json()
+        assert response.status_code == 400 and error["field"] == "days" and error["errors"][0]["code"] == code, error
 
 
 @pytest.mark.parametrize(("method", "path"), [
