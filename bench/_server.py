@@ -58,6 +58,26 @@ class Server:
         info = json.loads(out.strip().splitlines()[-1])
         return info["api_key"], info["project"]
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server's processes: gunicorn (master and workers) and, for
+        the embedded default, the PostgreSQL postmaster and its backends. A figure that other
+        load on the machine does not inflate, unlike wall time."""
+        import psutil
+
+        roots = [psutil.Process(self.process.pid)]
+        postmaster = Path(self.data_dir) / "postgres" / "postmaster.pid"
+        if postmaster.exists():
+            roots.append(psutil.Process(int(postmaster.read_text().split()[0])))
+        total = 0.0
+        for root in roots:
+            for process in [root, *root.children(recursive=True)]:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system + times.children_user + times.children_system
+        return total
+
     def dsn(self) -> str:
         return os.environ["DATABASE_URL"]
 

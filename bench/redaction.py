@@ -6,7 +6,9 @@ recogniser on versus off, on the ingestion benchmark's payload, in the same run.
 Starts its own server (bench/_server.py), makes two projects — one with redaction off, one with
 every built-in recogniser on (keyed placeholders) — and alternates rounds of
 ``POST /api/v1/ingest`` (bench/ingest.py's ``make_turn`` payload and HTTP client) between them,
-so drift on the machine hits both alike. Prints the best round of each and the ratio.
+so drift on the machine hits both alike. Prints the best round of each and the ratio, and the
+server's CPU time per 1,000 turns off and on (gunicorn and PostgreSQL processes), which other
+load on a shared machine does not inflate.
 Target (issue 13): redaction costs under 10 % of batch throughput.
 """
 
@@ -42,11 +44,14 @@ def main() -> None:
         subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", SWITCH_ON.format(project=on[1])],
                        env=server.env, check=True, cwd=ROOT)
         rates: dict[str, list[float]] = {"off": [], "on": []}
+        cpu: dict[str, list[float]] = {"off": [], "on": []}  # server CPU ms per 1,000 turns
         for _ in range(args.rounds):
             for label, (api_key, project_id) in (("off", off), ("on", on)):
                 server.api_key, server.project_id = api_key, project_id
                 turns = [make_turn(i) for i in range(args.turns)]
+                used = server.cpu_seconds()
                 rates[label].append(bench_http_batches(server, conn, turns, args.batch, args.clients))
+                cpu[label].append((server.cpu_seconds() - used) * 1e6 / args.turns)
         redacted = conn.execute("SELECT count(*) FROM traces_turn WHERE project_id = %s AND redactions <> '{}'::jsonb",
                                 [on[1]]).fetchone()[0]
         best_off, best_on = max(rates["off"]), max(rates["on"])
@@ -55,6 +60,11 @@ def main() -> None:
               f"(rounds: {', '.join(f'{r:,.0f}' for r in rates['on'])}; turns with a redaction: {redacted})")
         cost = 1 - best_on / best_off
         print(f"on/off = {best_on / best_off:.3f}: redaction costs {cost:.1%} of throughput (target < 10%)")
+        cpu_off, cpu_on = min(cpu["off"]), min(cpu["on"])
+        print(f"server CPU per 1,000 turns (gunicorn + PostgreSQL; not inflated by other load): off {cpu_off:,.0f} ms, "
+              f"on {cpu_on:,.0f} ms (rounds: {', '.join(f'{c:,.0f}' for c in cpu['off'])} / "
+              f"{', '.join(f'{c:,.0f}' for c in cpu['on'])}): redaction costs {1 - cpu_off / cpu_on:.1%} of the "
+              f"server's CPU per turn, {cpu_on / cpu_off - 1:.1%} more than off (target < 10%)")
     finally:
         server.stop()
 

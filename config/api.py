@@ -8,6 +8,7 @@ from apps.experiments.models import NAME_PATTERN as PROMPT_NAME
 from apps.datasets.api import DatasetViewSet
 from apps.experiments.api_session import ExperimentViewSet
 from apps.governance.api import AuditEventViewSet
+from apps.governance.retention_api import OrganizationRetentionViewSet, ProjectRetentionViewSet
 from apps.problems.api import ProblemViewSet
 from apps.organizations.api import (
     InvitationViewSet, MembershipViewSet, OrganizationListViewSet, OrganizationViewSet, OrgTokenViewSet,
@@ -86,6 +87,16 @@ urlpatterns = [
         "orgs/<slug:org>/projects/<uuid:project>/redaction/test",
         RedactionSettingsViewSet.as_view({"post": "test"}),
         name="api-project-redaction-test",
+    ),
+    path(
+        "orgs/<slug:org>/retention",
+        OrganizationRetentionViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="api-organization-retention",
+    ),
+    path(
+        "orgs/<slug:org>/projects/<uuid:project>/retention",
+        ProjectRetentionViewSet.as_view({"get": "retrieve", "put": "update"}),
+        name="api-project-retention",
     ),
     path("auth/check", AuthCheckView.as_view(), name="api-auth-check"),
     path("", include("apps.traces.urls_api")),

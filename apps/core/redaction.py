@@ -76,7 +76,7 @@ _NOT_DIGIT = bytes(b for b in range(256) if not 48 <= b <= 57)
 _TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _TOKEN_MAP = bytes(97 if b in _TOKEN_BYTES else 32 for b in range(256))
 _TOKEN_RUN = b"a" * 19
-_DOTTED_DIGITS = re.compile(r"\d\.\d").search  # the IPv4 prefilter
+_DOT_DIGIT = re.compile(rb"\.[0-9]").search  # the IPv4 prefilter, on the bytes (a literal-led scan)
 
 _SECRET = re.compile(
     r"(?<![A-Za-z0-9_\-])(?:"
@@ -226,7 +226,7 @@ class Redactor:
                 text = _IBAN.sub(lambda m: self._checked("iban", m, iban_valid, tally, m.group(0).replace(" ", "")), text)
             if "card" in kinds and digits >= 13:
                 text = _CARD.sub(lambda m: self._card(m, tally), text)
-            if "ip" in kinds and text.count(".") >= 3 and _DOTTED_DIGITS(text):
+            if "ip" in kinds and text.count(".") >= 3 and _DOT_DIGIT(raw):  # raw: placeholders add no ".1"
                 text = _IPV4.sub(lambda m: self._ipv4(m, tally), text)
             if "phone" in kinds and digits >= 7:
                 text = _PHONE.sub(lambda m: self._phone(m, tally), text)

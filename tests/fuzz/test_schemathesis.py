@@ -173,6 +173,9 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("PUT /api/v1/orgs/{org}/projects/{project}/redaction", "positive_data_acceptance"): _REDACTION_PATTERNS,
     ("POST /api/v1/orgs/{org}/projects/{project}/redaction/test", "positive_data_acceptance"): _REDACTION_PATTERNS,
     ("GET /api/v1/orgs/{org}/projects/{project}/changes/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/projects/{project}/problems/", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/retention", "negative_data_rejection"): _UNKNOWN_QUERY,
+    ("GET /api/v1/orgs/{org}/projects/{project}/retention", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("GET /api/v1/orgs/{org}/projects/{project}/validations/", "negative_data_rejection"): _UNKNOWN_QUERY,
     ("POST /api/v1/orgs/{org}/projects/{project}/changes/", "positive_data_acceptance"):
         "as POST /api/v1/changes: the body names a prompt and versions of this project (random names are 404), the "

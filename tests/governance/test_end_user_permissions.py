@@ -49,11 +49,12 @@ def test_api_end_user_routes(auth, role, status, allowed, method, path, ok, proj
         assert _held(project) == 1 and audit_count() == audits
 
 
+@pytest.mark.parametrize("page", ["/orgs/acme/projects/{project}/end-users/", "/orgs/acme/end-users/"])
 @pytest.mark.parametrize(("role", "status", "allowed"), role_rows(200))
-def test_html_end_user_page(role, status, allowed, project, members, outsider):
+def test_html_end_user_page(role, status, allowed, page, project, members, outsider):
     TurnFactory(project=project, end_user_id="grace")
     client = caller(role, members=members, outsider=outsider)
-    page = f"/orgs/acme/projects/{project.pk}/end-users/"
+    page = page.format(project=project.pk)
     audits = audit_count()
 
     shown = client.get(page, {"id": "grace"})

@@ -126,3 +126,31 @@ def test_every_table_with_end_user_data_is_listed():
 
     assert suspects - listed == set()
     assert listed - suspects == set()
+
+
+def test_the_organization_page_finds_exports_and_deletes_across_projects(project, other_project, members, outsider):
+    from tests.factories.projects import ProjectFactory
+    from tests.factories.traces import TurnFactory
+    from tests.organizations.matrix import caller
+
+    sibling = ProjectFactory(organization=project.organization, name="Billing agent")
+    for where, turns in ((project, 2), (sibling, 1), (other_project, 1)):
+        TurnFactory.create_batch(turns, project=where, end_user_id=ALICE)
+    TurnFactory(project=sibling, end_user_id="bob")
+    client = caller("admin", members=members, outsider=outsider)
+    page = "/orgs/acme/end-users/"
+
+    shown = client.get(page, {"id": ALICE})
+    document = json.loads(b"".join(client.get(page, {"id": ALICE, "download": "json"}).streaming_content))  # streamed: read it now
+    refused = client.post(page, {"id": ALICE, "confirm": "alice"})
+    deleted = client.post(page, {"id": ALICE, "confirm": ALICE})
+
+    listed = shown.content.decode()
+    assert shown.status_code == 200 and "Support agent" in listed and "Billing agent" in listed and "Other agent" not in listed
+    assert document["counts"]["turns"] == 3 and {p["name"] for p in document["projects"]} == {"Support agent", "Billing agent"}
+    assert refused.status_code == 400 and "Type the end-user id exactly" in refused.content.decode()
+    assert deleted.status_code == 200 and 'data-testid="end-user-deleted"' in deleted.content.decode()
+    for where, left in ((project, 0), (sibling, 0), (other_project, 1)):  # another organization's alice stays
+        assert selectors.end_user_counts(project=where, end_user_id=ALICE)["turns"] == left
+    assert selectors.end_user_counts(project=sibling, end_user_id="bob")["turns"] == 1
+    assert AuditEvent.objects.for_org(project.organization).filter(action=AuditAction.END_USER_DELETED).count() == 2  # one per project
