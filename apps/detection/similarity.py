@@ -61,7 +61,7 @@ _FEATURES: dict[str, tuple] = {}  # text → its analysed features (``_features`
 _VOCABULARY: dict[str, int] = {}  # feature → column number, shared by both analyzers; cleared with the memo
 _WORD_COLUMNS: dict[str, list[int]] = {}  # a lowercased word → the columns of its char n-grams; cleared with the memo
 _FUZZY: dict[tuple[str, str], float] = {}  # (a, b) → rapidfuzz token-set ratio; cleared with the memo
-_WORDS_ONLY: dict[str, np.ndarray] = {}  # text → the columns of its word features alone (``word_cosines``); cleared with the memo
+_WORDS_ONLY: dict[str, np.ndarray] = {}  # text → its word features' columns alone (``word_cosines``); cleared with the memo
 _FEATURES_MAX = 20_000
 
 

@@ -49,11 +49,14 @@ _REPAIR = re.compile(
     r"you'?re\s+not\s+(?:listening|answering)|that\s+doesn'?t\s+help|not\s+helpful|"
     r"what\s+i\s+(?:need|want)\s+to\s+know|simple\s+question|rephras|i\s+know\s+that|specifically|"
     r"exactly(?!\s+what\s+i)|actually|"
-    r"i'?m\s+not\s+asking|i'?m\s+telling\s+you|you\s+(?:already|just)\s+said|you\s+keep\s+(?:saying|dodging|repeating|telling)|"
-    r"already\s+(?:did|done|tried|checked)|(?:done|tried|did)\s+that(?:\s+already)?|still\s+(?:says|shows|get|getting|the\s+same|doesn'?t|does\s+not|can'?t|won'?t|isn'?t|nothing)|"
+    r"i'?m\s+not\s+asking|i'?m\s+telling\s+you|you\s+(?:already|just)\s+said|"
+    r"you\s+keep\s+(?:saying|dodging|repeating|telling)|"
+    r"already\s+(?:did|done|tried|checked)|(?:done|tried|did)\s+that(?:\s+already)?|"
+    r"still\s+(?:says|shows|get|getting|the\s+same|doesn'?t|does\s+not|can'?t|won'?t|isn'?t|nothing)|"
     r"give\s+me\s+(?:a|the)\s+(?:number|figure|price|date|answer)|the\s+actual|"
     # "ok but …", "yes but why …", "oui mais où": the answer was heard and did not serve
-    r"^\W*(?:ok(?:ay)?|right|yes|yeah|yep|sure|fine|i\s+know|i\s+get\s+that|understood|ja|oui|s[ií])\b[\s,.!]*(?:but|aber|mais|pero)\b|"
+    r"^\W*(?:ok(?:ay)?|right|yes|yeah|yep|sure|fine|i\s+know|i\s+get\s+that|understood|ja|oui|s[ií])\b"
+    r"[\s,.!]*(?:but|aber|mais|pero)\b|"
     r"^\W*(?:yes|yeah|ok|right)?[\s,]*i\s+know\b|"
     # a correction: "no, how much notice do I give", "not cancel — pause", "not collect, DELIVER"
     r"^\W*(?:no|nope|not)\b(?![\s,]+(?:thanks|thank|worries|problem|need|rush|that'?s\s+all|that'?s\s+it)))",
@@ -196,7 +199,8 @@ def _answer_shape(text: str) -> tuple[float, float, float]:
     found = _ANSWER_SHAPES.get(text)
     if found is None:
         found = _ANSWER_SHAPES[text] = (
-            min(1.0, math.log1p(len(text.split())) / _LOG_LONG), min(1.0, len(_DETAIL.findall(text)) / 5.0) if text else 0.0,
+            min(1.0, math.log1p(len(text.split())) / _LOG_LONG),
+            min(1.0, len(_DETAIL.findall(text)) / 5.0) if text else 0.0,
             _asks(text),
         )
     return found
@@ -252,8 +256,10 @@ def lexical_features(groups: list[list[tuple[TurnData, TurnData]]], matrix: np.n
         qa, qb, answer = parsed(a.question), parsed(b.question), parsed(a.answer)
         (numbers_a, names_a), (numbers_b, names_b) = qa.entities(), qb.entities()
         content_a, content_b = qa.content, qb.content
+        other_entity = (numbers_a and numbers_b and numbers_a.isdisjoint(numbers_b)) or (
+            names_a and names_b and names_a.isdisjoint(names_b))
         columns.append((
-            1.0 if (numbers_a and numbers_b and numbers_a.isdisjoint(numbers_b)) or (names_a and names_b and names_a.isdisjoint(names_b)) else 0.0,
+            1.0 if other_entity else 0.0,
             len(content_a & answer.content) / len(content_a) if content_a else 0.0,
             len(content_b & (answer.content - content_a)) / len(content_b) if content_b else 0.0,
         ))
@@ -270,7 +276,9 @@ def lexical_features(groups: list[list[tuple[TurnData, TurnData]]], matrix: np.n
     matrix[rows, CHEAP + 3:] = columns
 
 
-def pair_features(groups: list[list[tuple[TurnData, TurnData]]], *, punted: set) -> tuple[np.ndarray, list[tuple[str, str]]]:
+def pair_features(
+    groups: list[list[tuple[TurnData, TurnData]]], *, punted: set,
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """The ``FEATURES`` matrix of every pair (flattened over ``groups``, one group per session),
     and each pair's (repair cue, follow-up cue): what training fits on. A worker computes the
     same columns in stages and skips those that cannot change its decision

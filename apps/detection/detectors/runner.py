@@ -214,7 +214,8 @@ def run_detectors(
         # The earlier turn is the one that failed: its user had to ask again.
         rephrase_groups = [pairs for session in sessions if (pairs := rephrase_candidates(session, rephrase_window))]
         for a, _, value in score_pairs(
-            rephrase_groups, punted=punted_ids, min_probability=config.p("rephrase")["min_probability"], model=rephrase_model,
+            rephrase_groups, punted=punted_ids, min_probability=config.p("rephrase")["min_probability"],
+            model=rephrase_model,
         ):
             detections.append(Detection(a.id, "rephrase", value, "rephrase"))
     # One similarity group per session, so a pair scores the same whether its session was
