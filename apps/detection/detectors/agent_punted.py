@@ -88,7 +88,9 @@ _ELSEWHERE = (
     r"registry|registrar|admissions|finance|hr|police|dvla|hmrc|website|site|faq|faqs|help\s+(?:centre|center|pages?)|"
     r"professional|expert|advis[eo]r|specialist|solicitor|lawyer|accountant|directly|them|yours|issuer|partner|"
     r"platform|developer|publisher|studio|network|administrator|admin|it|technician|engineer|dealer|garage|installer|"
-    r"utility|regulator|ombudsman|court|tribunal|agent|agents|staff|teacher|tutor|module\s+leader|lecturer|department)\b"
+    r"utility|regulator|ombudsman|court|tribunal|agent|agents|staff|teacher|tutor|module\s+leader|lecturer|department|"
+    r"reception|front\s+desk|counter|box\s+office|ticket\s+office|help\s*desk|desk|crew|driver|conductor|station|airport|"
+    r"portal|local\s+\w+)\b"
 )
 _ASK_ELSEWHERE = (r"(?:check|ask|contact|speak|talk|call|phone|ring|visit|reach\s+out|get\s+in\s+touch|raise\s+(?:this|it|that)|"
                   r"take\s+(?:this|it|that)\s+up|email|consult|refer|enquire|inquire|write|go\s+back|get\s+back)")
@@ -125,13 +127,16 @@ _DEFLECT = re.compile(
     rf"i'd\s+suggest|i\s+suggest|i'd\s+recommend|i\s+recommend|try\s+to|just)\s+|(?:^|[.!?;:]\s+|\bso\s+|\band\s+|\bthen\s+)\W*)"
     rf"(?:need\s+to\s+|have\s+to\s+|want\s+to\s+)?{_ASK_ELSEWHERE}\s+(?:to\s+|with\s+|at\s+|in\s+with\s+)?{_ELSEWHERE}"
     r"|\b(?:best|better|advisable|recommend(?:ed)?|suggest(?:ed)?|advise(?:d)?)\s+(?:(?:to|that\s+you|you|is\s+to|would\s+be\s+to|thing\s+is\s+to|option\s+is\s+to)\s+)*"
-    r"(?:check|ask|contact|speak|talk|call|reach|get\s+in\s+touch|visit|consult|email|raise)\b"
+    r"(?:check|ask|contact|speak|talk|call|reach|get\s+in\s+touch|visit|consult|email|raise|checking|asking|contacting|speaking|"
+    r"talking|calling|reaching\s+out|getting\s+in\s+touch|visiting|consulting|emailing|raising)\b"
+    r"|\b(?:seek|get|take|obtain)\s+(?:independent\s+|professional\s+|specialist\s+|expert\s+|proper\s+)*(?:financial|legal|medical|tax|professional|independent|expert|specialist)\s+(?:advice|help|guidance)\b"
+    rf"|\b(?:need|needs|have|has|must)\s+to\s+(?:go|be\s+(?:made|sent|submitted|raised|requested|done|arranged|handled|processed))\s+(?:through|via|with|by|to)\s+{_ELSEWHERE}"
     rf"|\b(?:they|{_ELSEWHERE})\s+(?:will|would|should|can|could|may|might)\s+(?:be\s+(?:able|happy|best\s+placed)\s+to\s+)?(?:help|assist|advise|answer|tell|confirm|sort|explain|deal|handle|look|give)\b"
     r"|\b(?:check|visit|see|consult)\s+(?:our|the)\s+(?:website|site|faq|faqs|help\s+(?:centre|center|page|pages)|support\s+page)\b"
     r"|\boutside\s+(?:what|the\s+scope|my\s+scope|my\s+remit|of\s+what)|\bnot\s+something\s+(?:i|we)\s+(?:can|am\s+able|handle|cover|deal|offer|do)\b"
     r"|\bbeyond\s+(?:what\s+i\s+can|the\s+scope|my\s+(?:scope|remit|knowledge))\b|\bnot\s+(?:within|part\s+of)\s+(?:my|what\s+i)\b"
     r"|\bi\s+(?:can|am\s+able\s+to)\s+only\b|\bi\s+can\s+only\s+(?:help|assist)|\bonly\s+(?:help|assist|answer|deal)\s+(?:with|questions)\b|\b(?:i'm|i\s+am)\s+only\s+able\s+to\b"
-    r"|\b(?:please\s+)?try\s+again(?:\s+later)?\s*[.!]?\s*$|\bfor\s+more\s+information\b|\brefer\s+to\s+(?:our|the|your)\b"
+    r"|(?:^|[.!?]\s+)\W*(?:please\s+)?(?:just\s+)?try\s+(?:again|later)(?:\s+later)?(?:\s+(?:in\s+a\s+(?:few|bit|while)\w*|shortly|soon))?\s*[.!]?\s*$|\bfor\s+more\s+information\b|\brefer\s+to\s+(?:our|the|your)\b"
     r"|(?:^|[.!?—–]\s*)\W*please\s+(?:visit|call|contact|speak\s+to|ask|email|phone|get\s+in\s+touch\s+with|reach\s+out\s+to)\b"
     r"|\b(?:can't|cannot|can\s+not|isn't|is\s+not|aren't|are\s+not)\s+(?:be\s+)?\w+\s+(?:here|in\s+(?:this\s+)?chat|by\s+me|online|through\s+(?:this\s+)?chat|via\s+(?:this\s+)?chat|from\s+here|over\s+chat)\b"
     r"|\bask\s+(?:them|the\s+\w+)\s+directly\b|\b(?:it's|that's|it\s+is|that\s+is)\s+up\s+to\b|\bcan't\s+see\b|\bcannot\s+see\b"
@@ -153,6 +158,9 @@ _VAGUE = re.compile(
     r"as\s+soon\s+as\s+(?:possible|(?:it's|it\s+is|they're|they\s+are|we\s+can|they\s+can|it\s+can\s+be|ready))|"
     r"(?:handled|managed|dealt\s+with|decided|made|set|determined|controlled|run|owned|looked\s+after|assessed|approved)\s+by\s+(?:the|your|our|each|a|an|their)|"
     r"(?:shown|displayed|listed|explained|detailed|outlined)\s+(?:at|on|in)\s+(?:the\s+)?(?:checkout|app|website|site|page|portal|faq)(?=\s*[.!]?\s*$)|"
+    r"(?:will|'ll|should)\s+(?:let\s+you\s+know|be\s+in\s+touch|get\s+back\s+to\s+you|update\s+you|keep\s+you\s+posted|inform\s+you)|"
+    r"only\s+(?:available|shown|visible|accessible|possible)\s+(?:through|in|on|via|at|from)|"
+    r"change\s+all\s+the\s+time|(?:change|changes|vary|varies)\s+(?:daily|often|regularly|frequently|constantly)|always\s+changing|"
     r"once\s+(?:[\w']+\s+){0,5}(?:done|complete|completed|finished|processed|ready))\b"
 )
 # A question back to the user that asks for what the agent needs to answer.
@@ -191,6 +199,8 @@ _NUMBER = re.compile(r"\d|[%€£$¥]|(?<!\bper\s)\b(?:one|two|three|four|five|s
                      r"hour|hours|minute|minutes|instant|instantly|immediately|overnight|nothing|unlimited|never|always|anytime|"
                      r"no\s+(?:charge|cost|extra|fee)|straight\s+away|right\s+away|same\s+day|next\s+day|per\s+cent|percent|"
                      r"as\s+long\s+as|lifetime|for\s+life|forever|permanent|permanently|indefinitely)\b")
+# A definite yes or no: an answer that hedges first and then commits ("it depends … so yes, it's included").
+_VERDICT = re.compile(r"(?:^|[.!?—–:]\s*|\bso\s+|\bthen\s+)\W*(?:yes|no|yep|nope|yeah)\b")
 # What makes a vague-sounding clause concrete anyway ("urgent needs are seen the same day").
 _CONCRETE = re.compile(r"\d|\b(?:same\s+day|next\s+day|today|tomorrow|immediately|instantly|straight\s+away|right\s+away|free\s+of\s+charge)\b")
 _SUBSTANCE_WORDS = 10  # words outside the declining sentences that make the answer help anyway
@@ -224,6 +234,9 @@ _CUE_WORDS = frozenset(
     "allowed permitted trained able position best better advisable recommend recommended suggest suggested advise "
     "advised check ask contact speak talk call phone ring visit reach get email consult enquire inquire write go raise "
     "take they will would should could matter question discretion more elaborate describe explain clarify issue problem "
+    "seek obtain checking asking contacting speaking talking calling reaching getting visiting consulting emailing raising "
+    "needs has must all daily often regularly frequently constantly always available shown visible accessible possible "
+    "let touch posted inform update might "
     "info details detail data access visibility "
     "puedo podemos es tengo dispongo ich wir kann nnen darf rfen das dies dazu habe haben je nous ne n posso podemos "
     "consigo conseguimos tenho temos pongase ponte nganse ngase contacte consulte wenden kontaktieren veuillez merci "
@@ -288,7 +301,7 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
         return {"phrase": phrase, "family": family,
                 "explain": f"cue '{phrase}'; {quoted_note}; no clarifying question; {helpful_words} helpful words besides"}
     length = len(stripped.split())
-    if vague and _helps_anyway(clauses, declining) < _SUBSTANCE_WORDS:
+    if vague and _helps_anyway(clauses, declining) < _SUBSTANCE_WORDS and not _VERDICT.search(stripped):
         return {"phrase": vague.group(0), "family": "implicit",
                 "explain": f"vague '{vague.group(0)}'; {length} words, no number; no clarifying question"}
     if unanswered:

@@ -128,7 +128,7 @@ _COMM = r"(?:talk|speak|chat|discuss\s+(?:this|it|that|my\s+\w+)|converse|commun
 _ROUTE = r"(?:connect|transfer|put|pass|forward|hand|redirect|route|refer|escalate|bump|patch|send|switch)"
 _REACH = r"(?:reach|contact|get\s+hold\s+of|(?:get|put\s+me|be\s+put|put)\s+in\s+touch\s+with|get\s+through\s+to|get\s+to)"
 _WISH = (r"(?:want|need|demand|request|requesting|require|like|prefer|rather|get\s+me|give\s+me|find\s+me|bring\s+me|"
-         r"send\s+me|(?:can|could|may)\s+(?:i|we)\s+(?:please\s+)?(?:have|get)|let\s+me\s+have|ask\s+for|asking\s+for|insist\s+on)")
+         r"(?:can|could|may)\s+(?:i|we)\s+(?:please\s+)?(?:have|get)|let\s+me\s+have|ask\s+for|asking\s+for|insist\s+on)")
 # After "I need someone": a request for a person to talk to, not for a courier or a repair.
 _SOMEONE_OK = (r"(?=\s+(?:to\s+(?:talk|speak|chat|help|call|ring|explain|sort|look\s+into|review|go\s+through|contact)|who|that|real|"
                r"from|in|on\s+the\s+(?:phone|line)|now|please|asap|urgently|senior|else|\W|$)|$)")
@@ -140,7 +140,9 @@ _FAMILIES = (
     ("manager", re.compile(
         rf"\b(?:{_COMM}|{_ROUTE}\s+(?:me\s+|it\s+|this\s+|us\s+)?(?:up\s+|on\s+|over\s+|through\s+)?|complain|take\s+(?:this|it)\s+up|raise\s+(?:this|it))\s+"
         rf"{_P}(?:to|with|through\s+to|over\s+to|on\s+to)\s+{_DET}{_ADJ}(?!(?:my|our|his|her|their)\s)(?:[\w']+\s+)?{_BOSS}\b{_NOT_A_PERSON}"
-        rf"|\b(?:{_WISH}|is\s+there|are\s+there|where\s+is|where's)\s+(?:to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?{_DET}{_ADJ}(?:[\w']+\s+)?{_BOSS}\b{_NOT_A_PERSON}"
+        rf"|\b{_WISH}\s+(?:to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?{_DET}{_ADJ}(?:[\w']+\s+)?{_BOSS}\b{_NOT_A_PERSON}"
+        rf"|\b(?:is\s+there|are\s+there|where\s+is|where's)\s+{_DET}{_ADJ}(?:[\w']+\s+)?{_BOSS}\b"
+        rf"(?=\s*(?:\?|$|!|\.|,|i\s+can|i\s+could|we\s+can|to\s+(?:talk|speak|complain|escalate)|available|please|who\s+can|that\s+can|or\s+(?:someone|somebody|anyone)))"
         rf"|\b(?:{_REACH}|see|meet|find)\s+{_DET}{_ADJ}{_BOSS}\b{_NOT_A_PERSON}"
         rf"|\bescalate\s+(?:this|it|me|my\s+\w+)?\s*(?:up\s+|higher|further|to\s+(?:a|the|your)\s+(?:manager|supervisor|boss))"
         rf"|^\W*(?:{_P}){_DET}{_ADJ}{_BOSS}\s*(?:please|now|!|\.|$)"
@@ -199,6 +201,7 @@ _FAMILIES = (
         rf"|\b(?:transfer|connect|escalate|put)\s+me(?:\s+through)?{_END}"
         rf"|\b{_REACH}\s+{_DET}(?:real\s+|live\s+|actual\s+)?(?:human|person|agent|someone|somebody|representative|rep|operator|advis[eo]r)\b{_NOT_A_PERSON}"
         rf"|\b(?:real|live|actual|proper)\s+(?:human|person|agent|people|one|support|rep|representative|operator|being|guy|humans)\b"
+        r"(?!\s+(?:would|will|could|might|wouldn't|has|had|is|was|did|does|knows|understands)\b)"
         rf"|\bhuman\s+being\b|\bflesh\s+and\s+blood\b|\blive\s+chat\b(?!\s+(?:button|icon|link|widget|option|feature|hours|times|window|tab|page|box)\b)"
         rf"|\bescalate\s+(?:this|my|the|it|me)\b"
         rf"|\b(?:human|customer)\s+(?:support|service|care)\s*(?:please|now|!)"
@@ -227,12 +230,15 @@ _NEGATION = re.compile(
     r"\b(?:no\s+need|don't|do\s+not|doesn't|does\s+not|not|never|no|without|stop|instead\s+of|rather\s+than|won't|"
     r"would\s+not|wouldn't|avoid|rather\s+not|nobody\s+wants|hate|hate\s+to|neither|nor|"
     r"(?:do|will|would|did|does)\s+(?:i|we|it|one)\s+(?:have\s+to|need|got\s+to|require)|have\s+i\s+got\s+to|(?:is|are)\s+it\s+necessary|(?:i|you)\s+(?:shouldn't|should\s+not)|"
-    r"so\s+(?:i|that\s+i)\s+(?:don't|do\s+not|won't)|no\s+more|"
+    r"so\s+(?:i|that\s+i)\s+(?:don't|do\s+not|won't)|no\s+more|cancel|cancelled|canceled|withdraw|"
+    # not a request but a question about who is on the other end ("is this a real person or a bot")
+    r"(?:is|was)\s+(?:this|it|that)\s+(?:really\s+|actually\s+)?(?:a|an)|(?:is|was|are|were)\s+(?:the|your|my|he|she|they)\s+(?:[\w']+\s+){0,2}(?:a|an)|are\s+you\s+(?:a|an|really|actually|even)|am\s+i\s+(?:talking|chatting|speaking)|(?:read|monitored|checked|seen|reviewed|written)\s+by|"
     r"nicht|kein|keine|keinen|ohne|pas|sans|jamais|nao|sem|nunca|sin|tampoco)\b"
     r"(?:\s+[\w']+){0,5}\s*$"
 )
 # A past contact: a user who already spoke to someone ("I talked to a real person last week").
 _PAST = re.compile(r"\b(?:talked|spoke|spoken|chatted|called|rang|phoned|transferred|connected|met|saw|reached|got\s+through|"
+                   r"promised|offered|requested|booked|arranged|scheduled|was\s+told|were\s+told|"
                    r"was\s+on\s+the\s+phone|were\s+on\s+the\s+phone|had|got|been\s+(?:put|passed|sent))\b(?:\s+[\w']+){0,6}\s*$")
 # A question whether a human is required ("do I need to speak to an adviser before …?").
 _REQUIRED = re.compile(r"\b(?:(?:do|does|will|would|did|shall)\s+(?:i|we|you|one|it)\s+(?:have\s+to|need|got\s+to|require)|is\s+it\s+(?:necessary|required|mandatory))\b")
@@ -249,6 +255,7 @@ _ABOUT_FEATURE = re.compile(
     r"|\b(?:customers|sellers|buyers|residents|users|clients|tenants|members|landlords|students|players|patients|guests|callers|visitors)\s+(?:get|can|have|are\s+able)\b"
     r"|\b(?:before\s+(?:i|we)\s+(?:buy|sign|join|book|subscribe|upgrade)|asking\s+before|comparing|evaluating|writing\s+an?\s+article|"
     r"thinking\s+of\s+(?:joining|switching|signing)|considering\s+(?:joining|switching|your))\b"
+    r"|\b(?:is\s+there\s+a|what's\s+the|what\s+is\s+the|how\s+much\s+is\s+the|do\s+you)\s+(?:\w+\s+)?(?:fee|charge|cost)\s+(?:to|for)\b"
     r"|\b(?:detect|tag|flag|recogni[sz]e|classify|route)\s+(?:phrases|messages|requests|tickets|customers)\b"
     r"|\b(?:does|do|will|would|can)\s+(?:the|your|this|that)\s+(?:[\w']+\s+){0,5}?(?:option|button|feature|link|widget|menu|form|setting)\b"
 )
