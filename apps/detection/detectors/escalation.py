@@ -105,7 +105,7 @@ _ADJ = (r"(?:(?:real|live|actual|proper|human|senior|qualified|trained|knowledge
         r"shop|sales|billing|technical|tech|claims|fraud|complaints|dedicated|local|specialist|english\s+speaking|"
         r"other|different|more|new|next|available|responsible)\s+)*")
 # People the business employs ("my account manager" and "my adviser" are theirs too).
-_HUMAN = (r"(?:humans?|persons?|people|agents?|representatives?|reps?|operators?|advis[eo]rs?|officers?|consultants?|"
+_HUMAN = (r"(?:humans?|persons?|(?:real|actual|live|human)\s+people|agents?|representatives?|reps?|operators?|advis[eo]rs?|officers?|consultants?|"
           r"staff|someone|somebody|anyone|anybody|colleagues?|employees?|specialists?|experts?|team\s+member|"
           r"member\s+of\s+staff|individual|being|guy|lady|nurse|pharmacist|banker|broker|clerk|receptionist|"
           r"technician|engineer|caseworker|case\s+(?:worker|officer|manager))")
@@ -199,9 +199,12 @@ _FAMILIES = (
         rf"|\b{_COMM}\s+{_P}(?:to|with)\s+{_MINE}"
         rf"|\b{_ROUTE}\s+(?:me|us|this|it|my\s+(?:call|chat|case))\s+(?:{_P}(?:through|over|on|across|back))?\s*(?:to|with|onto)\s+{_DET}{_ADJ}(?!(?:my|our|his|her|their)\s)(?:{_HUMAN}|{_TEAM})\b{_NOT_A_PERSON}"
         rf"|\b(?:transfer|connect|escalate|put)\s+me(?:\s+through)?{_END}"
-        rf"|\b{_REACH}\s+{_DET}(?:real\s+|live\s+|actual\s+)?(?:human|person|agent|someone|somebody|representative|rep|operator|advis[eo]r)\b{_NOT_A_PERSON}"
+        rf"|\b{_REACH}\s+{_DET}(?:real\s+|live\s+|actual\s+)?(?:human|person|agent|representative|rep|operator|advis[eo]r)\b{_NOT_A_PERSON}"
+        # "get hold of someone" asks for a person here, "contact someone at the embassy" is elsewhere
+        rf"|\b{_REACH}\s+(?:someone|somebody)(?=\s*(?:\?|$|\.|!|,|please|real|(?:from|at|in)\s+(?:your|the\s+(?:team|company|support|bank|office))|who\s+can|to\s+(?:help|talk|sort)))"
         rf"|\b(?:real|live|actual|proper)\s+(?:human|person|agent|people|one|support|rep|representative|operator|being|guy|humans)\b"
-        r"(?!\s+(?:would|will|could|might|wouldn't|has|had|is|was|did|does|knows|understands)\b)"
+        r"(?!\s+(?:would|will|could|might|wouldn't|has|had|is|was|were|did|does|knows|understands|answered|helped|replied|responded|"
+        r"called|rang|told|said|sorted|fixed|dealt|picked|read|reviewed|checked|looked|approved)\b)"
         rf"|\bhuman\s+being\b|\bflesh\s+and\s+blood\b|\blive\s+chat\b(?!\s+(?:button|icon|link|widget|option|feature|hours|times|window|tab|page|box)\b)"
         rf"|\bescalate\s+(?:this|my|the|it|me)\b"
         rf"|\b(?:human|customer)\s+(?:support|service|care)\s*(?:please|now|!)"
@@ -242,6 +245,9 @@ _PAST = re.compile(r"\b(?:talked|spoke|spoken|chatted|called|rang|phoned|transfe
                    r"was\s+on\s+the\s+phone|were\s+on\s+the\s+phone|had|got|been\s+(?:put|passed|sent))\b(?:\s+[\w']+){0,6}\s*$")
 # A question whether a human is required ("do I need to speak to an adviser before …?").
 _REQUIRED = re.compile(r"\b(?:(?:do|does|will|would|did|shall)\s+(?:i|we|you|one|it)\s+(?:have\s+to|need|got\s+to|require)|is\s+it\s+(?:necessary|required|mandatory))\b")
+# Setting a feature up, not asking for it ("how do I add live chat to my site").
+_PRODUCT = re.compile(r"\b(?:add|adding|install|embed|set\s+up|setup|enable|disable|configure|integrate|customi[sz]e|turn\s+on|"
+                      r"turn\s+off|build|create|remove|hide|show)\b(?:\s+[\w']+){0,4}\s*$")
 # The user's own plan, not a request to the business ("I'll speak to someone at the branch then").
 _OWN_PLAN = re.compile(r"\b(?:i'll|i\s+will|i\s+might|maybe\s+i|should\s+i|i\s+should|i'd\s+better|i\s+guess\s+i'll|i\s+(?:can|could)\s+always)"
                        r"(?:\s+(?!need|want|have|like)[\w']+){0,2}\s*$")
@@ -355,6 +361,8 @@ def asked_for_human(question: str, phrases=()) -> dict | None:
         for match in pattern.finditer(text):
             clause = _CLAUSE_BREAK.split(text[: match.start()])[-1]
             if _NEGATION.search(clause) or (match.group(0).split(" ", 1)[0] in _PLAN_VERBS and _OWN_PLAN.search(clause)):
+                continue
+            if family != "callback" and _PRODUCT.search(clause):
                 continue
             if _REQUIRED.search(clause + match.group(0)[:24]):
                 continue

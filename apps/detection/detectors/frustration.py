@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import re
 
+import unicodedata
+
 from apps.detection.detectors.text import folded, words
+
+
+def _ascii(text: str) -> str:
+    """``text`` without accents ("inútil" → "inutil")."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 _EXPLICIT = re.compile(
     r"\b(?:not|isn't|aren't|wasn't|never|stop\s+not)\s+(?:being\s+|very\s+|at\s+all\s+)?(?:helping|helpful|listening|reading)\b"
@@ -27,13 +34,35 @@ _EXPLICIT = re.compile(
     r"|\bread\s+my\s+(?:message|question)\b|\byou\s+(?:don't|do\s+not)\s+understand\b"
     r"|\b(?:you're|you\s+are)\s+not\s+able\s+to\s+(?:answer|help|understand)\b|\bcan't\s+even\b|\bcannot\s+even\b"
     r"|\bthanks\s+for\s+nothing\b|\bnot\s+(?:an\s+)?answer(?:ing)?\s+(?:my|the)\s+question\b"
+    # a negative verdict on the agent or its answers
+    r"|\b(?:you|you're|you\s+are|ur|u\s+r|this\s+(?:bot|chat|chatbot|assistant|ai)|the\s+(?:bot|chatbot|assistant|ai)|"
+    r"your\s+(?:answers?|replies|responses|help|bot|assistant|ai|chat)|these\s+(?:answers|replies)|(?:that|this)\s+(?:answer|reply|response))"
+    r"\s+(?:is\s+|are\s+|was\s+|were\s+|'re\s+)?(?:so\s+|really\s+|completely\s+|totally\s+|absolutely\s+|actually\s+|literally\s+|just\s+|"
+    r"such\s+a\s+|a\s+|an\s+|being\s+|of\s+)*(?:garbage|trash|pathetic|clueless|worthless|terrible|awful|no\s+help|no\s+use|a\s+joke|joke|"
+    r"frustrating|infuriating|annoying|impossible|broken|dense|thick|going\s+in\s+circles)\b"
+    r"|\b(?:you|u)\s+(?:don't|do\s+not|didn't|did\s+not|never|clearly\s+don't|obviously\s+don't|just\s+don't)\s+(?:get\s+it|listen|read|answer|help|care)\b"
+    r"|\b(?:did|do|can)\s+(?:you|u)\s+even\s+(?:read|listen|understand)\b|\bdid\s+(?:you|u)\s+(?:read|listen\s+to)\s+(?:my|what)\b"
+    r"|\bare\s+you\s+(?:even\s+)?(?:reading|listening)\b"
+    r"|\b(?:just|simply)\s+answer\s+(?:the|my)\s+(?:question|q)\b|\banswer\s+(?:the|my)\s+(?:damn|bloody|fucking|actual|simple)\s+question\b"
+    r"|\bstop\s+(?:avoiding|dodging|ignoring|deflecting|sending\s+me|giving\s+me|repeating)\b|\b(?:like\s+)?talking\s+to\s+a\s+(?:brick\s+)?wall\b"
+    r"|\bwhat(?:'s|\s+is)\s+wrong\s+with\s+(?:you|this\s+bot|this\s+chat)\b|\b(?:makes|made)\s+no\s+sense\b|\bdoesn't\s+make\s+(?:any\s+)?sense\b"
+    r"|\b(?:did|do)\s+(?:you|u)\s+(?:seriously|really|honestly)\s+not\b|\b(?:you|u)\s+(?:seriously|really|honestly)\s+(?:don't|can't|cannot)\b"
+    r"|\bgo\s+(?:round|around)\s+in\s+circles\s+with\s+you\b|\bwhy\s+(?:can't|won't|don't)\s+you\s+(?:just|ever)\b"
+    # es / de / fr / pt (accents dropped)
+    r"|\b(?:inutil|no\s+sirves|no\s+me\s+ayudas|no\s+ayudas|nutzlos|sinnlos|hilft\s+(?:mir\s+)?(?:nicht|kein\s+bisschen)|bringt\s+nichts|"
+    r"ne\s+sert\s+a\s+rien|tu\s+ne\s+comprends\s+rien|vous\s+ne\s+comprenez\s+rien|nao\s+(?:ajuda|serve\s+para\s+nada)|voce\s+nao\s+entende)\b"
 )
 # Only in a reply to an answer: "what do you mean not able??" questions what the agent just said.
 _REPLY_EXPLICIT = re.compile(r"^\W*(?:what\s+do\s+you\s+mean|what\?+|huh\?+|seriously\?+)")
 _REPEAT = re.compile(
     r"\b(?:i|i've|i\s+have)\s+(?:already|just)\s+(?:told|said|asked|explained|gave|answered)\b|\b(?:already|just)\s+told\s+you\b"
     r"|\byou\s+(?:already|just)\s+(?:said|told|asked|gave)\b|\b(?:exact\s+)?same\s+thing\s+(?:again|already|twice)\b"
-    r"|\b(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\s+(?:i'm\s+|i\s+am\s+|i've\s+|i\s+have\s+)?(?:asking|asked|telling|told|saying|explaining)\b"
+    r"|\b(?:second|third|fourth|fifth|tenth|hundredth|millionth|umpteenth|nth|\d+(?:st|nd|rd|th))\s+time\s+(?:that\s+)?(?:i'm\s+|i\s+am\s+|i've\s+|i\s+have\s+|you've\s+|you\s+have\s+|you're\s+|you\s+are\s+|i\s+|you\s+)?"
+    r"(?:asking|asked|telling|told|saying|said|explaining|explained|sent|given|suggested|repeated|typing|typed|writing|written)\b"
+    r"|\bhow\s+many\s+(?:more\s+)?times\s+(?:do|have|must|should|will|are|did)\s+(?:i|you)\b|\bstop\s+(?:repeating|saying\s+the\s+same|asking\s+me)\b"
+    r"|\b(?:you(?:'ve|\s+have)?|u)\s+(?:already|just)\s+(?:said|told|asked|sent|gave|given|suggested|mentioned)\b"
+    r"|\bsame\s+(?:answer|reply|response|link|article|message|thing)\s+(?:again|over\s+and\s+over|every\s+time|as\s+before)\b"
+    r"|\b(?:as|like)\s+i\s+(?:already\s+)?(?:said|told\s+you|explained|mentioned|wrote)\s+(?:already|before|twice|earlier|above)\b"
     r"|\b(?:asked|told\s+you|said)\s+(?:[\w']+\s+){0,6}?(?:twice|(?:two|three|four|five|several|many|\d+)\s+times)\b"
     r"|^\W*again\s*[:,!]|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b"
 )
@@ -45,6 +74,17 @@ _IRONIC_OPENER = re.compile(
 _SARCASM_MARKER = re.compile(
     r"[\"“”]|\bagain\b|\banother\b|\bthanks\s+a\s+lot\b|\bwhat\s+a\s+surprise\b|\bnever\s+thought\b|\bvery\s+helpful\b"
     r"|\bso\s+helpful\b|\blove\s+it\b|\bas\s+usual\b|\bof\s+course\b|\bthanks\s+for\s+that\b|\bcheers\b"
+    r"|\b(?:really|super|extremely|incredibly)\s+(?:helpful|useful)\b|\bmuch\s+appreciated\b|\bwho\s+(?:would\s+have|knew|could\s+have)\b"
+    r"|\bbig\s+surprise\b|\bshocker\b|\bcan't\s+even\b|\bcannot\s+even\b|\bjust\s+what\s+i\s+needed\b|\bexactly\s+what\s+i\s+(?:asked|needed)\b"
+)
+# Sarcasm without an opener: mock praise of the agent or the system ("Genius system.", "great job
+# of not answering", "thanks for the useful link … not").
+_MOCK_PRAISE = re.compile(
+    r"\b(?:genius|brilliant|stellar|amazing|fantastic|wonderful|great|excellent|top\s+notch|world\s+class|five\s+star)\s+"
+    r"(?:system|design|bot|assistant|ai|chatbot|service|support|idea|logic)\s*[.!?]*\s*$"
+    r"|\b(?:great|fantastic|brilliant|amazing|wonderful|excellent|good|fine|stellar)\s+job\s+(?:of|at|on)\s+(?:not|ignoring|avoiding|dodging|missing)\b"
+    r"|\b(?:so|very|really)\s+(?:helpful|useful)\s*(?:\.\s*)?(?:not|/s)\b|\bwell\s+done\s*,?\s+(?:you|really|bot)\b|\bslow\s+clap\b"
+    r"|\bthanks\s+for\s+(?:the|your)\s+(?:[\w']+\s+){0,2}(?:help|link|answer|article)\s*,?\s*(?:not|/s|i\s+guess)\b"
 )
 _CAPS_WORD = re.compile(r"\b[A-Z][A-Z']+\b")
 # Capitalised words that are emphasis, not acronyms (HTML, VPN, IBAN, LOL stay out of this list).
@@ -63,7 +103,11 @@ _STRESS = _EMPHASIS - frozenset("MY YOUR YOU ME IS ARE THIS THAT THE AND OR BUT 
 _KEYWORDS = frozenset(
     "helping helpful listening reading useless pointless unhelpful hopeless incompetent ridiculous rubbish dodging waste "
     "keep kept even bot serious kidding joking stupid real chatbot ai assistant machine help answer message question "
-    "understand nothing answering told said asked explained gave answered time twice times again same even".split()
+    "understand nothing answering told said asked explained gave answered time twice times again same even "
+    "garbage trash pathetic clueless worthless terrible awful use joke frustrating infuriating annoying impossible broken "
+    "dense thick circles get listen read care reading answer stop wall wrong sense seriously really honestly why "
+    "already just mentioned wrote inutil sirves ayudas nutzlos sinnlos hilft bringt sert comprends comprenez ajuda serve "
+    "entende system design bot assistant ai chatbot service support idea logic job helpful useful done clap thanks".split()
 )
 _TWO_CAPITALS = re.compile(r"[A-Z][A-Z]")
 
@@ -98,6 +142,8 @@ def frustration(question: str, *, reply: bool) -> dict | None:
     lowered = folded(question)
     if "’" in lowered:
         lowered = lowered.replace("’", "'")
+    if not lowered.isascii():
+        lowered = _ascii(lowered)
     context = "a reply to an answer" if reply else "first message"
     keyworded = not _KEYWORDS.isdisjoint(words(lowered))
     for family, pattern in (("explicit", _EXPLICIT), ("repeat", _REPEAT)):
@@ -107,6 +153,8 @@ def frustration(question: str, *, reply: bool) -> dict | None:
         return {"family": "repeat", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
     if reply and (match := _REPLY_EXPLICIT.match(lowered)):
         return {"family": "explicit", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
+    if keyworded and (match := _MOCK_PRAISE.search(lowered)):
+        return {"family": "sarcasm", "cue": match.group(0), "explain": f"mock praise '{match.group(0).strip(' .!?')}'; {context}"}
     if (opener := _IRONIC_OPENER.match(lowered)) and (marker := _SARCASM_MARKER.search(lowered, opener.end())):
         return {"family": "sarcasm", "cue": opener.group(0).strip(),
                 "explain": f"ironic '{opener.group(0).strip(' ,.!')}' with '{marker.group(0)}'; {context}"}
