@@ -63,11 +63,19 @@ KIND_LABELS = {
 }
 TIMEOUT_KIND = "timeout"
 PATTERN_TIMEOUT_SECONDS = 0.02  # per text at ingestion
+CLEAN_CACHE_LENGTH = 64  # texts up to this length that held nothing are remembered per redactor
+CLEAN_CACHE_SIZE = 20_000
 MAX_PATTERNS = 20
 MAX_PATTERN_LENGTH = 500
 PATTERN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 
-_DIGIT = re.compile(r"\d").search
+# Prefilters work on the text's UTF-8 bytes, where deleting or mapping bytes is one C call:
+# the number of ASCII digits, and whether a run of 19+ token characters (the secret pattern's
+# class; every vendor key and long token is one) occurs.
+_NOT_DIGIT = bytes(b for b in range(256) if not 48 <= b <= 57)
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_TOKEN_MAP = bytes(97 if b in _TOKEN_BYTES else 32 for b in range(256))
+_TOKEN_RUN = b"a" * 19
 _DOTTED_DIGITS = re.compile(r"\d\.\d").search  # the IPv4 prefilter
 
 _SECRET = re.compile(
@@ -155,6 +163,9 @@ class Counts:
         return dict(self.by_kind)
 
 
+_CONTAINERS = (dict, list)
+
+
 class Redactor:
     """Built once per project settings version (see apps.projects.redaction); thread-safe (no
     state beyond what ``__init__`` compiled)."""
@@ -164,6 +175,9 @@ class Redactor:
         self.hash_key = hash_key
         self.patterns = [(name, validate_pattern(name, source) if isinstance(source, str) else source)
                          for name, source in patterns]
+        # Short values that held nothing to redact, seen before: roles, tool and status names,
+        # metadata enums repeat on every turn. A set (thread-safe under the GIL), emptied when full.
+        self._clean: set[str] = set()
 
     @property
     def active(self) -> bool:
@@ -178,17 +192,35 @@ class Redactor:
 
     def text(self, text: str, counts: Counts) -> str:
         """``text`` with every enabled recogniser applied; replacements counted into ``counts``."""
-        if not text:
-            return text
+        if len(text) <= CLEAN_CACHE_LENGTH:
+            if not text or text in self._clean:
+                return text
+            before = sum(counts.by_kind.values())
+            redacted = self._text(text, counts)
+            if redacted is text and sum(counts.by_kind.values()) == before:
+                if len(self._clean) >= CLEAN_CACHE_SIZE:
+                    self._clean.clear()
+                self._clean.add(text)
+            return redacted
+        return self._text(text, counts)
+
+    def _text(self, text: str, counts: Counts) -> str:
         kinds = self.kinds
         tally = counts.by_kind
-        # Prefilters are C-speed string scans: a recogniser's regex runs only on a text that could
-        # hold a match (a 20+ character word for a secret, 13 digits for a card, 7 for a phone…).
-        if "secret" in kinds and len(text) >= 20 and max(map(len, text.split()), default=0) >= 20:
+        # Prefilters are C-speed byte and substring counts (a regex scan costs tens of times
+        # more): a recogniser's regex runs only on a text that could hold a match (a 19+
+        # character token for a secret, "@" for an e-mail, 13 digits for a card, 7 for a phone…).
+        raw = text.encode("utf-8", "surrogatepass")
+        digits = len(raw.translate(None, _NOT_DIGIT))
+        changed = False
+        if "secret" in kinds and len(raw) >= 19 and _TOKEN_RUN in raw.translate(_TOKEN_MAP):
             text = _SECRET.sub(lambda m: self._secret(m, tally), text)
+            changed = True
         if "email" in kinds and "@" in text:
             text = _EMAIL.sub(lambda m: self._replace("email", m.group(0).lower(), tally), text)
-        digits = sum(map(text.count, "0123456789")) if _DIGIT(text) else 0
+            changed = True
+        if changed and digits:  # the numbers' prefilters count what the placeholders left
+            digits = sum(map(text.count, "0123456789"))
         if digits >= 4:
             if "iban" in kinds and digits >= 6:
                 text = _IBAN.sub(lambda m: self._checked("iban", m, iban_valid, tally, m.group(0).replace(" ", "")), text)
@@ -209,28 +241,26 @@ class Redactor:
         return text
 
     def json(self, value, counts: Counts):
-        """A copy of decoded JSON with every string value redacted (keys kept); iterative, so
-        no depth raises ``RecursionError``."""
-        if isinstance(value, str):
+        """Decoded JSON with every string value redacted, in place (keys kept), returned; a bare
+        string is returned redacted. Iterative, so no depth raises ``RecursionError``."""
+        if value.__class__ is str:
             return self.text(value, counts)
-        if not isinstance(value, (dict, list)) or not value:
+        if value.__class__ not in _CONTAINERS or not value:
             return value
-        root = {} if isinstance(value, dict) else []
-        pending = [(value, root)]
+        text = self.text
+        pending = [value]
         while pending:
-            source, target = pending.pop()
-            for key, item in source.items() if isinstance(source, dict) else enumerate(source):
-                if isinstance(item, str):
-                    item = self.text(item, counts)
-                elif isinstance(item, (dict, list)):
-                    child = {} if isinstance(item, dict) else []
-                    pending.append((item, child))
-                    item = child
-                if isinstance(target, dict):
-                    target[key] = item
-                else:
-                    target.append(item)
-        return root
+            node = pending.pop()
+            for key, item in (node.items() if node.__class__ is dict else enumerate(node)):
+                kind = item.__class__
+                if kind is str:
+                    if item:
+                        redacted = text(item, counts)
+                        if redacted is not item:
+                            node[key] = redacted  # same key: the dict's size never changes mid-walk
+                elif kind in _CONTAINERS and item:
+                    pending.append(item)
+        return value
 
     def _replace(self, kind: str, normalised: str, tally: Counter) -> str:
         tally[kind] += 1

@@ -24,8 +24,10 @@ Each batch is one transaction of ``apps.governance.purge.purge_turns`` plus the 
 (``ExpiryDay``): a killed run leaves whole batches done and none half-done, and the next run
 takes up where it stopped (what was deleted is not found again). Rows locked by a writer are
 skipped, not waited for, so ingestion into the same project is never blocked by expiry.
-The preview and the job use the same querysets (``due_turns``), so what a preview counts is
-what the job deletes.
+The preview and the job use the same cutoffs and the same holds (``due_turns``, ``_held`` and
+``_held_ids`` read one pair of hold querysets), so what a preview counts is what the job deletes;
+the preview counts from the holds' side (all turns past the cutoff, an index-only count, minus
+the held few) rather than probing every old turn.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from django.utils import timezone
 
 from apps.core.sql import tenant_sql
 from apps.governance.models import REJECTED_DAYS_DEFAULT, ExpiryDay, ProjectRetention, RejectedRetention
-from apps.governance.purge import purge_turns
+from apps.governance.purge import purge_batch
 from apps.problems.models import UNRESOLVED_STATUSES, ProblemTurn
 from apps.review.models import Decision, ItemState, ReviewItem, Verdict
 from apps.traces.models import DeletionReason, Turn
@@ -78,11 +80,24 @@ def rejected_days_for(*, organization) -> int:
     return days or REJECTED_DAYS_DEFAULT
 
 
+def _holding_items(project):
+    return ReviewItem.objects.for_project(project).filter(state__in=HOLDING_ITEM_STATES)
+
+
+def _holding_members(project):
+    return ProblemTurn.objects.for_project(project).filter(problem__status__in=UNRESOLVED_STATUSES)
+
+
 def _held(project) -> Q:
-    """The turn is held: an open or confirmed review item, or a member of an unresolved problem."""
-    in_review = ReviewItem.objects.for_project(project).filter(turn_id=OuterRef("id"), state__in=HOLDING_ITEM_STATES)
-    in_problem = ProblemTurn.objects.for_project(project).filter(turn_id=OuterRef("id"), problem__status__in=UNRESOLVED_STATUSES)
-    return Q(Exists(in_review)) | Q(Exists(in_problem))
+    """The turn is held: an open or confirmed review item, or a member of an unresolved problem
+    (per turn, for the statement that locks a batch)."""
+    return (Q(Exists(_holding_items(project).filter(turn_id=OuterRef("id"))))
+            | Q(Exists(_holding_members(project).filter(turn_id=OuterRef("id")))))
+
+
+def _held_ids(project):
+    """The same holds from their side: the ids of every held turn (few), for counting."""
+    return _holding_items(project).values("turn_id").union(_holding_members(project).values("turn_id"))
 
 
 def _rejected_before(project, cutoff):
@@ -107,10 +122,10 @@ def due_turns(*, project, retention: Retention, now=None) -> dict[str, object]:
 
 
 def held_turns(*, project, retention: Retention, now=None):
-    """Turns past the retention that stay because they are held."""
+    """Turns past the retention that stay because they are held (looked up from the holds)."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=retention.days)
-    return Turn.objects.for_project(project).filter(created_at__lt=cutoff).filter(_held(project))
+    return Turn.objects.for_project(project).filter(created_at__lt=cutoff, id__in=_held_ids(project))
 
 
 @dataclass(frozen=True)
@@ -131,11 +146,12 @@ def expiry_preview(*, project, days: int | None = None, rejected_days: int | Non
     now = now or timezone.now()
     retention = retention_for(project=project, days=days, rejected_days=rejected_days)
     due = due_turns(project=project, retention=retention, now=now)
-    return Preview(
-        project=project, retention=retention,
-        deletes=due["retention"].count(), rejected=due["rejected"].count(),
-        held=held_turns(project=project, retention=retention, now=now).count(),
-    )
+    cutoff = now - dt.timedelta(days=retention.days)
+    past = Turn.objects.for_project(project).filter(created_at__lt=cutoff).count()  # an index-only range count
+    held = held_turns(project=project, retention=retention, now=now).count()
+    # Past the retention and not held is exactly what the job's "retention" pass deletes; counted
+    # as all past it minus the held few, not by probing the holds for each of millions of turns.
+    return Preview(project=project, retention=retention, deletes=past - held, rejected=due["rejected"].count(), held=held)
 
 
 _DAY_UPSERT = """
@@ -158,23 +174,30 @@ def _record_day(*, project, day: dt.date, counts: Counter) -> None:
 def project_expire(*, project, batch_size: int = BATCH_SIZE, now=None, progress=None) -> Counter:
     """Delete every due, not-held turn of ``project`` in batches of ``batch_size``; returns counts.
 
-    Safe to run twice and concurrently with itself (locked rows are skipped, deleted ones are
-    not found again). ``progress(counts)`` is called after each committed batch.
+    Each pass walks its turns oldest first and each batch starts where the previous one ended
+    (``created_at >=`` the newest turn it deleted), so held turns and the dead rows of deleted
+    ones are passed over once per run, not once per batch. Safe to run twice and concurrently
+    with itself (locked rows are skipped, deleted ones are not found again); a new run starts
+    from the oldest turn again. ``progress(counts)`` is called after each committed batch.
     """
     now = now or timezone.now()
     retention = retention_for(project=project)
     total = Counter()
     for queryset in due_turns(project=project, retention=retention, now=now).values():
+        queryset = queryset.order_by("created_at")
+        resume = None
         while True:
+            batch = queryset if resume is None else queryset.filter(created_at__gte=resume)
             with transaction.atomic():
-                counts = purge_turns(project=project, turns=queryset[:batch_size], reason=DeletionReason.RETENTION, now=now)
-                if counts:
-                    _record_day(project=project, day=timezone.localdate(now), counts=counts)
-            total.update(counts)
-            if progress and counts:
-                progress(counts)
-            if counts.get("turns", 0) < batch_size:
+                purged = purge_batch(project=project, turns=batch[:batch_size], reason=DeletionReason.RETENTION, now=now)
+                if purged.counts:
+                    _record_day(project=project, day=timezone.localdate(now), counts=purged.counts)
+            total.update(purged.counts)
+            if progress and purged.counts:
+                progress(purged.counts)
+            if purged.counts.get("turns", 0) < batch_size:
                 break
+            resume = purged.last_created_at
     return +total
 
 

@@ -9,15 +9,31 @@ never a turn without its tombstone or children without a turn they had. Callers 
 (expiry excludes held ones in the same query, so a turn that became held after it was listed is
 not deleted) and loop over batches; each loop is resumable because a deleted turn is not found
 again and a tombstone insert ignores one already there.
+
+A batch is one prepared statement: the caller's queryset, compiled by the ORM, locks and lists
+the batch in a CTE (``FOR UPDATE SKIP LOCKED``), and the tombstones and every delete read the
+batch from there, each child table probed through its ``(project, turn_id)`` index. The ids never
+travel to Python and back: quoting thousands of them into six statements' text and parsing
+thousands of timestamps cost more than the deletes themselves.
+
+The batch commits without waiting for its WAL flush (``synchronous_commit`` off for this
+transaction only): a crash can lose only whole recent batches, whose turns are then still there,
+tombstone-less, and deleted by the next run, while ingestion's commits stop queueing behind a
+flush of tens of thousands of deleted rows. A caller's later ordinary commit (an audit row)
+flushes everything before it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections import Counter
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.sql import tenant_prepared_value
 from apps.detection.models import DetectionPass, JudgeVerdict
 from apps.traces.models import Feedback, Signal, Step, Turn, TurnTombstone
 
@@ -25,28 +41,66 @@ from apps.traces.models import Feedback, Signal, Step, Turn, TurnTombstone
 TURN_CHILDREN = {
     "steps": Step, "signals": Signal, "feedback": Feedback, "detection_passes": DetectionPass, "judge_verdicts": JudgeVerdict,
 }
+KINDS = (*TURN_CHILDREN, "turns")
+
+_PLACEHOLDER = re.compile(r"(?<!%)%s")
+
+_CHILDREN_SQL = ",\n".join(
+    f"{kind} AS (DELETE FROM {model._meta.db_table} WHERE project_id = %(project_id)s"
+    f" AND turn_id = ANY(ARRAY(SELECT id FROM batch)) RETURNING 1)"
+    for kind, model in TURN_CHILDREN.items()
+)
+_PURGE_SQL = f"""
+    WITH batch AS ({{batch}}),
+    tombstones AS (
+        INSERT INTO {TurnTombstone._meta.db_table} (project_id, id, turn_created_at, deleted_at, reason)
+        SELECT %(project_id)s, id, created_at, %(now)s, %(reason)s FROM batch
+        ON CONFLICT DO NOTHING
+    ),
+    {_CHILDREN_SQL},
+    turns AS (
+        DELETE FROM {Turn._meta.db_table} WHERE project_id = %(project_id)s
+        AND id = ANY(ARRAY(SELECT id FROM batch)) RETURNING 1
+    )
+    SELECT json_build_object(
+        {", ".join(f"'{kind}', (SELECT count(*) FROM {kind})" for kind in KINDS)},
+        'last_created_at', (SELECT max(created_at) FROM batch)
+    )
+    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS durability
+"""
 
 
-def purge_turns(*, project, turns, reason: str, now=None) -> Counter:
-    """Delete the turns of ``turns`` (a Turn queryset of ``project``) that no other transaction
-    holds locked, with their children, leaving tombstones; returns row counts by kind.
+@dataclass(frozen=True)
+class Purged:
+    """What one batch deleted (row counts by kind) and the newest ``created_at`` among its turns
+    (where an oldest-first caller resumes), None when the batch found nothing."""
+
+    counts: Counter
+    last_created_at: dt.datetime | None
+
+
+def purge_batch(*, project, turns, reason: str, now=None) -> Purged:
+    """Delete the turns of ``turns`` (a Turn queryset of ``project``, sliced to the batch) that no
+    other transaction holds locked, with their children, leaving tombstones.
 
     Rows locked by a concurrent writer (a turn being updated right now) are skipped, not waited
     for: the next batch or run takes them.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        rows = list(turns.select_for_update(skip_locked=True, of=("self",)).values_list("id", "created_at"))
-        if not rows:
-            return Counter()
-        ids = [turn_id for turn_id, _ in rows]
-        TurnTombstone.objects.bulk_create(
-            [TurnTombstone(project=project, id=turn_id, turn_created_at=created_at, deleted_at=now, reason=reason)
-             for turn_id, created_at in rows],
-            ignore_conflicts=True,
+        batch = turns.select_for_update(skip_locked=True, of=("self",)).values("id", "created_at")
+        batch_sql, batch_params = batch.query.sql_with_params()
+        names = iter(range(len(batch_params)))
+        named_sql = _PLACEHOLDER.sub(lambda _: f"%(batch_{next(names)})s", batch_sql)
+        result = tenant_prepared_value(
+            _PURGE_SQL.replace("{batch}", named_sql),
+            {**{f"batch_{i}": value for i, value in enumerate(batch_params)}, "now": now, "reason": reason},
+            project=project,
         )
-        counts = Counter()
-        for kind, model in TURN_CHILDREN.items():
-            counts[kind] = model.objects.for_project(project).filter(turn_id__in=ids).delete()[0]
-        counts["turns"] = Turn.objects.for_project(project).filter(id__in=ids).delete()[0]
-    return +counts
+    last = result.pop("last_created_at")
+    return Purged(counts=+Counter(result), last_created_at=dt.datetime.fromisoformat(last) if last else None)
+
+
+def purge_turns(*, project, turns, reason: str, now=None) -> Counter:
+    """``purge_batch``'s counts: the rows deleted by kind."""
+    return purge_batch(project=project, turns=turns, reason=reason, now=now).counts

@@ -131,7 +131,17 @@ def test_json_values_are_walked_and_keys_kept():
 
     assert redacted == {"user@x.io": "mail [EMAIL]", "n": 4111111111111111, "list": [{"deep": ["call [PHONE]"]}], "ok": None}
     assert counts.as_dict() == {"email": 1, "phone": 1}
-    assert value["user@x.io"] == "mail user@x.io"  # a copy, not the caller's value
+    assert redacted is value  # in place: ingestion owns the parsed payload and keeps no unredacted copy
+
+
+def test_short_clean_values_are_remembered_but_never_hide_a_match():
+    redactor = Redactor(kinds=KINDS)
+    counts = Counts()
+    assert redactor.text("open", counts) == "open" and "open" in redactor._clean
+    assert redactor.text("open", counts) == "open"
+    assert redactor.text("me@x.io", counts) == "[EMAIL]" and "me@x.io" not in redactor._clean
+    assert redactor.text("me@x.io", counts) == "[EMAIL]"
+    assert counts.as_dict() == {"email": 2}  # a value with a match is redacted and counted every time
 
 
 def test_customer_patterns_redact_under_their_name():

@@ -62,6 +62,7 @@ VOCABULARY = {f"{prefix}:{name}" for prefix, names in TAGS.items() for name in n
 DOMAINS = (
     "telecom", "insurance", "saas", "retail", "banking", "healthcare-admin",
     "travel", "utilities", "food-delivery", "education", "government-services", "gaming", "real-estate",
+    "automotive", "hr-payroll", "logistics", "hospitality", "fitness", "legal-services", "pet-care", "crypto-exchange",
 )
 REPHRASE_WINDOW = 600
 TAG_SHAPE = re.compile(r"^([a-z]+(?:-neg)?):([a-z0-9]+(?:-[a-z0-9]+)*)$")
