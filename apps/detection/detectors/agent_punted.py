@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from apps.detection.detectors.text import folded, unquoted, words
+from apps.detection.detectors.text import Cues, folded, unquoted, words
 
 
 @lru_cache(maxsize=256)
@@ -79,8 +79,7 @@ def phrase_search(phrases: tuple[str, ...]):
 
 
 # Where an answer sends the user instead of answering: another party, or a page without detail.
-_ELSEWHERE = (
-    r"(?:(?:the|your|a|an|their|our|each|that|this|yours|them|they|someone|somebody)\s+)?(?:[\w'-]+\s+){0,2}?"
+_PARTIES = (
     r"(?:airlines?|bank|banks|provider|providers|pharmacy|pharmacist|merchant|seller|sellers|restaurant|restaurants|school|"
     r"university|college|council|landlord|letting\s+agent|gp|doctor|insurer|carrier|courier|retailer|manufacturer|store|"
     r"branch|office|team|department|support|services?|helpline|embassy|consulate|employer|agency|authority|authorities|"
@@ -92,6 +91,7 @@ _ELSEWHERE = (
     r"reception|front\s+desk|counter|box\s+office|ticket\s+office|help\s*desk|desk|crew|driver|conductor|station|airport|"
     r"portal|local\s+\w+)\b"
 )
+_ELSEWHERE = rf"(?:(?:the|your|a|an|their|our|each|that|this|yours|them|they|someone|somebody)\s+)?(?:[\w'-]+\s+){{0,2}}?{_PARTIES}"
 _ASK_ELSEWHERE = (r"(?:check|ask|contact|speak|talk|call|phone|ring|visit|reach\s+out|get\s+in\s+touch|raise\s+(?:this|it|that)|"
                   r"take\s+(?:this|it|that)\s+up|email|consult|refer|enquire|inquire|write|go\s+back|get\s+back)")
 _REFUSAL = re.compile(
@@ -125,18 +125,18 @@ _DEFLECT = re.compile(
     r"\byou\s+(?:may|might|could|would|will|'d|'ll|should|need\s+to|have\s+to|must)?\s*(?:want|wish|need|have)\s+to\s+(?:check|look|contact|ask|visit|reach|try|speak|talk|call|raise|consult|email|get\s+in\s+touch)\b"
     rf"|(?:\b(?:you'd|you'll|you\s+would|you\s+will|you\s+should|you\s+could|you\s+can|you\s+may|you\s+might|please|kindly|"
     rf"i'd\s+suggest|i\s+suggest|i'd\s+recommend|i\s+recommend|try\s+to|just)\s+|(?:^|[.!?;:]\s+|\bso\s+|\band\s+|\bthen\s+)\W*)"
-    rf"(?:need\s+to\s+|have\s+to\s+|want\s+to\s+)?{_ASK_ELSEWHERE}\s+(?:to\s+|with\s+|at\s+|in\s+with\s+)?{_ELSEWHERE}"
+    rf"(?:need\s+to\s+|have\s+to\s+|want\s+to\s+)?\b{_ASK_ELSEWHERE}\s+(?:to\s+|with\s+|at\s+|in\s+with\s+)?{_ELSEWHERE}"
     r"|\b(?:best|better|advisable|recommend(?:ed)?|suggest(?:ed)?|advise(?:d)?)\s+(?:(?:to|that\s+you|you|is\s+to|would\s+be\s+to|thing\s+is\s+to|option\s+is\s+to)\s+)*"
     r"(?:check|ask|contact|speak|talk|call|reach|get\s+in\s+touch|visit|consult|email|raise|checking|asking|contacting|speaking|"
     r"talking|calling|reaching\s+out|getting\s+in\s+touch|visiting|consulting|emailing|raising)\b"
     r"|\b(?:seek|get|take|obtain)\s+(?:independent\s+|professional\s+|specialist\s+|expert\s+|proper\s+)*(?:financial|legal|medical|tax|professional|independent|expert|specialist)\s+(?:advice|help|guidance)\b"
     rf"|\b(?:need|needs|have|has|must)\s+to\s+(?:go|be\s+(?:made|sent|submitted|raised|requested|done|arranged|handled|processed))\s+(?:through|via|with|by|to)\s+{_ELSEWHERE}"
-    rf"|\b(?:they|{_ELSEWHERE})\s+(?:will|would|should|can|could|may|might)\s+(?:be\s+(?:able|happy|best\s+placed)\s+to\s+)?(?:help|assist|advise|answer|tell|confirm|sort|explain|deal|handle|look|give)\b"
+    rf"|\b(?:they|(?:the|your|their|our|each|a|an)\s+(?:[\w'-]+\s+)?{_PARTIES})\s+(?:will|would|should|can|could|may|might)\s+(?:be\s+(?:able|happy|best\s+placed)\s+to\s+)?(?:help|assist|advise|answer|tell|confirm|sort|explain|deal|handle|look|give)\b"
     r"|\b(?:check|visit|see|consult)\s+(?:our|the)\s+(?:website|site|faq|faqs|help\s+(?:centre|center|page|pages)|support\s+page)\b"
     r"|\boutside\s+(?:what|the\s+scope|my\s+scope|my\s+remit|of\s+what)|\bnot\s+something\s+(?:i|we)\s+(?:can|am\s+able|handle|cover|deal|offer|do)\b"
     r"|\bbeyond\s+(?:what\s+i\s+can|the\s+scope|my\s+(?:scope|remit|knowledge))\b|\bnot\s+(?:within|part\s+of)\s+(?:my|what\s+i)\b"
     r"|\bi\s+(?:can|am\s+able\s+to)\s+only\b|\bi\s+can\s+only\s+(?:help|assist)|\bonly\s+(?:help|assist|answer|deal)\s+(?:with|questions)\b|\b(?:i'm|i\s+am)\s+only\s+able\s+to\b"
-    r"|(?:^|[.!?]\s+)\W*(?:please\s+)?(?:just\s+)?try\s+(?:again|later)(?:\s+later)?(?:\s+(?:in\s+a\s+(?:few|bit|while)\w*|shortly|soon))?\s*[.!]?\s*$|\bfor\s+more\s+information\b|\brefer\s+to\s+(?:our|the|your)\b"
+    r"|(?:^|[.!?]\s+)\W*(?:please\s+)?(?:just\s+)?\btry\s+(?:again|later)(?:\s+later)?(?:\s+(?:in\s+a\s+(?:few|bit|while)\w*|shortly|soon))?\s*[.!]?\s*$|\bfor\s+more\s+information\b|\brefer\s+to\s+(?:our|the|your)\b"
     r"|(?:^|[.!?—–]\s*)\W*please\s+(?:visit|call|contact|speak\s+to|ask|email|phone|get\s+in\s+touch\s+with|reach\s+out\s+to)\b"
     r"|\b(?:can't|cannot|can\s+not|isn't|is\s+not|aren't|are\s+not)\s+(?:be\s+)?\w+\s+(?:here|in\s+(?:this\s+)?chat|by\s+me|online|through\s+(?:this\s+)?chat|via\s+(?:this\s+)?chat|from\s+here|over\s+chat)\b"
     r"|\bask\s+(?:them|the\s+\w+)\s+directly\b|\b(?:it's|that's|it\s+is|that\s+is)\s+up\s+to\b|\bcan't\s+see\b|\bcannot\s+see\b"
@@ -163,6 +163,8 @@ _VAGUE = re.compile(
     r"change\s+all\s+the\s+time|(?:change|changes|vary|varies)\s+(?:daily|often|regularly|frequently|constantly)|always\s+changing|"
     r"once\s+(?:[\w']+\s+){0,5}(?:done|complete|completed|finished|processed|ready))\b"
 )
+# Searched alternative by alternative, each only when its first word is in the answer (``Cues``).
+_REFUSAL, _DEFLECT, _VAGUE = Cues(_REFUSAL.pattern), Cues(_DEFLECT.pattern), Cues(_VAGUE.pattern)
 # A question back to the user that asks for what the agent needs to answer.
 _CLARIFYING = re.compile(
     r"\b(?:which|what)\b[^.!?]{0,80}\?|\b(?:do|did)\s+you\s+mean\b|\b(?:could|can|would)\s+you\s+(?:please\s+)?"
@@ -257,12 +259,13 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
     if "’" in text:
         text = text.replace("’", "'")
     explicit = search(text) if search is not None else None
-    cued = not _CUE_WORDS.isdisjoint(words(text))
-    refusal = explicit is None and cued and _REFUSAL.search(text)
-    deflect = explicit is None and cued and not refusal and _DEFLECT.search(text)
+    tokens = words(text)
+    cued = not _CUE_WORDS.isdisjoint(tokens)
+    refusal = explicit is None and cued and _REFUSAL.search(text, tokens)
+    deflect = explicit is None and cued and not refusal and _DEFLECT.search(text, tokens)
     numberless = _DIGIT.search(text) is None
     short = len(text) <= _SHORT_ANSWER and numberless
-    vague = short and cued and _VAGUE.search(text)
+    vague = short and cued and _VAGUE.search(text, tokens)
     generic = len(text) <= _GENERIC_ANSWER and cued and _GENERIC_ASK.search(text)
     unanswered = (  # an answer without a number to a question that asks for one
         len(text) <= _UNANSWERED_ANSWER and numberless and explicit is None and not refusal and not deflect and not vague

@@ -41,14 +41,14 @@ import re
 import unicodedata
 
 from apps.detection.detectors.base import TurnData
-from apps.detection.detectors.text import WORD, folded, fuzzy_lexicon, unquoted, words
+from apps.detection.detectors.text import WORD, Cues, folded, fuzzy_lexicon, unquoted, words
 
 # Cue words whose one-edit misspellings are read as the word (at least five letters; shorter
 # ones get the narrower treatment below).
 _TYPO_WORDS = (
     "human", "person", "agent", "representative", "manager", "supervisor", "someone", "somebody", "anyone", "anybody",
     "operator", "adviser", "advisor", "officer", "staff", "people", "consultant", "colleague", "employee", "specialist",
-    "support", "service", "customer", "callback", "escalate", "speak", "transfer", "connect", "please", "actual",
+    "support", "service", "customer", "callback", "escalate", "speak", "transfer", "connect", "actual",
     "phone", "someone", "senior", "department",
 )
 _SHORT_TYPO_WORDS = ("call", "ring", "talk", "chat", "real", "live", "boss")
@@ -145,7 +145,7 @@ _FAMILIES = (
         rf"(?=\s*(?:\?|$|!|\.|,|i\s+can|i\s+could|we\s+can|to\s+(?:talk|speak|complain|escalate)|available|please|who\s+can|that\s+can|or\s+(?:someone|somebody|anyone)))"
         rf"|\b(?:{_REACH}|see|meet|find)\s+{_DET}{_ADJ}{_BOSS}\b{_NOT_A_PERSON}"
         rf"|\bescalate\s+(?:this|it|me|my\s+\w+)?\s*(?:up\s+|higher|further|to\s+(?:a|the|your)\s+(?:manager|supervisor|boss))"
-        rf"|^\W*(?:{_P}){_DET}{_ADJ}{_BOSS}\s*(?:please|now|!|\.|$)"
+        rf"|^\W*(?:{_P}){_DET}{_ADJ}\b{_BOSS}\s*(?:please|now|!|\.|$)"
         # es / de / fr / pt
         rf"|\b(?:hablar|habla|hablo|pasar|pasame|pasarme|ponme|ponerme|comunicarme|quiero|quisiera)\s+(?:con\s+|a\s+)?(?:el|la|un|una|su)?\s*(?:supervisor|supervisora|gerente|encargado|encargada|responsable|jefe|jefa)\b"
         rf"|\b(?:vorgesetzten|vorgesetzte|vorgesetzter|chef|chefin|teamleiter|teamleiterin|filialleiter|filialleiterin)\s+(?:\w+\s+){{0,2}}(?:sprechen|reden|verbinden)"
@@ -156,7 +156,7 @@ _FAMILIES = (
         r"\b(?:call|ring|phone|bell|buzz|dial|telephone)\s+(?:me|us)\b(?:\s+(?:back|please|asap|now|today|tomorrow|tonight|on|at|this|"
         r"when|after|before|instead|about|regarding|re|urgently|later|first|directly|right|straight|if|as|in|from|quickly|soon|"
         r"to|so|and|or|because|cause|pls)\b|\s*[?.!,;)]|\s*$)"
-        r"|\b(?:call|ring|phone)\s*(?:-\s*)?back\b|\bcallback\b|\breturn\s+my\s+calls?\b"
+        r"|\b(?:call|ring|phone)(?:\s*-\s*|\s+)back\b|\b(?:callback|ringback|phoneback)\b|\bcallback\b|\breturn\s+my\s+calls?\b"
         r"|\b(?:give|get|send)\s+me\s+a\s+(?:quick\s+)?(?:call|ring|bell|buzz|phone\s+call|callback|call\s+back)\b"
         rf"|\b(?:someone|somebody|anyone|{_HUMAN}|your\s+team|one\s+of\s+you)\s+(?:to|could|can|please|should|would|"
         r"possibly|just)\s+(?:please\s+)?(?:call|ring|phone)\b(?!\s+(?:it|this|that|them|him|her)\b)"
@@ -173,7 +173,7 @@ _FAMILIES = (
         # es / de / fr / pt
         r"|\b(?:llamame|llameme|llamenme|llamarme|devolverme\s+la\s+llamada|que\s+me\s+llamen|me\s+(?:pueden|puede|podrian|podria|podeis)\s+llamar)\b"
         r"|\b(?:ruckruf|zuruckrufen|zuruckruf)\b|\b(?:rufen\s+sie\s+mich|ruf\s+mich|ruft\s+mich|mich\s+(?:bitte\s+)?(?:zuruck\s*)?(?:anrufen|zuruckrufen))\b"
-        r"|\b(?:rappelez|rappelle|rappeler|appelez|appelle)\s*-?\s*moi\b|\b(?:me|m')\s*(?:rappeler|appeler|rappelle|rappeliez)\b|\betre\s+rappele"
+        r"|\b(?:rappelez|rappelle|rappeler|appelez|appelle)(?:\s*-\s*|\s+)moi\b|\b(?:me\s+|m'\s*)(?:rappeler|appeler|rappelle|rappeliez)\b|\betre\s+rappele"
         r"|\b(?:me\s+(?:liga|ligue|liguem|ligar|retorna|retornem|retorne)|ligar\s+para\s+mim|ligue\s+para\s+mim|retornar\s+a\s+ligacao|ligacao\s+de\s+volta)\b"
     )),
     ("implicit", re.compile(
@@ -227,6 +227,9 @@ _FAMILIES = (
         rf"|\b(?:pessoa|atendente|humano)\s+(?:real|de\s+verdade|humano)\b"
     )),
 )
+
+# Each family searched alternative by alternative, an alternative only when its first word is there.
+_FAMILIES = tuple((family, Cues(pattern.pattern)) for family, pattern in _FAMILIES)
 
 # A negation or a requirement question before the cue, in the same clause.
 _NEGATION = re.compile(
@@ -357,8 +360,11 @@ def asked_for_human(question: str, phrases=()) -> dict | None:
         return None
     text, fixes, quoted = normalised
     about_feature = hours = None
-    for family, pattern in _FAMILIES:
-        for match in pattern.finditer(text):
+    tokens = words(text)
+    for family, cues in _FAMILIES:
+        if cues.search(text, tokens) is None:
+            continue  # the usual case: one search, the matches below only for a family that has one
+        for match in cues.finditer(text, tokens):
             clause = _CLAUSE_BREAK.split(text[: match.start()])[-1]
             if _NEGATION.search(clause) or (match.group(0).split(" ", 1)[0] in _PLAN_VERBS and _OWN_PLAN.search(clause)):
                 continue

@@ -19,7 +19,7 @@ import re
 
 import unicodedata
 
-from apps.detection.detectors.text import folded, words
+from apps.detection.detectors.text import Cues, folded, words
 
 
 def _ascii(text: str) -> str:
@@ -64,7 +64,7 @@ _REPEAT = re.compile(
     r"|\bsame\s+(?:answer|reply|response|link|article|message|thing)\s+(?:again|over\s+and\s+over|every\s+time|as\s+before)\b"
     r"|\b(?:as|like)\s+i\s+(?:already\s+)?(?:said|told\s+you|explained|mentioned|wrote)\s+(?:already|before|twice|earlier|above)\b"
     r"|\b(?:asked|told\s+you|said)\s+(?:[\w']+\s+){0,6}?(?:twice|(?:two|three|four|five|several|many|\d+)\s+times)\b"
-    r"|^\W*again\s*[:,!]|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b"
+    r"|^\W*\bagain\s*[:,!]|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b"
 )
 # Only in a reply: "for the third time" about asks, not about the user's repeated bad luck.
 _REPLY_REPEAT = re.compile(r"\b(?:for\s+the\s+)?(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\b")
@@ -97,6 +97,9 @@ _EMPHASIS = frozenset(
 # The ones that stress on their own ("it is NOT there"); "MY" or "THE" alone is not shouting.
 _STRESS = _EMPHASIS - frozenset("MY YOUR YOU ME IS ARE THIS THAT THE AND OR BUT IT THERE HERE ONE TWO THREE FOUR FIVE".split())
 
+
+# Searched alternative by alternative, each only when its first word is in the message (``Cues``).
+_EXPLICIT, _REPEAT, _MOCK_PRAISE = Cues(_EXPLICIT.pattern), Cues(_REPEAT.pattern), Cues(_MOCK_PRAISE.pattern)
 
 # Exact "cannot match" test for ``_EXPLICIT`` and ``_REPEAT``: each alternative holds one of these
 # words (the ironic opener and the reply cues are anchored at the start, cheap to try).
@@ -145,15 +148,16 @@ def frustration(question: str, *, reply: bool) -> dict | None:
     if not lowered.isascii():
         lowered = _ascii(lowered)
     context = "a reply to an answer" if reply else "first message"
-    keyworded = not _KEYWORDS.isdisjoint(words(lowered))
+    tokens = words(lowered)
+    keyworded = not _KEYWORDS.isdisjoint(tokens)
     for family, pattern in (("explicit", _EXPLICIT), ("repeat", _REPEAT)):
-        if keyworded and (match := pattern.search(lowered)):
+        if keyworded and (match := pattern.search(lowered, tokens)):
             return {"family": family, "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
     if reply and keyworded and (match := _REPLY_REPEAT.search(lowered)):
         return {"family": "repeat", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
     if reply and (match := _REPLY_EXPLICIT.match(lowered)):
         return {"family": "explicit", "cue": match.group(0), "explain": f"cue '{match.group(0).strip()}'; {context}"}
-    if keyworded and (match := _MOCK_PRAISE.search(lowered)):
+    if keyworded and (match := _MOCK_PRAISE.search(lowered, tokens)):
         return {"family": "sarcasm", "cue": match.group(0), "explain": f"mock praise '{match.group(0).strip(' .!?')}'; {context}"}
     if (opener := _IRONIC_OPENER.match(lowered)) and (marker := _SARCASM_MARKER.search(lowered, opener.end())):
         return {"family": "sarcasm", "cue": opener.group(0).strip(),
