@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from apps.detection.detectors.base import TurnData
-from apps.detection.detectors.text import WORD, Cues, folded, fuzzy_lexicon, unquoted, words
+from apps.detection.detectors.text import _COMMON, WORD, Cues, folded, fuzzy_lexicon, unquoted, words
 
 # Cue words whose one-edit misspellings are read as the word (at least five letters; shorter
 # ones get the narrower treatment below).
@@ -79,8 +80,49 @@ for _word in _SHORT_TYPO_WORDS:
             _LEXICON.setdefault(_word[:_i] + _word[_i + 1] + _word[_i] + _word[_i + 2:], _word)
         if (_dropped := _word[:_i] + _word[_i + 1:]) not in _SHORT_NOT_TYPOS:
             _LEXICON.setdefault(_dropped, _word)
+for _word in _SHORT_TYPO_WORDS:
+    for _i in range(4):
+        _LEXICON.setdefault(_word[:_i + 1] + _word[_i:], _word)  # a doubled letter: "tallk", "chatt"
 for _word in _SHORT_TYPO_WORDS + ("rep", "reps"):
     _LEXICON[_word] = _word
+# Long cue words also tolerate two edits ("reprasentitive"), checked only for an unknown long word.
+_LONG_WORDS = ("representative", "supervisor", "consultant", "specialist", "department", "colleague", "customer",
+               "operator", "somebody", "callback", "escalate", "transfer", "solicitor")
+_LONG_NOT_TYPOS = frozenset(
+    "representation representations representing represented supervision supervised supervising escalated escalating "
+    "escalation transferred transferring transfers operators operation operations colleagues specialists specialised "
+    "specialized speciality specialty consultants consulting consultation callbacks customers customised customized "
+    "departments departure somewhere somewhat sometimes someday solicitors soliciting solicited".split()
+)
+
+
+def _within_two_edits(word: str, target: str) -> bool:
+    """Optimal-string-alignment distance of at most 2 (a DP that stops once every cell is past 2)."""
+    if abs(len(word) - len(target)) > 2:
+        return False
+    previous2, previous = None, list(range(len(target) + 1))
+    for i, a in enumerate(word, 1):
+        current = [i] + [0] * len(target)
+        for j, b in enumerate(target, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if previous2 is not None and j > 1 and a == target[j - 2] and word[i - 2] == b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > 2:
+            return False
+        previous2, previous = previous, current
+    return previous[-1] <= 2
+
+
+@lru_cache(maxsize=4096)
+def _long_typo(word: str) -> str | None:
+    """The long cue word that ``word`` misspells by up to two edits, if any (the first two
+    letters right: a cheap test that spares the distance for almost every word)."""
+    if len(word) < 8 or word in _LONG_NOT_TYPOS or not word.isalpha():
+        return None
+    for target in _LONG_WORDS:
+        if target[:2] == word[:2] and _within_two_edits(word, target):
+            return target
+    return None
 # Chat shorthand and run-together words, read as what they stand for.
 _SHORTHAND = {
     "pls": "please", "plz": "please", "plss": "please", "plox": "please", "pleae": "please", "pleas": "please",
@@ -108,7 +150,8 @@ _ADJ = (r"(?:(?:real|live|actual|proper|human|senior|qualified|trained|knowledge
 _HUMAN = (r"(?:humans?|persons?|(?:real|actual|live|human)\s+people|agents?|representatives?|reps?|operators?|advis[eo]rs?|officers?|consultants?|"
           r"staff|someone|somebody|anyone|anybody|colleagues?|employees?|specialists?|experts?|team\s+member|"
           r"member\s+of\s+staff|individual|being|guy|lady|nurse|pharmacist|banker|broker|clerk|receptionist|"
-          r"technician|engineer|caseworker|case\s+(?:worker|officer|manager))")
+          r"technician|engineer|caseworker|case\s+(?:worker|officer|manager)|solicitor|lawyer|attorney|vet|veterinarian|"
+          r"doctor|gp|dentist|accountant|mechanic|tutor|counsell?or|therapist|optician|midwife|surveyor|valuer|underwriter)")
 _TEAM = (r"(?:support|customer\s+(?:service|services|care|support|relations)|help\s*desk|service\s+desk|"
          r"(?:sales|billing|support|claims|fraud|complaints|retention|retentions|tech|technical|accounts?|care|service|"
          r"customer|reservations|bookings)\s+(?:team|department|dept|desk|people|staff|line|centre|center)|"
@@ -177,10 +220,14 @@ _FAMILIES = (
         r"|\b(?:me\s+(?:liga|ligue|liguem|ligar|retorna|retornem|retorne)|ligar\s+para\s+mim|ligue\s+para\s+mim|retornar\s+a\s+ligacao|ligacao\s+de\s+volta)\b"
     )),
     ("implicit", re.compile(
-        rf"\b(?:is|are)\s+there\b[^.?!]{{0,40}}?\b(?:{_HUMAN}|else|other|support\s+\w+|real|live)\b[^.?!]{{0,40}}?\b(?:talk|speak|chat|take\s+this\s+up|deal\s+with|contact|reach|help|assist|sort|fix|look|escalate|handle|call)\b"
+        rf"\b(?:is|are)\s+there\b[^.?!]{{0,40}}?\b(?:{_HUMAN}|else|other|support\s+\w+|real|live)\b[^.?!]{{0,40}}?\b(?:talk|speak|chat|take\s+this\s+up|deal\s+with|contact|reach|help|assist|sort|fix|look|escalate|handle|call|"
+        rf"knows?|explain|understands?|make\s+an\s+exception|approve|decide|override)\b"
         rf"|\b(?:can|could|may)\s+i\s+(?:please\s+)?(?:talk|speak|chat)\s+(?:to|with)\s+(?:someone|somebody|anyone|anybody)\s+else\b"
         rf"|\b(?:{_COMM}|{_ROUTE}\s+me|get\s+me|give\s+me|find\s+me|let\s+me\s+(?:talk|speak)\s+to)\s+(?:to\s+|with\s+)?(?:someone|somebody|anyone|anybody)\s+(?:else|who\s+(?:can|could|will|knows|understands)|that\s+(?:can|could|knows)|competent|real|qualified|knowledgeable)\b"
-        rf"|\b(?:need|want|get\s+me|find\s+me)\s+(?:someone|somebody)\s+(?:who|that)\s+(?:can|could|will|knows|understands)\s+(?:actually|really|properly)\b"
+        rf"|\b(?:need|needs|want|get\s+me|find\s+me)\s+(?:someone|somebody|a\s+(?:real\s+|actual\s+)?(?:person|human))\s+(?:who|that)\s+(?:can|could|will|knows|understands|is\s+able\s+to)\s+"
+        rf"(?:actually|really|properly|look|help|sort|check|deal|understand|fix|explain|review|make\s+an\s+exception|authori[sz]e|approve|override|decide|access|see)\b"
+        rf"|\bis\s+there\s+(?:really\s+)?(?:nobody|no\s+one|noone|no-one)\s+(?:who|that|else|there|i\s+can)\b"
+        rf"|\bis\s+(?:anyone|anybody|someone|somebody)\s+(?:real\s+)?(?:there|around|available|online|here)\b"
         rf"|\bwho\s+(?:else\s+)?(?:can|could|should|do|shall)\s+i\s+(?:talk|speak|chat)\s+(?:to|with)\b"
         rf"|\b(?:any|are\s+there\s+any|is\s+there\s+an?)\s+(?:real\s+)?(?:humans?|people|persons?|agents?)\s+(?:around|there|available|online|here|about)\b"
         rf"|\b(?:anyone|anybody|someone|somebody)\s+(?:real\s+)?(?:there|around|available|online|here)\s*\?"
@@ -208,7 +255,7 @@ _FAMILIES = (
         rf"|\bhuman\s+being\b|\bflesh\s+and\s+blood\b|\blive\s+chat\b(?!\s+(?:button|icon|link|widget|option|feature|hours|times|window|tab|page|box)\b)"
         rf"|\bescalate\s+(?:this|my|the|it|me)\b"
         rf"|\b(?:human|customer)\s+(?:support|service|care)\s*(?:please|now|!)"
-        rf"|\b{_WISH}\s+(?:(?:a|an|your|one|some)\s+|to\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:a|an|your|some|the)?\s*|to\s+have\s+(?:a|an)\s+)?{_ADJ}"
+        rf"|\b{_WISH}\s+(?:(?:a|an|your|one|some)\s+|to\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:(?:a|an|your|some|the)\s+)?|to\s+have\s+(?:a|an)\s+)?{_ADJ}"
         rf"(?:(?:humans?|person|representative|agent|operator|advis[eo]r)\b(?!\s+(?:resources|rights|error|trafficking))|(?:someone|somebody)\b{_SOMEONE_OK})"
         rf"{_NOT_A_PERSON}"
         rf"|(?:^|[.,;!?:]\s)\W*(?:{_P})(?:{_DET}{_ADJ}(?:{_CORE}|{_DESK})|operator|representative){_END}"
@@ -265,6 +312,8 @@ _ABOUT_FEATURE = re.compile(
     r"|\b(?:before\s+(?:i|we)\s+(?:buy|sign|join|book|subscribe|upgrade)|asking\s+before|comparing|evaluating|writing\s+an?\s+article|"
     r"thinking\s+of\s+(?:joining|switching|signing)|considering\s+(?:joining|switching|your))\b"
     r"|\b(?:is\s+there\s+a|what's\s+the|what\s+is\s+the|how\s+much\s+is\s+the|do\s+you)\s+(?:\w+\s+)?(?:fee|charge|cost)\s+(?:to|for)\b"
+    r"|\b(?:can|could|will|would|do|does)\s+(?:our|my|your|the)\s+(?:customers|users|clients|members|guests|patients|tenants|buyers|sellers|visitors|students|players|staff|employees)\b"
+    r"|\b(?:integrate|integrating|integration|api|sdk|plugin|white\s+label)\b"
     r"|\b(?:detect|tag|flag|recogni[sz]e|classify|route)\s+(?:phrases|messages|requests|tickets|customers)\b"
     r"|\b(?:does|do|will|would|can)\s+(?:the|your|this|that)\s+(?:[\w']+\s+){0,5}?(?:option|button|feature|link|widget|menu|form|setting)\b"
 )
@@ -277,7 +326,9 @@ _HOURS = re.compile(
     r"|\b(?:available|open|staffed|online|around|working|reachable)\s+(?:on\s+|at\s+|over\s+|during\s+|in\s+the\s+|after\s+|before\s+)?(?:the\s+)?"
     r"(?:weekends?|saturdays?|sundays?|holidays?|bank\s+holidays?|christmas|easter|evenings?|nights?|mornings?|24\s*/\s*7|24\s+hours|"
     r"late|early|public\s+holidays?|new\s+year|\d+\s*(?:am|pm))\b"
-    r"|\bhrs\b|\bopening\s+times?\b"
+    r"|\bhrs\b|\bopening\s+times?\b|\b(?:what|which)\s+hours\b|\b(?:latest|earliest)\s+(?:time|i\s+can)\b"
+    r"|\b(?:what|which)\s+(?:time|times|days)\b[^.?!]*\b(?:can|could|do|should)\s+i\b"
+    r"|\b(?:on|at|over|during)\s+(?:the\s+|a\s+)?(?:weekends?|saturdays?|sundays?|bank\s+holidays?|public\s+holidays?|holidays?|christmas(?:\s+day)?|easter|new\s+year's?(?:\s+day)?)\b"
 )
 
 
@@ -304,7 +355,7 @@ def _normalised(question: str) -> tuple[str, list[str], bool] | None:
         if word in _SHORTHAND:
             tokens[index] = _SHORTHAND[word]
             continue
-        canonical = _LEXICON.get(word, word)
+        canonical = _LEXICON.get(word) or _long_typo(word) or word
         if canonical != word:
             fixes.append(f"{word}→{canonical}")
             tokens[index] = canonical
@@ -335,7 +386,8 @@ _CUE_WORDS = frozenset(
     "preciso transfere passa atendente pessoa alguem consultor consultora chefe liga ligue liguem ligar retorna "
     "retornem retorne ligacao".split()
 )
-_NEEDED = frozenset(_LEXICON) | frozenset(_SHORTHAND) | _CUE_WORDS
+_NEEDED = (frozenset(_LEXICON) | frozenset(_SHORTHAND) | _CUE_WORDS
+           | frozenset().union(*(cues.triggers for _, cues in _FAMILIES)) - _COMMON)
 
 
 def may_escalate(question: str) -> bool:
@@ -344,7 +396,8 @@ def may_escalate(question: str) -> bool:
     lowered = folded(question)
     if not lowered.isascii():
         lowered = _ascii(lowered)
-    return not _NEEDED.isdisjoint(words(lowered))
+    tokens = words(lowered)
+    return not _NEEDED.isdisjoint(tokens) or any(len(word) >= 8 and _long_typo(word) for word in tokens)
 
 
 _CLAUSE_BREAK = re.compile(r"[.;!?,]|\bbut\b|\band\s+(?:then\s+)?(?:i|please|can|could)\b")

@@ -270,8 +270,8 @@ class Cues:
         for number, part in enumerate(parts):
             self._alternatives.append(re.compile(part))
             required = _required_words(list(_sre_parse.parse(part).data))
-            # indexed by its first set without common words (else its first set); the others checked
-            key = next((words_ for words_ in required if _COMMON.isdisjoint(words_)), required[0] if required else None)
+            # indexed by the set with the fewest common words (the first of those); the others checked
+            key = min(required, key=lambda words_: len(words_ & _COMMON), default=None)
             self._requires.append(tuple(words_ for words_ in required if words_ is not key))
             if key is None:
                 always.append(number)
