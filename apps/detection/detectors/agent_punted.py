@@ -105,7 +105,7 @@ _REFUSAL = re.compile(
     # "we don't offer X" answers the question; "we don't discuss X" declines it
     r"|\b(?:i|we)\s+(?:don't|do\s+not)\s+(?:\w+\s+)?(?:share|discuss|comment|disclose|handle|deal\s+with|give\s+out|process)\b"
     r"|\b(?:i|we)\s+(?:don't|do\s+not|didn't|did\s+not)\s+have\s+(?:any\s+)?(?:access|visibility|sight|information|info|details|data|records?|"
-    r"a\s+way|any\s+way|the\s+ability|the\s+means|permission|that|this|those|these|such)\b"
+    r"a\s+way|any\s+way|the\s+ability|the\s+means|permission|that|this|those|these|such|an\s+answer|answers?|an\s+idea|a\s+clue)\b"
     r"|\b(?:i|we)\s+(?:don't|do\s+not|didn't|did\s+not)\s+(?:hold|keep|get|store|see)\s+(?:that|this|the|any|those|these|such)\s+"
     r"(?:information|info|details|data|figures|numbers)\b"
     r"|\b(?:i|we)\s+have\s+no\s+(?:access|visibility|sight|information|info|details|data|record|records|way|means|insight|control)\b"
@@ -117,7 +117,7 @@ _REFUSAL = re.compile(
     # es / de / fr / pt
     r"|\bno\s+(?:puedo|podemos|es\s+posible|tengo\s+(?:acceso|informaci[oó]n)|dispongo)\b"
     r"|\b(?:ich|wir)\s+(?:kann|können|konnen|darf|dürfen|durfen)\s+(?:\w+\s+){0,3}(?:leider\s+)?nicht\b|\b(?:das|dies|dazu)\s+(?:kann|darf)\s+ich\s+(?:\w+\s+){0,2}nicht\b"
-    r"|\b(?:ich|wir)\s+(?:habe|haben)\s+(?:leider\s+)?keine\s+(?:informationen|zugriff|daten)\b"
+    r"|\b(?:ich|wir)\s+(?:habe|haben)\s+(?:leider\s+)?keine\s+(?:informationen|zugriff|daten)\b|\bwei(?:ß|ss)\s+ich\s+(?:leider\s+)?(?:auch\s+)?nicht\b"
     r"|\b(?:je|nous)\s+ne\s+(?:peux|pouvons|suis\s+pas\s+en\s+mesure|sommes\s+pas\s+en\s+mesure|dispose|disposons|sais)\b"
     r"|\bn[ãa]o\s+(?:posso|podemos|consigo|conseguimos|tenho\s+(?:acesso|informa[çc][õo]es)|temos\s+(?:acesso|informa[çc][õo]es))\b"
 )
@@ -141,6 +141,8 @@ _DEFLECT = re.compile(
     r"|\b(?:can't|cannot|can\s+not|isn't|is\s+not|aren't|are\s+not)\s+(?:be\s+)?\w+\s+(?:here|in\s+(?:this\s+)?chat|by\s+me|online|through\s+(?:this\s+)?chat|via\s+(?:this\s+)?chat|from\s+here|over\s+chat)\b"
     r"|\bask\s+(?:them|the\s+\w+)\s+directly\b|\b(?:it's|that's|it\s+is|that\s+is)\s+up\s+to\b|\bcan't\s+see\b|\bcannot\s+see\b"
     r"|\b(?:that|this|it)\s+(?:is|'s)\s+a\s+(?:matter|question)\s+for\b|\bat\s+(?:the\s+)?(?:[\w']+\s+)?discretion\b"
+    r"|\b(?:find|get|see)\s+more\s+(?:information|info|details)\s+(?:on|at|in|from|via)\b"
+    r"|\b(?:issued|handled|set|decided|made|managed|held|run|controlled|processed|owned|dealt\s+with)\s+by\s+[\w' -]{1,40}?,?\s+not\s+(?:by\s+|with\s+)?us\b"
     # es / de / fr / pt
     r"|\b(?:p[oó]ngase|ponte|p[oó]nganse)\s+en\s+contacto\b|\b(?:contacte|consulte)\s+con\b"
     r"|\bwenden\s+sie\s+sich\s+(?:bitte\s+)?an\b|\bkontaktieren\s+sie\b"
@@ -156,7 +158,14 @@ _VAGUE = re.compile(
     r"(?:may|can|might|could)\s+(?:apply|change|differ|vary)(?=\s*(?:[.!]|$|,|\s+(?:at\s+any\s+time|from\s+time|over\s+time|without\s+notice|throughout|through|during|depending)))|"
     r"(?:change|changes)\s+(?:through|during|over|throughout)\s+the\s+year|"
     r"as\s+soon\s+as\s+(?:possible|(?:it's|it\s+is|they're|they\s+are|we\s+can|they\s+can|it\s+can\s+be|ready))|"
-    r"(?:handled|managed|dealt\s+with|decided|made|set|determined|controlled|run|owned|looked\s+after|assessed|approved)\s+by\s+(?:the|your|our|each|a|an|their)|"
+    r"(?:handled|managed|dealt\s+with|decided|made|set|determined|controlled|run|owned|looked\s+after|assessed|approved|issued)\s+by\s+(?:the|your|our|each|a|an|their)|"
+    # marketing in place of an answer: praise, reassurance, generalities
+    r"we\s+(?:love|are\s+proud|'re\s+proud|pride\s+ourselves)|designed\s+(?:to\s+be|for|with)|one\s+of\s+the\s+(?:most|best|major|safest|leading)|"
+    r"lots\s+of\s+(?:popular|great|different)|(?:a\s+)?(?:wide\s+)?(?:range|variety|selection)\s+of|all\s+kinds\s+of|guests\s+of\s+all\s+kinds|"
+    r"(?:easy|simple|quick)\s+with\s+us|quick\s+and\s+(?:simple|easy)|simple\s+and\s+(?:quick|easy)|to\s+suit\s+(?:different|every|all|your)|"
+    r"(?:every|each)\s+(?:situation|case|customer|person)\s+is\s+different|can\s+be\s+(?:complex|complicated|tricky)|"
+    r"(?:in|for)\s+(?:some|certain)\s+(?:situations|cases|circumstances)|available\s+in\s+some|according\s+to\s+(?:the|our)\s+(?:policy|terms)|"
+    r"one\s+of\s+the\s+most\s+important|(?:is|are)\s+(?:really\s+|very\s+)?important\s+(?:for|to)|keeps?\s+your\s+\w+\s+(?:running|safe|protected|healthy)|"
     r"(?:shown|displayed|listed|explained|detailed|outlined)\s+(?:at|on|in)\s+(?:the\s+)?(?:checkout|app|website|site|page|portal|faq)(?=\s*[.!]?\s*$)|"
     r"(?:will|'ll|should)\s+(?:let\s+you\s+know|be\s+in\s+touch|get\s+back\s+to\s+you|update\s+you|keep\s+you\s+posted|inform\s+you)|"
     r"only\s+(?:available|shown|visible|accessible|possible)\s+(?:through|in|on|via|at|from)|"
@@ -247,6 +256,7 @@ _CUE_WORDS = frozenset(
 # Words without which ``_QUANTITY_QUESTION`` cannot match.
 _QUANTITY_WORDS = frozenset("much many long when whens time date percent price cost fee fees rent rate deadline charge limit interest".split())
 _ASKING = ("how", "when", "what", "which", "whens", "whats")
+_QUANTITY_QUESTION_WORDS = 30
 _SHORT_ANSWER = 200  # characters: past this, an answer without a cue is not a vague non-answer
 _UNANSWERED_ANSWER = 320  # characters: a longer answer without a number still says something
 _GENERIC_ANSWER = 120  # characters: a "tell me more" answer longer than this says something else too
@@ -273,6 +283,7 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
         and (asked := _QUANTITY_QUESTION.search(lowered_question)) and not _NUMBER.search(text)
         # a bare "price" or "deadline" asks for one only in a question, not in a remark
         and (asked.group(0).startswith(_ASKING) or "?" in question or len(question_words) <= 6)
+        and len(question_words) <= _QUANTITY_QUESTION_WORDS  # a long message asks more than for one figure
     )
     if explicit is None and not refusal and not deflect and not vague and not unanswered and not generic:
         return None  # the usual answer
