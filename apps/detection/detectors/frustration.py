@@ -47,6 +47,8 @@ _EXPLICIT = re.compile(
     r"|\bstop\s+(?:avoiding|dodging|ignoring|deflecting|sending\s+me|giving\s+me|repeating)\b|\b(?:like\s+)?talking\s+to\s+a\s+(?:brick\s+)?wall\b"
     r"|\bwhat(?:'s|\s+is)\s+wrong\s+with\s+(?:you|this\s+bot|this\s+chat)\b|\b(?:makes|made)\s+no\s+sense\b|\bdoesn't\s+make\s+(?:any\s+)?sense\b"
     r"|\b(?:did|do)\s+(?:you|u)\s+(?:seriously|really|honestly)\s+not\b|\b(?:you|u)\s+(?:seriously|really|honestly)\s+(?:don't|can't|cannot)\b"
+    r"|\b(?:instead\s+of|stop|keep|quit)\s+(?:just\s+)?(?:sending|giving|pointing|linking|throwing)\s+(?:me\s+)?(?:to\s+)?(?:more\s+|the\s+|your\s+)?(?:help\s+)?(?:articles|links|faqs?|the\s+faq|help\s+pages|scripts?)\b"
+    r"|\breading\s+(?:me\s+)?(?:a|the|from\s+a)\s+script\b"
     r"|\bgo\s+(?:round|around)\s+in\s+circles\s+with\s+you\b|\bwhy\s+(?:can't|won't|don't)\s+you\s+(?:just|ever)\b"
     # es / de / fr / pt (accents dropped)
     r"|\b(?:inutil|no\s+sirves|no\s+me\s+ayudas|no\s+ayudas|nutzlos|sinnlos|hilft\s+(?:mir\s+)?(?:nicht|kein\s+bisschen)|bringt\s+nichts|"
@@ -64,7 +66,7 @@ _REPEAT = re.compile(
     r"|\bsame\s+(?:answer|reply|response|link|article|message|thing)\s+(?:again|over\s+and\s+over|every\s+time|as\s+before)\b"
     r"|\b(?:as|like)\s+i\s+(?:already\s+)?(?:said|told\s+you|explained|mentioned|wrote)\s+(?:already|before|twice|earlier|above)\b"
     r"|\b(?:asked|told\s+you|said)\s+(?:[\w']+\s+){0,6}?(?:twice|(?:two|three|four|five|several|many|\d+)\s+times)\b"
-    r"|^\W*\bagain\s*[:,!]|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b"
+    r"|\basking\s+again\b|\bsame\s+(?:answer|thing|reply)\s+again\b"
 )
 # Only in a reply: "for the third time" about asks, not about the user's repeated bad luck.
 _REPLY_REPEAT = re.compile(r"\b(?:for\s+the\s+)?(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\b")
@@ -75,6 +77,8 @@ _SARCASM_MARKER = re.compile(
     r"[\"“”]|\bagain\b|\banother\b|\bthanks\s+a\s+lot\b|\bwhat\s+a\s+surprise\b|\bnever\s+thought\b|\bvery\s+helpful\b"
     r"|\bso\s+helpful\b|\blove\s+it\b|\bas\s+usual\b|\bof\s+course\b|\bthanks\s+for\s+that\b|\bcheers\b"
     r"|\b(?:really|super|extremely|incredibly)\s+(?:helpful|useful)\b|\bmuch\s+appreciated\b|\bwho\s+(?:would\s+have|knew|could\s+have)\b"
+    r"|\b(?:very|so|really|super|most)\s+(?:informative|useful|clear|insightful|enlightening)\b|(?<!\w)'(?=\w)|(?<=\w)'(?!\w)"
+    r"|\bfor\s+the\s+\w+\s+(?:day|time|week)\s+(?:running|in\s+a\s+row)\b|\b\d+(?:st|nd|rd|th)\s+(?:day|time|week)\b"
     r"|\bbig\s+surprise\b|\bshocker\b|\bcan't\s+even\b|\bcannot\s+even\b|\bjust\s+what\s+i\s+needed\b|\bexactly\s+what\s+i\s+(?:asked|needed)\b"
 )
 # Sarcasm without an opener: mock praise of the agent or the system ("Genius system.", "great job
@@ -92,10 +96,24 @@ _EMPHASIS = frozenset(
     "NOT NO YES NEVER WHERE WHEN WHY HOW WHAT WHO WHICH MUCH MANY AGAIN ALREADY STILL KNOW ASKED TOLD SAID SAYING ASK "
     "MY YOUR YOU ME IS ARE WAS DID DO DOES DON'T DIDN'T HAVE HAS HAD NOW ALL ANY EVERY ONE TWO THREE FOUR FIVE TIMES TIME "
     "PLEASE HELP STOP WANT NEED JUST ONLY EVEN THIS THAT THE AND OR BUT IT THERE HERE WORK WORKING WRONG MONEY REFUND "
-    "ORDER FOOD THING THINGS NOTHING ANSWER QUESTION READ LISTEN CANCEL GIVE BACK ACTUALLY REALLY".split()
+    "ORDER FOOD THING THINGS NOTHING ANSWER QUESTION READ LISTEN CANCEL GIVE BACK ACTUALLY REALLY "
+    "OÙ QUAND COMMENT POURQUOI MAINTENANT WO WANN WIE WARUM JETZT NICHT DÓNDE DONDE CUÁNDO CUANDO CÓMO AHORA ONDE QUANDO "
+    "COMO AGORA NÃO".split()
 )
+# Capitalised words that are names, not stress (a reply's lone capitalised word of four letters
+# or more with a vowel counts as stress unless it is one of these).
+_ACRONYMS = frozenset(
+    "IBAN ESTA NASA ASAP AVIOS PAYE ISAS OFCOM OFGEM ACAS DVLA HMRC NHS BIOS UEFA FIFA NATO SEPA SWIFT IATA EDIT "
+    "VISA AMEX JPEG HTTP HTTPS UEFI OAUTH SAML OKTA AZURE RAID YAML JSON ASCII UNICEF MOT LOL LMAO OMG ROFL WIFI "
+    "COVID ADHD AIDS".split()
+)
+_VOWELS = re.compile("[AEIOUYÀ-ÖØ-Ý]")
+# Words that set up a contrast or a repair, after which one capitalised word is stress.
+_CONTRAST = frozenset("no not but asked said meant told asking mais aber pero mas nein non".split())
+# Words after which capitals quote a screen or a message ("it says ACCOUNT NOT FOUND").
+_QUOTING = frozenset("says said saying shows showing reads reading displays error message label button status".split())
 # The ones that stress on their own ("it is NOT there"); "MY" or "THE" alone is not shouting.
-_STRESS = _EMPHASIS - frozenset("MY YOUR YOU ME IS ARE THIS THAT THE AND OR BUT IT THERE HERE ONE TWO THREE FOUR FIVE".split())
+_STRESS = _EMPHASIS - frozenset("MY YOUR ME IS ARE THIS THAT THE AND OR BUT IT THERE HERE ONE TWO THREE FOUR FIVE".split())
 
 
 # Searched alternative by alternative, each only when its first word is in the message (``Cues``).
@@ -110,32 +128,48 @@ _KEYWORDS = frozenset(
     "garbage trash pathetic clueless worthless terrible awful use joke frustrating infuriating annoying impossible broken "
     "dense thick circles get listen read care reading answer stop wall wrong sense seriously really honestly why "
     "already just mentioned wrote inutil sirves ayudas nutzlos sinnlos hilft bringt sert comprends comprenez ajuda serve "
-    "entende system design bot assistant ai chatbot service support idea logic job helpful useful done clap thanks".split()
+    "entende system design bot assistant ai chatbot service support idea logic job helpful useful done clap thanks "
+    "instead keep quit reading script".split()
 )
 _TWO_CAPITALS = re.compile(r"[A-Z][A-Z]")
 
 
 def _caps(question: str, *, reply: bool) -> str | None:
     """The shouted words, if the message shouts (or, in a reply, stresses one emphasis word)."""
-    if _TWO_CAPITALS.search(question) is None:
+    if _TWO_CAPITALS.search(question) is None and (question.isascii() or not _any_two_capitals(question)):
         return None
     run, best = [], []
     emphasis = []
+    stressed = []  # in a reply, a capitalised ordinary word ("not collect, DELIVER"), not an acronym
+    quoting = False  # right after "it says", capitals are the screen's words, not shouting
+    contrast = False  # a lone stressed word needs a contrast before it ("not collect, DELIVER", "i asked how LONG")
     for token in question.split():
-        word = token.strip(".,;:!?()\"“”")
-        if word and word != "I" and _CAPS_WORD.fullmatch(word):
+        word = token.strip(".,;:!?()\"“”'‘’")
+        if word and word != "I" and word.isalpha() and word.isupper() and (len(word) > 1 or run):
+            if quoting:
+                continue
             run.append(word)
             if word in _EMPHASIS:
                 emphasis.append(word)
-        elif word and word != "I":
-            if len(run) > len(best):
-                best = run
-            run = []
+            elif contrast and len(word) >= 4 and word not in _ACRONYMS and _VOWELS.search(word):
+                stressed.append(word)
+        elif word:
+            lowered = word.lower()
+            quoting = lowered in _QUOTING
+            contrast = contrast or lowered in _CONTRAST
+            if word != "I":
+                if len(run) > len(best):
+                    best = run
+                run = []
     if len(run) > len(best):
         best = run
-    if len(best) >= 3 or len(emphasis) >= 2 or (reply and not _STRESS.isdisjoint(emphasis)):
-        return " ".join(best if len(best) >= 2 else emphasis)
+    if len(best) >= 3 or len(emphasis) >= 2 or (reply and (not _STRESS.isdisjoint(emphasis) or stressed)):
+        return " ".join(best if len(best) >= 2 else emphasis or stressed)
     return None
+
+
+def _any_two_capitals(text: str) -> bool:
+    return any(a.isupper() and b.isupper() for a, b in zip(text, text[1:]))
 
 
 def frustration(question: str, *, reply: bool) -> dict | None:
