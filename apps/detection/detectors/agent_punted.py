@@ -258,7 +258,7 @@ _QUANTITY_WORDS = frozenset("much many long when whens time date percent price c
 _ASKING = ("how", "when", "what", "which", "whens", "whats")
 _QUANTITY_QUESTION_WORDS = 30
 _SHORT_ANSWER = 200  # characters: past this, an answer without a cue is not a vague non-answer
-_UNANSWERED_ANSWER = 320  # characters: a longer answer without a number still says something
+_UNANSWERED_ANSWER = 160  # characters: a longer answer without a number still says something
 _GENERIC_ANSWER = 120  # characters: a "tell me more" answer longer than this says something else too
 
 
