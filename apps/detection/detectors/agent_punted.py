@@ -222,13 +222,36 @@ def _clauses(text: str) -> list[str]:
 
 
 def _helps_anyway(clauses: list[str], declining) -> int:
-    """Words in the clauses that neither decline nor deflect nor only apologise."""
+    """Words in the clauses that neither decline nor deflect nor only apologise; a clause that
+    reports an action taken or states a figure helps in full ("Done — I've cancelled it.")."""
     words = 0
     for clause in clauses:
         if declining(clause) or _APOLOGY.match(clause):
             continue
+        if _DONE.search(clause) or _DIGIT.search(clause):
+            return _SUBSTANCE_WORDS
         words += len(clause.split())
     return words
+
+
+# The agent did something: the answer helps whatever else it says.
+_DONE = re.compile(
+    r"\b(?:done|i've|i\s+have|we've|we\s+have)\s+(?:now\s+|just\s+|already\s+)?(?:booked|cancelled|canceled|sent|updated|changed|"
+    r"refunded|added|removed|arranged|scheduled|processed|issued|reset|unlocked|moved|fixed|applied|credited|raised|logged|"
+    r"requested|emailed|renewed|extended|reinstated|reactivated|upgraded|downgraded|transferred|released|approved)\b"
+    r"|^\W*done\b"
+)
+# A deflection given as a contingency ("if it hasn't arrived by Friday, contact the courier") is
+# advice on top of an answer, not a refusal to give one.
+_CONDITIONAL = re.compile(r"\b(?:if|in\s+case|should\s+you|unless|otherwise|whenever|once)\b[^.!?;]*$")
+
+
+def _unconditional(cues, text: str, tokens) -> re.Match | None:
+    """The first match of ``cues`` in ``text`` that is not inside a contingency clause."""
+    for match in cues.finditer(text, tokens):
+        if not _CONDITIONAL.search(text, 0, match.start()):
+            return match
+    return None
 
 
 # Exact "cannot match" words for the refusal, deflection, vague and generic-ask families: each
@@ -272,7 +295,7 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
     tokens = words(text)
     cued = not _CUE_WORDS.isdisjoint(tokens)
     refusal = explicit is None and cued and _REFUSAL.search(text, tokens)
-    deflect = explicit is None and cued and not refusal and _DEFLECT.search(text, tokens)
+    deflect = explicit is None and cued and not refusal and _DEFLECT.search(text, tokens) and _unconditional(_DEFLECT, text, tokens)
     numberless = _DIGIT.search(text) is None
     short = len(text) <= _SHORT_ANSWER and numberless
     vague = short and cued and _VAGUE.search(text, tokens)
@@ -297,11 +320,11 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
     if stripped != text:  # the cue may have been inside the quotes: look again without them
         explicit = search(stripped) if search is not None else None
         refusal = explicit is None and _REFUSAL.search(stripped)
-        deflect = explicit is None and not refusal and _DEFLECT.search(stripped)
+        deflect = explicit is None and not refusal and _unconditional(_DEFLECT, stripped, None)
         vague = short and _VAGUE.search(stripped)
 
     def declining(clause: str) -> bool:
-        return bool((search is not None and search(clause)) or _REFUSAL.search(clause) or _DEFLECT.search(clause)
+        return bool((search is not None and search(clause)) or _REFUSAL.search(clause) or _unconditional(_DEFLECT, clause, None)
                     or (short and _VAGUE.search(clause) and not _CONCRETE.search(clause)))
 
     quoted_note = "outside the quoted part" if quoted else "not quoted"
