@@ -4,19 +4,29 @@ Cues, over the answer:
 
 - ``explicit``: one of the project's phrases ("i don't know", "contact support" …; editable on
   the Detectors tab), found whole-word behind an exact prefilter (``phrase_search``);
-- ``refusal``: "I can't / I'm not able to share, discuss, process, see …" without the stock words;
-- ``implicit``: a deflection ("you may want to check our website", "that's outside what I can
-  look at", "please try again later") or a short vague non-answer ("it depends on your
-  situation", "fees vary") — short, without a number, or restating the question.
+- ``refusal``: "I can't / I'm not able to / I have no way to …", "I have no visibility of …",
+  "I'm just a virtual assistant", without the stock words (and in es/de/fr/pt);
+- ``implicit``: a deflection to another party or page ("you'd need to check with the airline",
+  "your landlord can help with that", "refunds are handled by the ticket provider", "that's
+  outside what I can help with", "please try again later"); in a short answer without a number,
+  vague or marketing wording in place of an answer ("fees vary", "it depends", "we love
+  welcoming guests of all kinds!"); a request for "more details" that names nothing the agent
+  needs; no figure for a short "how much / how long / when" question.
 
 Look-alikes that cancel a cue:
 
 - the cue is quoted or reported ("you wrote 'I don't know' on the form");
-- a clarifying question ("I don't know which account you mean — savings or current?");
+- a clarifying question that names what it needs ("I don't know which account you mean —
+  savings or current?");
+- a deflection given as a contingency ("if it has not arrived by Friday, contact the courier");
+- a hedge that then commits ("it depends on your cover — you have it, so yes");
 - the answer helps anyway: substantive content outside the declining clause ("I'm not sure
-  about Scotland, but in England a death must be registered within 5 days"), or a complete
-  answer that then mentions support ("… If the upload fails, contact support") — the
+  about Scotland, but in England a death must be registered within 5 days"), an action taken
+  ("I've cancelled it"), a figure, or a complete answer that then mentions support — the
   completeness check counts the words of the sentences that neither decline nor deflect.
+
+Each family is searched alternative by alternative (``Cues``): an alternative runs only when the
+words it needs are in the answer.
 """
 
 from __future__ import annotations
