@@ -166,7 +166,6 @@ _NOT_A_PERSON = (r"(?!\s+(?:account|accounts|role|roles|permission|permissions|a
                  r"seats|reference|id|code|number|details|email|pool|error|api|sdk|software|page|article|articles|"
                  r"ticket|tickets|documentation|docs|bot|chatbot|form|forum|site|website|options?|button)\b)")
 _MINE = r"(?:my\s+(?:account\s+manager|relationship\s+manager|advis[eo]r|case\s*worker|case\s+officer|consultant|rep|representative|broker|banker)\b)"
-_TO = r"(?:to|with|through\s+to|over\s+to|on\s+to|onto|through|w)"
 _COMM = r"(?:talk|speak|chat|discuss\s+(?:this|it|that|my\s+\w+)|converse|communicate|deal)"
 _ROUTE = r"(?:connect|transfer|put|pass|forward|hand|redirect|route|refer|escalate|bump|patch|send|switch)"
 _REACH = r"(?:reach|contact|get\s+hold\s+of|(?:get|put\s+me|be\s+put|put)\s+in\s+touch\s+with|get\s+through\s+to|get\s+to)"

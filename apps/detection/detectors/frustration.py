@@ -90,7 +90,6 @@ _MOCK_PRAISE = re.compile(
     r"|\b(?:so|very|really)\s+(?:helpful|useful)\s*(?:\.\s*)?(?:not|/s)\b|\bwell\s+done\s*,?\s+(?:you|really|bot)\b|\bslow\s+clap\b"
     r"|\bthanks\s+for\s+(?:the|your)\s+(?:[\w']+\s+){0,2}(?:help|link|answer|article)\s*,?\s*(?:not|/s|i\s+guess)\b"
 )
-_CAPS_WORD = re.compile(r"\b[A-Z][A-Z']+\b")
 # Capitalised words that are emphasis, not acronyms (HTML, VPN, IBAN, LOL stay out of this list).
 _EMPHASIS = frozenset(
     "NOT NO YES NEVER WHERE WHEN WHY HOW WHAT WHO WHICH MUCH MANY AGAIN ALREADY STILL KNOW ASKED TOLD SAID SAYING ASK "

@@ -98,7 +98,6 @@ import re._constants as _sre  # noqa: E402  (the parser's opcodes: read-only use
 import re._parser as _sre_parse  # noqa: E402
 
 _ALNUM = frozenset(map(ord, "abcdefghijklmnopqrstuvwxyz0123456789"))
-_NON_WORD_CATEGORIES = {_sre.CATEGORY_SPACE, _sre.CATEGORY_NOT_WORD, _sre.CATEGORY_NOT_DIGIT}
 
 
 def _ends_a_word(item) -> bool:
