@@ -350,3 +350,10 @@ def test_the_escalation_prefilter_passes_every_corpus_question_that_asks():
     for question in _corpus_texts():
         if asked_for_human(question):
             assert may_escalate(question), question
+
+
+def test_the_frustration_keyword_prefilter_passes_every_corpus_message_a_family_matches():
+    for text in _corpus_texts():
+        lowered = folded(text).replace("’", "'")
+        if frustration_module._EXPLICIT.pattern.search(lowered) or frustration_module._REPEAT.pattern.search(lowered):
+            assert not frustration_module._KEYWORDS.isdisjoint(words(lowered)), text

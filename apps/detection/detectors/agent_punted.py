@@ -302,7 +302,7 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
     if "’" in text:
         text = text.replace("’", "'")
     explicit = search(text) if search is not None else None
-    tokens = words(text)
+    tokens = set(words(text))
     cued = not _CUE_WORDS.isdisjoint(tokens)
     refusal = explicit is None and cued and _REFUSAL.search(text, tokens)
     deflect = explicit is None and cued and not refusal and _DEFLECT.search(text, tokens) and _unconditional(_DEFLECT, text, tokens)

@@ -412,7 +412,7 @@ def asked_for_human(question: str, phrases=()) -> dict | None:
         return None
     text, fixes, quoted = normalised
     about_feature = hours = None
-    tokens = words(text)
+    tokens = set(words(text))
     for family, cues in _FAMILIES:
         if cues.search(text, tokens) is None:
             continue  # the usual case: one search, the matches below only for a family that has one

@@ -286,22 +286,32 @@ class Cues:
         return bool(self._always) or not self.triggers.isdisjoint(tokens)
 
     def candidates(self, tokens, hits=None) -> list[re.Pattern]:
+        """The alternatives whose needed words are all in ``tokens`` (a set), in pattern order."""
         hits = self.triggers.intersection(tokens) if hits is None else hits
         if not hits:
-            return [self._alternatives[n] for n in self._always]
-        numbers = set(self._always)
-        for word in hits:
-            numbers.update(self._index[word])
-        tokens = tokens if isinstance(tokens, (set, frozenset)) else set(tokens)
-        return [self._alternatives[n] for n in sorted(numbers)
-                if all(not words_.isdisjoint(tokens) for words_ in self._requires[n])]
-
-    # Up to this many characters the whole alternation is cheaper than choosing alternatives.
-    DIRECT = 150
+            numbers = self._always
+        elif len(hits) == 1 and not self._always:
+            numbers = self._index[next(iter(hits))]
+        else:
+            found = set(self._always)
+            for word in hits:
+                found.update(self._index[word])
+            numbers = sorted(found)
+        chosen = []
+        for number in numbers:
+            for words_ in self._requires[number]:
+                if words_.isdisjoint(tokens):
+                    break
+            else:
+                chosen.append(self._alternatives[number])
+        return chosen
 
     def search(self, text: str, tokens=None) -> re.Match | None:
-        """The leftmost match in ``text``; ``tokens``: ``words(text)`` (computed when absent)."""
-        tokens = set(words(text) if tokens is None else tokens)
+        """The leftmost match in ``text``; ``tokens``: the set of ``words(text)`` (computed when absent)."""
+        if tokens is None:
+            tokens = set(words(text))
+        elif not isinstance(tokens, (set, frozenset)):
+            tokens = set(tokens)
         hits = self.triggers.intersection(tokens)
         if not hits and not self._always:
             return None
@@ -314,5 +324,6 @@ class Cues:
 
     def finditer(self, text: str, tokens=None):
         """Every alternative's matches, by position (overlapping ones included)."""
-        found = [m for pattern in self.candidates(words(text) if tokens is None else tokens) for m in pattern.finditer(text)]
+        tokens = set(words(text) if tokens is None else tokens)
+        found = [m for pattern in self.candidates(tokens) for m in pattern.finditer(text)]
         return sorted(found, key=lambda m: m.start())
