@@ -16,7 +16,8 @@ DEFAULT_PUNT_PHRASES = [
     "i'm unable to", "i am unable to", "i'm not able to", "i am not able to", "unable to assist",
     "contact support", "contact customer support", "reach out to support", "i don't have access",
     "i don't have information", "i do not have information", "beyond my capabilities",
-    "i can't answer", "i cannot answer", "i couldn't find", "i could not find",
+    "i can't answer", "i cannot answer", "i couldn't find", "i could not find", "no idea", "i have no idea",
+    "i'm not certain", "no lo sé", "no sé", "ich weiß nicht", "ich weiss nicht", "je ne sais pas", "não sei", "não tenho certeza",
 ]
 
 # name → (label, defaults). Numbers are floats or ints as given here; windows are in seconds.

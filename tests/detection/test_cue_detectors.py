@@ -17,7 +17,10 @@ from apps.detection.detectors.escalation import asked_for_human, escalation, may
 from apps.detection.detectors.factual_claim import factual_claim
 from apps.detection.detectors.frustration import frustration
 from apps.detection.detectors.runner import run_detectors
-from apps.detection.detectors.text import words
+from apps.detection import evaluation
+from apps.detection.detectors import agent_punted as punt_module
+from apps.detection.detectors import escalation as escalation_module
+from apps.detection.detectors.text import Cues, folded, words
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -152,7 +155,7 @@ def test_the_frustration_keyword_prefilter_is_exact():
              "same", "thing", "even", "can't", "able", "answer"]
     for _ in range(2000):
         text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 8)))
-        raw = frustration_module._EXPLICIT.search(text) or frustration_module._REPEAT.search(text)
+        raw = frustration_module._EXPLICIT.pattern.search(text) or frustration_module._REPEAT.pattern.search(text)
         assert (raw is None) or not frustration_module._KEYWORDS.isdisjoint(words(text)), text
 
 
@@ -213,3 +216,144 @@ def test_the_detection_task_twice_stores_each_cue_signal_once(project):
     assert kinds == ["abandonment", "agent_punted", "escalation", "factual_claim", "frustration"]
     value = Signal.objects.for_project(project).get(kind="frustration").value
     assert value["explain"] == "cue 'useless'; a reply to an answer"
+
+
+# --- the cue families generalise: phrasings written for these tests, not taken from the corpus ---
+
+
+@pytest.mark.parametrize("question", [
+    "Can I please be put in touch with a representative",
+    "is there someone I can speak to about a complaint",
+    "hand me over to a person please",
+    "ring me back when someone is free",
+    "could one of your advisers give me a ring",
+    "who do I speak to about getting this fixed",
+    "can u put me thru to someone",
+    "Id like to speak to a supervsior",
+    "i need to talk to a person not a machine",
+    "this bot is useless, human please",
+    "i'd like to speak to a solicitor not a chatbot",
+    "is there really nobody who can make an exception",
+    "can i talk to a reprasentitive pls",
+    "can i tallk to a humman",
+    "Quiero hablar con una persona",
+    "Könnte mich bitte jemand zurückrufen?",
+    "Je voudrais parler à un conseiller",
+    "me liguem por favor",
+])
+def test_escalation_generalises_to_other_phrasings(question):
+    assert ask(question) is not None, question
+    assert may_escalate(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Do I need to speak to an adviser before switching tariff?",  # a requirement question
+    "I talked to a real person last week",  # a past contact
+    "is this a real person or a bot",  # who is on the other end
+    "I want to cancel my callback request",
+    "can i chat to someone on saturday",  # support hours
+    "how do I add live chat to my site",  # setting the feature up
+    "can our customers chat with a real person if we integrate your api",  # about the feature
+    "I'll speak to someone at the branch then",  # the user's own plan
+    "I need someone to sign for the parcel",
+    "you can call me Sam",
+    "how do I contact someone at the embassy",
+])
+def test_escalation_look_alikes_in_other_phrasings_do_not_fire(question):
+    assert ask(question) is None, question
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("can I bring a second bag on my connecting flight", "You'd need to check with the airline for that."),
+    ("is my parcel insured", "Your courier will be able to answer that."),
+    ("how do I get a refund for the concert", "Refunds for events are handled by the ticket provider."),
+    ("webhooks stopped working", "Could you provide more details?"),  # asks for nothing in particular
+    ("can you check my account balance", "I'm just a virtual assistant and don't have access to accounts."),
+    ("how do I transfer my pension", "Pension transfers are a complex area and you should seek independent financial advice."),
+    ("my parcel is missing", "I'd recommend getting in touch with the courier."),
+    ("do you allow dogs", "We love welcoming guests of all kinds to our hotel!"),
+    ("Wann kommt meine Bestellung?", "Das kann ich leider nicht sagen. Bitte wenden Sie sich an den Kundenservice."),
+    ("posso cancelar?", "Não sei. Entre em contato com o suporte."),
+])
+def test_agent_punted_generalises_to_implicit_deflections(question, answer):
+    assert punt(answer, question) is not None, answer
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("do you offer drone insurance", "No, we don't offer drone insurance. Our gadget cover only includes phones, tablets and laptops."),
+    ("the app won't load", "We had an outage this morning that's now fixed. Please update the app and try again."),
+    ("is breakdown cover included", "It depends on whether you added breakdown cover. You did — so yes, roadside recovery is included."),
+    ("the app crashes", "Which phone and app version are you on? And does it crash on opening or when you tap something?"),
+    ("how do I get a fit note", "Ask your GP surgery — they issue fit notes after an appointment, or online through the NHS app."),
+])
+def test_agent_punted_helpful_answers_in_other_phrasings_do_not_fire(question, answer):
+    assert punt(answer, question) is None, answer
+
+
+@pytest.mark.parametrize(("question", "reply"), [
+    ("did you even read my message", True),
+    ("how many times do I have to say it", True),
+    ("great job of ignoring my question", True),
+    ("not collect, DELIVER. to my house", True),
+    ("lovely, very informative. can i talk to someone who actually knows", True),
+    ("Das hilft mir nicht", True),
+])
+def test_frustration_generalises(question, reply):
+    assert frustration(question, reply=reply) is not None, question
+
+
+@pytest.mark.parametrize(("question", "reply"), [
+    ("can you understand spanish?", True),
+    ("it says ACCOUNT NOT FOUND with the email i signed up with", True),  # capitals quoting the screen
+    ("what's the cut-off time for same-day CHAPS on bank holidays", True),  # a lone acronym
+    ("again: the settlement figure for agreement 40021877", True),  # a repair, not annoyance
+])
+def test_frustration_look_alikes_in_other_phrasings_do_not_fire(question, reply):
+    assert frustration(question, reply=reply) is None, question
+
+
+def _corpus_texts():
+    for session in evaluation.load_corpus() + evaluation.load_corpus(realistic=True):
+        for turn in session.turns:
+            yield turn.data.question
+            yield turn.data.answer
+
+
+def test_cue_families_searched_by_alternative_find_what_the_whole_alternation_finds():
+    # Given every cue family, and the corpus texts plus random texts built from their words
+    families = [punt_module._REFUSAL, punt_module._DEFLECT, punt_module._VAGUE, frustration_module._EXPLICIT,
+                frustration_module._REPEAT, frustration_module._MOCK_PRAISE] + [c for _, c in escalation_module._FAMILIES]
+    texts = [folded(text).replace("’", "'") for text in _corpus_texts()]
+    texts += [n[0] for text in _corpus_texts() if (n := escalation_module._normalised(text))]
+    rng = random.Random(14)
+    vocabulary = sorted({word for text in texts for word in text.split()})
+    texts += [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+
+    for cues in families:
+        for text in texts:
+            # Then the trigger-word search finds the same leftmost match as the alternation
+            whole, split = cues.pattern.search(text), cues.search(text)
+            assert (whole and whole.start()) == (split and split.start()), (cues.pattern.pattern[:60], text)
+
+
+def test_cues_index_alternatives_by_a_word_they_need():
+    cues = Cues(r"\bcall\s+me\b|\b(?:talk|speak)\s+to\s+(?:a|an)\s+(?:human|agent)\b|\bcal+back\b")
+
+    assert cues.search("please call me") is not None
+    assert cues.search("speak to an agent") is not None
+    assert cues.search("speak to a friend") is None  # "speak" is there, "human|agent" is not: not even tried
+    assert cues.search("calllback") is not None  # no fixed first word: this alternative always runs
+    assert cues.candidates(set(words("speak to a friend"))) == [cues._alternatives[2]]
+
+
+def test_the_escalation_prefilter_passes_every_corpus_question_that_asks():
+    for question in _corpus_texts():
+        if asked_for_human(question):
+            assert may_escalate(question), question
+
+
+def test_the_frustration_keyword_prefilter_passes_every_corpus_message_a_family_matches():
+    for text in _corpus_texts():
+        lowered = folded(text).replace("’", "'")
+        if frustration_module._EXPLICIT.pattern.search(lowered) or frustration_module._REPEAT.pattern.search(lowered):
+            assert not frustration_module._KEYWORDS.isdisjoint(words(lowered)), text
