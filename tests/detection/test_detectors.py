@@ -52,9 +52,7 @@ RESET = "Click 'Forgot password' on the sign-in page and we'll email you a reset
 @pytest.mark.parametrize(("first", "answer", "second", "fires"), [
     ("How do I reset my password?", VAGUE, "how can I change my password", True),
     ("How do I export my data to CSV?", VAGUE, "how to export data as csv file", True),
-    pytest.param("Where is my order #1234?", VAGUE, "where is my order 1234, it has not arrived", True,
-                 marks=pytest.mark.xfail(strict=True, reason="the repeat scores 0.45 under the 0.55 threshold ('… it "
-                                         "hasn't arrived yet' scores 0.61): a known miss of the rephrase model")),
+    ("Where is my order #1234?", VAGUE, "where is my order 1234, it has not arrived", True),
     ("How do I reset my password?", RESET, "And what if I never get the reset email?", False),  # follow-up
     ("How do I reset my password?", RESET, "What about changing my email address?", False),  # follow-up
     ("How do I reset my password?", RESET, "Thanks, that worked!", False),  # acknowledgement
