@@ -5,7 +5,7 @@ import datetime as dt
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.governance.expiry import expiry_preview, project_expire, turn_retention_status
@@ -185,3 +185,20 @@ def test_the_command_dry_run_prints_the_preview_and_deletes_nothing(project):
     call_command("expire", stdout=out)
 
     assert "2/2 turns" in out.getvalue() and _stored(project) == set()
+
+
+def test_the_command_takes_a_batch_size_and_resumes_batch_after_batch(project):
+    """Five due turns in batches of two: three transactions, each resuming after the last, held ones passed over."""
+    turns = [_aged(project, 31 + i) for i in range(6)]
+    _item(turns[2], ItemState.PENDING)
+    out = io.StringIO()
+
+    call_command("expire", "--batch-size", "2", stdout=out)
+
+    assert [line.strip() for line in out.getvalue().splitlines() if "turns" in line and "/" in line][-3:] == [
+        "[############..................] 2/5 turns", "[########################......] 4/5 turns",
+        "[##############################] 5/5 turns",
+    ]
+    assert _stored(project) == {turns[2].id}
+    with pytest.raises(CommandError, match="--batch-size"):
+        call_command("expire", "--batch-size", "0", stdout=out)

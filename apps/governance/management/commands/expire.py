@@ -6,9 +6,9 @@ deletes, what stays held); without it, it runs the job project by project with a
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from apps.governance.expiry import expiry_preview, project_expire
+from apps.governance.expiry import BATCH_SIZE, expiry_preview, project_expire
 from apps.projects.models import Project
 
 
@@ -18,8 +18,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Print what would be deleted; delete nothing.")
         parser.add_argument("--project", help="Only this project (its id).")
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                            help=f"Turns per transaction (default {BATCH_SIZE}); smaller batches hold less WAL per commit.")
 
-    def handle(self, *args, dry_run=False, project=None, **options):
+    def handle(self, *args, dry_run=False, project=None, batch_size=BATCH_SIZE, **options):
+        if not 1 <= batch_size <= 100_000:
+            raise CommandError("--batch-size must be between 1 and 100000.")
         projects = Project.all_tenants.select_related("organization").order_by("organization__slug", "name")  # unscoped: operator command over every project
         if project:
             projects = projects.filter(pk=project)
@@ -35,7 +39,7 @@ class Command(BaseCommand):
             if dry_run or not preview.total:
                 continue
             bar = _ProgressBar(self.stdout, total=preview.total)
-            counts = project_expire(project=current, progress=bar.advance)
+            counts = project_expire(project=current, batch_size=batch_size, progress=bar.advance)
             bar.finish()
             self.stdout.write("  deleted " + ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())))
 
