@@ -15,12 +15,6 @@ the batch in a CTE (``FOR UPDATE SKIP LOCKED``), and the tombstones and every de
 batch from there, each child table probed through its ``(project, turn_id)`` index. The ids never
 travel to Python and back: quoting thousands of them into six statements' text and parsing
 thousands of timestamps cost more than the deletes themselves.
-
-The batch commits without waiting for its WAL flush (``synchronous_commit`` off for this
-transaction only): a crash can lose only whole recent batches, whose turns are then still there,
-tombstone-less, and deleted by the next run, while ingestion's commits stop queueing behind a
-flush of tens of thousands of deleted rows. A caller's later ordinary commit (an audit row)
-flushes everything before it.
 """
 
 from __future__ import annotations
@@ -66,7 +60,6 @@ _PURGE_SQL = f"""
         {", ".join(f"'{kind}', (SELECT count(*) FROM {kind})" for kind in KINDS)},
         'last_created_at', (SELECT max(created_at) FROM batch)
     )
-    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS durability
 """
 
 
