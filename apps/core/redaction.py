@@ -243,10 +243,23 @@ class Redactor:
     def json(self, value, counts: Counts):
         """Decoded JSON with every string value redacted, in place (keys kept), returned; a bare
         string is returned redacted. Iterative, so no depth raises ``RecursionError``."""
-        if value.__class__ is str:
+        if isinstance(value, str):
             return self.text(value, counts)
-        if value.__class__ not in _CONTAINERS or not value:
+        if not isinstance(value, _CONTAINERS) or not value:
             return value
+        text = self.text
+        pending = [value]
+        while pending:
+            node = pending.pop()
+            for key, item in (node.items() if isinstance(node, dict) else enumerate(node)):
+                if isinstance(item, str):
+                    if item:
+                        redacted = text(item, counts)
+                        if redacted is not item:
+                            node[key] = redacted  # same key: the dict's size never changes mid-walk
+                elif isinstance(item, _CONTAINERS) and item:
+                    pending.append(item)
+        return value
         text = self.text
         pending = [value]
         while pending:

@@ -178,3 +178,17 @@ def test_a_pattern_that_times_out_at_ingestion_is_skipped_and_counted_never_hang
 
     assert result == ("mail [EMAIL] " + "=" * 60 + "!", {"email": 1, "timeout": 1})
     assert elapsed < 1.0
+
+
+def test_json_subclasses_of_dict_list_and_str_are_walked_too():
+    from collections import OrderedDict
+
+    class Note(str):
+        pass
+
+    counts = Counts()
+    value = OrderedDict(a=[Note("mail me@x.io")], b=OrderedDict(c="call +44 20 7946 0958"))
+
+    EVERYTHING.json(value, counts)
+
+    assert value == {"a": ["mail [EMAIL]"], "b": {"c": "call [PHONE]"}} and counts.as_dict() == {"email": 1, "phone": 1}
