@@ -260,20 +260,6 @@ class Redactor:
                 elif isinstance(item, _CONTAINERS) and item:
                     pending.append(item)
         return value
-        text = self.text
-        pending = [value]
-        while pending:
-            node = pending.pop()
-            for key, item in (node.items() if node.__class__ is dict else enumerate(node)):
-                kind = item.__class__
-                if kind is str:
-                    if item:
-                        redacted = text(item, counts)
-                        if redacted is not item:
-                            node[key] = redacted  # same key: the dict's size never changes mid-walk
-                elif kind in _CONTAINERS and item:
-                    pending.append(item)
-        return value
 
     def _replace(self, kind: str, normalised: str, tally: Counter) -> str:
         tally[kind] += 1
