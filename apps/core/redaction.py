@@ -166,6 +166,14 @@ class Counts:
 _CONTAINERS = (dict, list)
 
 
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _ascii_digits(raw: bytes) -> int:
+    return len(raw.translate(None, _NOT_DIGIT))
+
+
 class Redactor:
     """Built once per project settings version (see apps.projects.redaction); thread-safe (no
     state beyond what ``__init__`` compiled)."""
@@ -210,8 +218,8 @@ class Redactor:
         # Prefilters are C-speed byte and substring counts (a regex scan costs tens of times
         # more): a recogniser's regex runs only on a text that could hold a match (a 19+
         # character token for a secret, "@" for an e-mail, 13 digits for a card, 7 for a phone…).
-        raw = text.encode("utf-8", "surrogatepass")
-        digits = len(raw.translate(None, _NOT_DIGIT))
+        raw = _utf8(text)
+        digits = _ascii_digits(raw)
         changed = False
         if "secret" in kinds and len(raw) >= 19 and _TOKEN_RUN in raw.translate(_TOKEN_MAP):
             text = _SECRET.sub(lambda m: self._secret(m, tally), text)
@@ -220,7 +228,7 @@ class Redactor:
             text = _EMAIL.sub(lambda m: self._replace("email", m.group(0).lower(), tally), text)
             changed = True
         if changed and digits:  # the numbers' prefilters count what the placeholders left
-            digits = sum(map(text.count, "0123456789"))
+            digits = _ascii_digits(_utf8(text))
         if digits >= 4:
             if "iban" in kinds and digits >= 6:
                 text = _IBAN.sub(lambda m: self._checked("iban", m, iban_valid, tally, m.group(0).replace(" ", "")), text)
