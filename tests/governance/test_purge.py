@@ -2,6 +2,7 @@
 project and the turns not chosen are untouched, and a second call finds nothing to do."""
 
 import pytest
+from django.db import connection, transaction
 
 from apps.detection.models import DetectionPass
 from apps.governance.purge import purge_turns
@@ -53,3 +54,67 @@ def test_purge_twice_is_a_no_op(project):
     assert purge_turns(project=project, turns=chosen, reason="end_user")["turns"] == 1
     assert purge_turns(project=project, turns=chosen, reason="end_user") == {}
     assert TurnTombstone.objects.for_project(project).count() == 1
+
+
+
+def _wal_compression():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('wal_compression')")
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def uncompressed_wal():
+    """A server that leaves page images uncompressed (the embedded one compresses them server-wide)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET wal_compression = off")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET wal_compression")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_compresses_its_page_images_for_its_own_transaction_only(project, uncompressed_wal):
+    """The batch's WAL is mostly full-page images: compressed inside the batch's transaction
+    (the test server's role is a superuser, as on the embedded server), as before after it."""
+    turn = _turn_with_children(project)
+    with transaction.atomic():
+        purge_turns(project=project, turns=Turn.objects.for_project(project).filter(id=turn.id), reason="retention")
+        assert _wal_compression() != "off"  # "on" reads back as its method, pglz
+    assert _wal_compression() == "off"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_role_that_may_not_set_wal_compression_purges_without_it(project, uncompressed_wal):
+    turn = _turn_with_children(project)
+    with connection.cursor() as cursor:
+        cursor.execute("DO $$ BEGIN CREATE ROLE agentloop_plain NOSUPERUSER; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        cursor.execute("GRANT USAGE ON SCHEMA public TO agentloop_plain")
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO agentloop_plain")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ROLE agentloop_plain")
+        counts = purge_turns(project=project, turns=Turn.objects.for_project(project).filter(id=turn.id), reason="retention")
+        assert _wal_compression() == "off"
+    assert counts["turns"] == 1 and _count(Turn, project, turn) == 0
+
+
+
+def test_the_embedded_server_compresses_page_images_server_wide(tmp_path):
+    """``config.embedded`` writes its server settings into the data folder's postgresql.auto.conf
+    (kept across restarts) once: a real pgserver in a folder of its own."""
+    import pgserver
+
+    from config import embedded
+
+    pgdata = tmp_path / "postgres"
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    try:
+        assert "off" in server.psql("SHOW wal_compression;")
+        embedded._configure_postgres(server, pgdata)
+        assert "pglz" in server.psql("SHOW wal_compression;")
+        written = (pgdata / "postgresql.auto.conf").read_text()
+        embedded._configure_postgres(server, pgdata)
+        assert (pgdata / "postgresql.auto.conf").read_text() == written and written.count("wal_compression") == 1
+    finally:
+        server.cleanup()
