@@ -154,15 +154,11 @@ def expiry_preview(*, project, days: int | None = None, rejected_days: int | Non
     return Preview(project=project, retention=retention, deletes=past - held, rejected=due["rejected"].count(), held=held)
 
 
-_DAY_UPSERT = """
-    INSERT INTO governance_expiryday (project_id, day, turns, steps, signals, feedback, detection_passes)
-    VALUES (%(project_id)s, %(day)s, %(turns)s, %(steps)s, %(signals)s, %(feedback)s, %(detection_passes)s)
+_DAY_UPSERT = f"""
+    INSERT INTO governance_expiryday (project_id, day, {", ".join(ExpiryDay.KINDS)})
+    VALUES (%(project_id)s, %(day)s, {", ".join(f"%({kind})s" for kind in ExpiryDay.KINDS)})
     ON CONFLICT (project_id, day) DO UPDATE SET
-        turns = governance_expiryday.turns + EXCLUDED.turns,
-        steps = governance_expiryday.steps + EXCLUDED.steps,
-        signals = governance_expiryday.signals + EXCLUDED.signals,
-        feedback = governance_expiryday.feedback + EXCLUDED.feedback,
-        detection_passes = governance_expiryday.detection_passes + EXCLUDED.detection_passes
+        {", ".join(f"{kind} = governance_expiryday.{kind} + EXCLUDED.{kind}" for kind in ExpiryDay.KINDS)}
 """
 
 

@@ -85,8 +85,9 @@ class ExpiryDay(ProjectOwnedModel):
     signals = models.BigIntegerField(default=0)
     feedback = models.BigIntegerField(default=0)
     detection_passes = models.BigIntegerField(default=0)
+    judge_verdicts = models.BigIntegerField(default=0)
 
-    KINDS = ("turns", "steps", "signals", "feedback", "detection_passes")
+    KINDS = ("turns", "steps", "signals", "feedback", "detection_passes", "judge_verdicts")
 
     class Meta(ProjectOwnedModel.Meta):
         constraints = [

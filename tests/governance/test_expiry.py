@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.governance.expiry import expiry_preview, project_expire, turn_retention_status
+from apps.detection.models import JudgeVerdict
 from apps.governance.models import ExpiryDay, ProjectRetention, RejectedRetention
 from apps.governance.tasks import expire
 from apps.problems.models import Problem, ProblemStatus, ProblemTurn
@@ -49,18 +50,21 @@ def _stored(project):
 def test_turns_past_the_organization_retention_go_with_their_children(project, other_project):
     old, young = _aged(project, 31), _aged(project, 29)
     StepFactory(turn=old), StepFactory(turn=old), SignalFactory(turn=old)
+    JudgeVerdict.objects.create(project=project, turn_id=old.id, kind="agent_punted", prompt_hash="p", model="m",
+                                verdict=True, confidence=0.9, reason="deflects")
     foreign_old = _aged(other_project, 31)
 
     counts = project_expire(project=project, now=NOW)
 
-    assert counts == {"turns": 1, "steps": 2, "signals": 1}
+    assert counts == {"turns": 1, "steps": 2, "signals": 1, "judge_verdicts": 1}
+    assert not JudgeVerdict.objects.for_project(project).exists()
     assert _stored(project) == {young.id}
     assert Step.objects.for_project(project).count() == 0 and Signal.objects.for_project(project).count() == 0
     tombstone = TurnTombstone.objects.for_project(project).get()
     assert (tombstone.id, tombstone.reason, tombstone.turn_created_at) == (old.id, "retention", old.created_at)
     assert _stored(other_project) == {foreign_old.id}
     day = ExpiryDay.objects.for_project(project).get()
-    assert (day.day, day.turns, day.steps, day.signals, day.feedback) == (timezone.localdate(NOW), 1, 2, 1, 0)
+    assert (day.day, day.turns, day.steps, day.signals, day.feedback, day.judge_verdicts) == (timezone.localdate(NOW), 1, 2, 1, 0, 1)
 
 
 def test_a_project_override_wins_over_the_organization(project):
