@@ -7,11 +7,10 @@ The per-turn loop inlines each detector's cheap "cannot fire" test before callin
 usual turn fires nothing, and this loop is what ``bench/detectors.py`` measures.
 
 The text detectors (agent punted, a request for a human, frustration, factual claim) are pure
-functions of the texts they are given, so their verdicts are memoised per process (``_verdicts``):
-a session comes back whole whenever one of its turns lands (``detect_sessions`` after each
-ingestion batch), and its earlier turns are then decided from the memo instead of anew; a text
-that recurs (a stock answer, "thanks") is decided once. A detector that starts to read more of a
-turn than the texts in its key must not be memoised here.
+functions of the texts they are given: their verdicts come from a per-process memo keyed by
+those texts (``verdicts``), so a session re-examined when a turn lands decides its earlier turns
+once. A detector that starts to read more of a turn than the texts in its key must not be
+memoised here.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from apps.detection.detectors.recurrence import history_by_user, recurrence_cand
 from apps.detection.detectors.rephrase import rephrase_candidates
 from apps.detection.detectors.rephrase_model import score_pairs
 from apps.detection.detectors.tool_error import tool_error
+from apps.detection.detectors.verdicts import UNSEEN, verdicts
 from apps.detection.rules.evaluator import compile_rule
 from apps.detection.similarity import DEFAULT_SIMILARITY, Similarity
 
@@ -49,28 +49,6 @@ class Result:
 
 # Encoded AST → its predicate over a turn (``apps.detection.rules.evaluator.compile_rule``).
 _RULES: dict[bytes, object] = {}
-
-
-# (detector, project phrases) → {the texts it reads → its verdict}: see the module docstring.
-# Bounded like the rephrase memos (each memo dropped whole when full) and cleared with them
-# (``rephrase_model.clear_memos``).
-_VERDICTS: dict[tuple, dict] = {}
-_VERDICTS_MAX = 20_000
-_UNSEEN = object()
-
-
-def _verdicts(detector: str, phrases: tuple = ()) -> dict:
-    key = (detector, phrases)
-    memo = _VERDICTS.get(key)
-    if memo is None or len(memo) >= _VERDICTS_MAX:
-        if len(_VERDICTS) >= 256:  # many projects' phrase lists: start over
-            _VERDICTS.clear()
-        memo = _VERDICTS[key] = {}
-    return memo
-
-
-def clear_memos() -> None:
-    _VERDICTS.clear()
 
 
 def _asked_for_human(question: str, phrases: tuple) -> dict | None:
@@ -184,8 +162,8 @@ def run_detectors(
     sample_on, sample_cutoff, blake2b = percentage > 0, percentage * 10_000, hashlib.blake2b
     punted_ids = set()  # the rephrase model reads whether the first answer punted
     rephrase_on = "rephrase" in on
-    punts, requests = _verdicts("agent_punted", punt_phrases), _verdicts("escalation", escalation_phrases)
-    frustrations, claims = _verdicts("frustration"), _verdicts("factual_claim")
+    punts, requests = verdicts("agent_punted", punt_phrases), verdicts("escalation", escalation_phrases)
+    frustrations, claims = verdicts("frustration"), verdicts("factual_claim")
     for session in sessions:
         last = session[-1] if session else None
         first = session[0] if session else None
@@ -195,7 +173,7 @@ def run_detectors(
             # model (whether the first answer of a pair punted: every turn but the last).
             punted = None
             if turn.answer and (punt_on or (rephrase_on if turn is not last else abandon is not None)):
-                if (punted := punts.get(texts := (turn.answer, turn.question), _UNSEEN)) is _UNSEEN:
+                if (punted := punts.get(texts := (turn.answer, turn.question), UNSEEN)) is UNSEEN:
                     punted = punts[texts] = agent_punted(turn.answer, punt_phrases, turn.question)
             if punted:
                 punted_ids.add(turn_id)
@@ -204,17 +182,17 @@ def run_detectors(
             if escalation_on:
                 if "escalation" in turn.signals:  # a reported signal: ``escalation`` reads it first
                     found = escalation(turn, escalation_phrases)
-                elif (found := requests.get(question := turn.question, _UNSEEN)) is _UNSEEN:
+                elif (found := requests.get(question := turn.question, UNSEEN)) is UNSEEN:
                     found = requests[question] = _asked_for_human(question, escalation_phrases)
                 if found:
                     add(Detection(turn_id, "escalation", dict(found), "escalation"))
             if frustration_on and turn.question:
-                if (found := frustrations.get(said := (turn.question, turn is not first), _UNSEEN)) is _UNSEEN:
+                if (found := frustrations.get(said := (turn.question, turn is not first), UNSEEN)) is UNSEEN:
                     found = frustrations[said] = frustration(turn.question, reply=turn is not first)
                 if found:
                     add(Detection(turn_id, "frustration", dict(found), "frustration"))
             if claim_on and turn.answer:
-                if (found := claims.get(texts := (turn.answer, turn.question), _UNSEEN)) is _UNSEEN:
+                if (found := claims.get(texts := (turn.answer, turn.question), UNSEEN)) is UNSEEN:
                     found = claims[texts] = factual_claim(turn.answer, turn.question)
                 if found:
                     add(Detection(turn_id, "factual_claim", dict(found), "factual_claim"))
