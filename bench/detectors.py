@@ -41,7 +41,8 @@ chunks, 16,011 / 16,878 one session per call; the chunked baseline 5,019 / 4,833
 the text detectors' verdict memo, in the same sitting: ``detect_sessions`` 13,540 first run (16,994
 re-run), the sweep 13,024, the detectors alone 24,251 (chunks) / 11,228 (one session per call),
 the chunked baseline 4,729. The 20,000 target is
-met on the realistic path. An earlier release (before the rephrase model and the broader cue
+met on the realistic path on a quiet machine; two runs while another workload loaded PostgreSQL
+on the same cores: 14,227 and 18,049 (the code before: 14,508). An earlier release (before the rephrase model and the broader cue
 detectors) measured 32,528 first run on the quiet VM. With 309,130 turns in the table and nothing to do, a sweep without a cursor
 took 91–118 ms, the next one 14–17 ms.
 """
