@@ -32,16 +32,18 @@ requests for a human and returning users (recurrence history), plus two customer
    first run (no cursor: it reads the 7-day lookback; EXPLAIN ANALYZE of that query, which must
    use ``traces_turn_received_idx``) and the next run, which reads only from its cursor.
 
-One run on the quiet 2-core VM (PostgreSQL on the same cores; CPU figures move by about ±20%
-between runs on this shared machine), worker CPU turns/s on 9,130 turns in 2,000 sessions:
-``detect_sessions`` (after-commit batches of ≤100 sessions) 32,528 first run / 51,381 re-run,
-its task body 33,740, ``detection_sweep`` 28,216, ``detect_session`` per session 8,962; the
-detectors alone 82,995 in 250-session chunks, 39,354 one session per call; the baselines 932
-(per session) and 5,669 (chunks). The previous code in the same sitting: ``detect_sessions``
-23,125 / 29,873, the sweep 18,072, the detectors alone 50,251 / 30,250 (baselines 873 and
-5,498). On a busier machine earlier the same day (chunked baseline 4,075–4,337), three runs of
-this code: ``detect_sessions`` 22,939–24,666 first run. The 20,000 target is met on the
-realistic path. With 309,130 turns in the table and nothing to do, a sweep without a cursor
+Two runs on the shared 2-core VM (another workload on the same cores; PostgreSQL on them too;
+CPU figures move by about ±20% between runs), worker CPU turns/s on 9,130 turns in 2,000
+sessions: ``detect_sessions`` (after-commit batches of ≤100 sessions) 21,105 / 21,969 first run,
+28,667 / 31,434 re-run; its task body 14,240 / 16,349; ``detection_sweep`` 12,189 / 16,236;
+``detect_session`` per session 2,153 / 1,953; the detectors alone 36,015 / 33,668 in 250-session
+chunks, 16,011 / 16,878 one session per call; the chunked baseline 5,019 / 4,833. The code before
+the text detectors' verdict memo, in the same sitting: ``detect_sessions`` 13,540 first run (16,994
+re-run), the sweep 13,024, the detectors alone 24,251 (chunks) / 11,228 (one session per call),
+the chunked baseline 4,729. The 20,000 target is
+met on the realistic path on a quiet machine; two runs while another workload loaded PostgreSQL
+on the same cores: 14,227 and 18,049 (the code before: 14,508). An earlier release (before the rephrase model and the broader cue
+detectors) measured 32,528 first run on the quiet VM. With 309,130 turns in the table and nothing to do, a sweep without a cursor
 took 91–118 ms, the next one 14–17 ms.
 """
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ _WORDS_MAX = 100_000
 def _clear_words() -> None:
     global _WORD_TABLE
     _WORD_INDEX.clear()
+    _PIECES.clear()
     _WORD_TABLE = np.zeros((0, 0), dtype=np.float32)
 
 
@@ -66,6 +68,46 @@ def clear_memo() -> None:
     _clear_words()
 
 
+_DIGIT = re.compile(r"([0-9])")
+_BYTE_TOKEN = re.compile(r"<0x[0-9A-F]{2}>")
+_PIECES: dict[str, list[int]] = {}  # a digit-free piece of a word (or a digit) → its token ids (``_token_ids``)
+
+
+@functools.cache
+def _digits_stand_alone(tokenizer) -> bool:
+    """Whether no token of the vocabulary holds an ASCII digit beside another character (the
+    byte-fallback tokens "<0x3A>" and the special ones aside: no merge makes them), and no
+    pre-tokenizer splits a word: then BPE never merges across a digit (each digit is a token of
+    its own), and a word's tokens are those of its pieces between digits (``_token_ids``)."""
+    special = set(tokenizer.get_added_tokens_decoder().values())
+    special = {getattr(token, "content", token) for token in special}
+    return tokenizer.pre_tokenizer is None and all(
+        len(token) == 1 or _BYTE_TOKEN.fullmatch(token) or token in special or not any(char in "0123456789" for char in token)
+        for token in tokenizer.get_vocab()
+    )
+
+
+def _token_ids(tokenizer, word: str) -> list[int]:
+    """The token ids of one whitespace-free ``word``: ``tokenizer.encode(word).ids`` without
+    special tokens. A word with digits (order numbers, amounts, dates: ids recur far less than
+    words) is put together from its pieces between digits, each tokenised once per process, when
+    the vocabulary lets digits stand alone (``_digits_stand_alone``); the normalizer's "▁" goes in
+    front of the first piece. A word holding "<" (the special tokens' text) takes the full way."""
+    if "<" in word or not _DIGIT.search(word) or not _digits_stand_alone(tokenizer):
+        return tokenizer.encode(word, add_special_tokens=False).ids
+    pieces = _DIGIT.split(word)
+    pieces[0] = "▁" + pieces[0]
+    ids: list[int] = []
+    memo, tokenize = _PIECES, tokenizer.model.tokenize
+    for piece in pieces:
+        if piece:
+            found = memo.get(piece)
+            if found is None:
+                found = memo[piece] = [token.id for token in tokenize(piece)]
+            ids += found
+    return ids
+
+
 def _word_rows(words: list[str]) -> list[int]:
     """The rows of ``_WORD_TABLE`` holding each word's summed token embeddings, tokenising (once
     per process) the words not seen yet."""
@@ -74,8 +116,8 @@ def _word_rows(words: list[str]) -> list[int]:
     new = [word for word in dict.fromkeys(words) if word not in index]
     if new:
         found = model()
-        encode, table = found.tokenizer.encode, found.embedding
-        ids = [encode(word, add_special_tokens=False).ids for word in new]
+        tokenizer, table = found.tokenizer, found.embedding
+        ids = [_token_ids(tokenizer, word) for word in new]
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         sums = np.zeros((len(new), table.shape[1]), dtype=np.float32)
         present = np.flatnonzero(lengths)

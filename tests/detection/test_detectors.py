@@ -11,6 +11,7 @@ from apps.detection.detectors.base import CompiledRule, Detection, TurnData
 from apps.detection.detectors.escalation import asked_for_human, escalation, may_escalate
 from apps.detection.detectors.knowledge_gap import knowledge_gap
 from apps.detection.detectors.low_confidence import low_confidence
+from apps.detection.detectors import verdicts
 from apps.detection.detectors.runner import run_detectors
 from apps.detection.detectors.sampling import sampled
 from apps.detection.detectors.tool_error import tool_error
@@ -250,6 +251,25 @@ def test_rules_emit_their_kind_with_the_rule_id_as_dedupe_key():
     result = run([[hit], [miss]], only(), rules=[rule])
 
     assert result.detections == [Detection(hit.id, "enterprise_unhappy", {"rule_id": "7"}, "rule:7")]
+
+
+def test_a_session_passed_again_gets_the_same_detections_from_the_verdict_memo():
+    session = [
+        turn("I want to talk to a human", "I'm sorry, I don't know.", minutes_ago=9),
+        turn("THIS IS USELESS, ANSWER ME", "Your refund of $40 will be credited by Friday.", minutes_ago=8),
+    ]
+    config = only("agent_punted", "escalation", "frustration", "factual_claim")
+    verdicts.clear_memos()
+    first = run([session], config)
+
+    for detection in first.detections:
+        detection.value["changed"] = True  # a caller's change to one pass's values
+    again = run([session], config)
+
+    assert sorted(d.kind for d in again.detections) == ["agent_punted", "escalation", "factual_claim", "frustration"]
+    assert all("changed" not in d.value for d in again.detections)
+    verdicts.clear_memos()
+    assert [(d.kind, d.value) for d in run([session], config).detections] == [(d.kind, d.value) for d in again.detections]
 
 
 def test_disabled_detectors_do_not_run():

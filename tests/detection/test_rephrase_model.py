@@ -202,6 +202,19 @@ def test_a_text_embedded_word_by_word_equals_its_whole_tokenisation():
     assert not semantic._embed(["", "   "]).any()
 
 
+@pytest.mark.parametrize("word", [
+    "1234,", "#4821?", "10:30am", "£49.99", "2026-01-05", "order#12", "x1y2z3", "A-1b", "7", "v2.3.1", "٣4", "ü9é",
+    "<s>1", "1</s>", "12<unk>",
+])
+def test_a_word_with_digits_is_tokenised_as_a_whole_word_is(word):
+    tokenizer = semantic.model().tokenizer
+    assert semantic._digits_stand_alone(tokenizer)
+
+    ids = semantic._token_ids(tokenizer, word)
+
+    assert ids == tokenizer.encode(word, add_special_tokens=False).ids
+
+
 @pytest.mark.parametrize("variant", ["semantic", "lexical"])
 def test_the_staged_decision_equals_scoring_every_feature_of_every_pair(corpus, variant):
     groups = [pairs for s in corpus if (pairs := rephrase_candidates([t.data for t in s.turns], 600))]

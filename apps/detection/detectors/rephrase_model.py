@@ -89,14 +89,15 @@ def loaded() -> RephraseModel:
 
 
 def clear_memos() -> None:
-    """Forget every analysed text of the pass's memos (similarity, rephrase texts, embeddings):
-    benchmarks time a first pass as a new worker process runs it."""
+    """Forget every analysed text of the pass's memos (similarity, rephrase texts, embeddings, the
+    text detectors' verdicts): benchmarks time a first pass as a new worker process runs it."""
     from apps.detection import similarity
-    from apps.detection.detectors import rephrase
+    from apps.detection.detectors import rephrase, verdicts
 
     similarity.clear_memos()
     rephrase.clear_memos()
     semantic.clear_memo()
+    verdicts.clear_memos()
 
 
 def _logit(p: float) -> float:

@@ -5,6 +5,12 @@ users' recent turns from other sessions) and returns the detections to store. Ev
 deterministic for a given ``now``; the service layer loads the data and writes the signals.
 The per-turn loop inlines each detector's cheap "cannot fire" test before calling it: the
 usual turn fires nothing, and this loop is what ``bench/detectors.py`` measures.
+
+The text detectors (agent punted, a request for a human, frustration, factual claim) are pure
+functions of the texts they are given: their verdicts come from a per-process memo keyed by
+those texts (``verdicts``), so a session re-examined when a turn lands decides its earlier turns
+once. A detector that starts to read more of a turn than the texts in its key must not be
+memoised here.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from apps.detection.config import DetectorConfig
 from apps.detection.detectors.abandonment import abandonment
 from apps.detection.detectors.agent_punted import agent_punted
 from apps.detection.detectors.base import CompiledRule, Detection, TurnData
-from apps.detection.detectors.escalation import escalation, may_escalate
+from apps.detection.detectors.escalation import asked_for_human, escalation, may_escalate
 from apps.detection.detectors.factual_claim import factual_claim
 from apps.detection.detectors.frustration import frustration
 from apps.detection.detectors.knowledge_gap import knowledge_gap
@@ -30,6 +36,7 @@ from apps.detection.detectors.recurrence import history_by_user, recurrence_cand
 from apps.detection.detectors.rephrase import rephrase_candidates
 from apps.detection.detectors.rephrase_model import score_pairs
 from apps.detection.detectors.tool_error import tool_error
+from apps.detection.detectors.verdicts import UNSEEN, verdicts
 from apps.detection.rules.evaluator import compile_rule
 from apps.detection.similarity import DEFAULT_SIMILARITY, Similarity
 
@@ -42,6 +49,12 @@ class Result:
 
 # Encoded AST → its predicate over a turn (``apps.detection.rules.evaluator.compile_rule``).
 _RULES: dict[bytes, object] = {}
+
+
+def _asked_for_human(question: str, phrases: tuple) -> dict | None:
+    """``escalation`` for a turn without a reported signal: a request in the question, tried only
+    when the question may hold one (``may_escalate``, exact) or the project has phrases."""
+    return asked_for_human(question, phrases) if phrases or may_escalate(question) else None
 
 
 def _metadata(turn: TurnData) -> dict:
@@ -149,6 +162,8 @@ def run_detectors(
     sample_on, sample_cutoff, blake2b = percentage > 0, percentage * 10_000, hashlib.blake2b
     punted_ids = set()  # the rephrase model reads whether the first answer punted
     rephrase_on = "rephrase" in on
+    punts, requests = verdicts("agent_punted", punt_phrases), verdicts("escalation", escalation_phrases)
+    frustrations, claims = verdicts("frustration"), verdicts("factual_claim")
     for session in sessions:
         last = session[-1] if session else None
         first = session[0] if session else None
@@ -156,21 +171,31 @@ def run_detectors(
             turn_id = turn.id
             # The punt is also an input of abandonment (a session's last turn) and of the rephrase
             # model (whether the first answer of a pair punted: every turn but the last).
-            punted = agent_punted(turn.answer, punt_phrases, turn.question) if turn.answer and (
-                punt_on or (rephrase_on if turn is not last else abandon is not None)) else None
+            punted = None
+            if turn.answer and (punt_on or (rephrase_on if turn is not last else abandon is not None)):
+                if (punted := punts.get(texts := (turn.answer, turn.question), UNSEEN)) is UNSEEN:
+                    punted = punts[texts] = agent_punted(turn.answer, punt_phrases, turn.question)
             if punted:
                 punted_ids.add(turn_id)
             if punted and punt_on:
-                add(Detection(turn_id, "agent_punted", punted, "agent_punted"))
-            if escalation_on and (
-                # ``escalation`` only for a turn that reports the signal or asks (the usual turn does neither)
-                "escalation" in turn.signals or escalation_phrases or may_escalate(turn.question)
-            ) and (found := escalation(turn, escalation_phrases)):
-                add(Detection(turn_id, "escalation", found, "escalation"))
-            if frustration_on and turn.question and (found := frustration(turn.question, reply=turn is not first)):
-                add(Detection(turn_id, "frustration", found, "frustration"))
-            if claim_on and turn.answer and (found := factual_claim(turn.answer, turn.question)):
-                add(Detection(turn_id, "factual_claim", found, "factual_claim"))
+                add(Detection(turn_id, "agent_punted", dict(punted), "agent_punted"))
+            if escalation_on:
+                if "escalation" in turn.signals:  # a reported signal: ``escalation`` reads it first
+                    found = escalation(turn, escalation_phrases)
+                elif (found := requests.get(question := turn.question, UNSEEN)) is UNSEEN:
+                    found = requests[question] = _asked_for_human(question, escalation_phrases)
+                if found:
+                    add(Detection(turn_id, "escalation", dict(found), "escalation"))
+            if frustration_on and turn.question:
+                if (found := frustrations.get(said := (turn.question, turn is not first), UNSEEN)) is UNSEEN:
+                    found = frustrations[said] = frustration(turn.question, reply=turn is not first)
+                if found:
+                    add(Detection(turn_id, "frustration", dict(found), "frustration"))
+            if claim_on and turn.answer:
+                if (found := claims.get(texts := (turn.answer, turn.question), UNSEEN)) is UNSEEN:
+                    found = claims[texts] = factual_claim(turn.answer, turn.question)
+                if found:
+                    add(Detection(turn_id, "factual_claim", dict(found), "factual_claim"))
             if confidence_threshold is not None and (
                 # the usual turn: no reported signal, a float confidence in the metadata at or above
                 # the threshold (``low_confidence`` is None); anything else the full way
