@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.sql import tenant_prepared_value
+from apps.core.sql import tenant_prepared_value, tenant_sql
 from apps.detection.models import DetectionPass, JudgeVerdict
 from apps.traces.models import Feedback, Signal, Step, Turn, TurnTombstone
 
@@ -83,7 +83,7 @@ _COMPRESS_PAGE_IMAGES = """
 
 def _compress_page_images() -> None:
     granted = "OR has_parameter_privilege('wal_compression', 'SET')" if connection.pg_version >= 150000 else ""
-    with connection.cursor() as cursor:
+    with tenant_sql(unscoped="a setting of this transaction, no table read") as cursor:
         cursor.execute(_COMPRESS_PAGE_IMAGES.format(or_granted=granted))
 
 

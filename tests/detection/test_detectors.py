@@ -272,6 +272,18 @@ def test_a_session_passed_again_gets_the_same_detections_from_the_verdict_memo()
     assert [(d.kind, d.value) for d in run([session], config).detections] == [(d.kind, d.value) for d in again.detections]
 
 
+def test_the_verdict_memos_are_bounded_across_every_project(monkeypatch):
+    """A worker serves many projects (each phrase list has its memo): their entries together
+    stay under one bound, so no project's texts are kept without limit."""
+    monkeypatch.setattr(verdicts, "VERDICTS_MAX", 10)
+    verdicts.clear_memos()
+    for project in range(8):
+        memo = verdicts.verdicts("agent_punted", (f"phrase of project {project}",))
+        memo.update({(f"answer {i}", "question"): None for i in range(3)})
+    assert sum(map(len, verdicts._VERDICTS.values())) <= 10 + 3  # the bound, and at most one pass beyond it
+    verdicts.clear_memos()
+
+
 def test_disabled_detectors_do_not_run():
     t = turn("talk to a human", "I don't know.", signals={"confidence": 0.1})
 

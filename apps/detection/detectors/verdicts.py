@@ -11,21 +11,19 @@ the texts in its key must not be memoised.
 from __future__ import annotations
 
 # (detector, project phrases) → {the texts it reads → its verdict}. Bounded like the rephrase
-# memos (each memo dropped whole when full) and cleared with them (``rephrase_model.clear_memos``).
+# memos, for all projects together (a worker serves many: every memo is dropped when their
+# entries reach the bound, checked once per pass) and cleared with them
+# (``rephrase_model.clear_memos``).
 _VERDICTS: dict[tuple, dict] = {}
-VERDICTS_MAX = 20_000
+VERDICTS_MAX = 40_000
 UNSEEN = object()  # a memo's "not decided yet" (None is a verdict: nothing fired)
 
 
 def verdicts(detector: str, phrases: tuple = ()) -> dict:
-    """The memo of ``detector`` with the project's ``phrases`` (started afresh when full)."""
-    key = (detector, phrases)
-    memo = _VERDICTS.get(key)
-    if memo is None or len(memo) >= VERDICTS_MAX:
-        if len(_VERDICTS) >= 256:  # many projects' phrase lists: start over
-            _VERDICTS.clear()
-        memo = _VERDICTS[key] = {}
-    return memo
+    """The memo of ``detector`` with the project's ``phrases`` (all started afresh when full)."""
+    if len(_VERDICTS) >= 256 or sum(map(len, _VERDICTS.values())) >= VERDICTS_MAX:
+        _VERDICTS.clear()
+    return _VERDICTS.setdefault((detector, phrases), {})
 
 
 def clear_memos() -> None:
