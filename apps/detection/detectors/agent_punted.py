@@ -27,12 +27,18 @@ Look-alikes that cancel a cue:
 
 Each family is searched alternative by alternative (``Cues``): an alternative runs only when the
 words it needs are in the answer.
+
+The cue decision (``_rule``) is not the last word: it is one input of the punt model
+(``punt_model``), with each family's raw match and the answer's shape against the question, so
+that a deflection without any stock words ("there are good bus links across the city" to "how
+far is the stadium") can still be told by what the answer lacks.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 from apps.detection.detectors.text import Cues, folded, unquoted, words
 
@@ -296,7 +302,34 @@ _GENERIC_ANSWER = 120  # characters: a "tell me more" answer longer than this sa
 
 
 def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
-    """The answer declines or deflects without helping; ``phrases`` is the project's list."""
+    """The answer declines or deflects without helping; ``phrases`` is the project's list.
+
+    The decision is the punt model's (``punt_model``): a logistic regression over the cue
+    families below (``punt_cues``) and the answer's shape against the question; the signal's
+    value carries its probability and the cues in its explanation.
+    """
+    from apps.detection.detectors.punt_model import decide
+
+    return decide(answer, question, punt_cues(answer, phrases, question))
+
+
+class PuntCues(NamedTuple):
+    """What the cue families found in an answer: the rule's verdict (``rule``: the signal value
+    the cue decision alone gives, or None) and each family's raw match, before the look-alikes
+    that cancel it; ``text`` is the folded answer and ``tokens`` its words."""
+
+    rule: dict | None
+    explicit: bool
+    refusal: bool
+    deflect: bool
+    vague: bool
+    generic: bool
+    text: str
+    tokens: set
+
+
+def punt_cues(answer: str, phrases, question: str = "") -> PuntCues:
+    """The cue families over ``answer`` and the cue decision (``_rule``)."""
     search = phrase_search(tuple(phrases))
     text = folded(answer)
     if "’" in text:
@@ -318,8 +351,14 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
         and (asked.group(0).startswith(_ASKING) or "?" in question or len(question_words) <= 6)
         and len(question_words) <= _QUANTITY_QUESTION_WORDS  # a long message asks more than for one figure
     )
+    found = (explicit is not None, bool(refusal), bool(deflect), bool(vague), bool(generic))
     if explicit is None and not refusal and not deflect and not vague and not unanswered and not generic:
-        return None  # the usual answer
+        return PuntCues(None, *found, text, tokens)  # the usual answer
+    return PuntCues(_rule(text, search, explicit, refusal, deflect, vague, generic, unanswered, short), *found, text, tokens)
+
+
+def _rule(text, search, explicit, refusal, deflect, vague, generic, unanswered, short) -> dict | None:
+    """The cue decision once a family matched: the look-alikes that cancel a cue, in order."""
     stripped, quoted = unquoted(text, reported=False)
     clauses = _clauses(stripped)
     if generic and all(_APOLOGY.match(c) or (_GENERIC_ASK.search(c) and not _SPECIFIC_ASK.search(c)) for c in clauses):
