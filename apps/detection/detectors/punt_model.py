@@ -40,6 +40,10 @@ FEATURES = (
     "sentences", "figure", "question_asks", "question_closes", "hands_over", "courtesy_only",
 )
 CHEAP = 13
+# An answer of this many words or more, without any cue, is not scored: a punt without stock words
+# is short (the longest on the development part has 26), and scoring every long answer would
+# halve the detector pass's speed. Part of the decision: the figures of training include it.
+UNCUED_WORDS = 30
 
 _STOP = frozenset(
     "a an the i me my we our you your it its is are was were be been am do does did doing have has had "
@@ -189,6 +193,9 @@ def _explain(cues, values, probability: float) -> str:
 def decide(answer: str, question: str, cues, model: PuntModel | None = None) -> dict | None:
     """The signal value when the model puts the answer at or above its threshold, else None."""
     model = model or loaded()
+    if cues.rule is None and not (cues.explicit or cues.refusal or cues.deflect or cues.vague or cues.generic) \
+            and cues.text.count(" ") >= UNCUED_WORDS:
+        return None  # a long answer without any cue: not scored (speed; none of the corpus's punts)
     cheap, _ = cheap_features(question, cues)
     partial = model.offset + sum(w * v for w, v in zip(model.weights, cheap))
     if partial + model.best_rest < model.cut:
