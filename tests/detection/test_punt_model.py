@@ -77,3 +77,59 @@ def test_an_answer_the_early_bound_rules_out_is_the_full_models_decision_too():
 
     assert logit < model.cut
     assert punt_model.decide(answer, question, cues) is None
+
+
+def _texts(corpus):
+    """Development questions and answers, and random recombinations of their words."""
+    import random
+
+    rng = random.Random(5)
+    pairs = [(t.data.question, t.data.answer) for s in corpus if s.split == "dev" for t in s.turns if t.data.answer]
+    pool = [text for pair in pairs for text in pair]
+    for _ in range(1500):
+        question, answer = rng.choice(pool).split(), rng.choice(pool).split()
+        rng.shuffle(question)
+        rng.shuffle(answer)
+        pairs.append((" ".join(question[:rng.randint(0, 20)]) + rng.choice(["", "?"]),
+                      " ".join(answer[:rng.randint(1, 30)]) + rng.choice(["", ".", "?", " — thanks!"])))
+    return pairs + [  # written here: the prefilters' edge cases
+        ("why not", "Transferring  you now"), ("it isn't working", "I will  be  with   you shortly."),
+        ("ok thanks", "Nous vous mettons en  relation."), ("is it free", "—no, £5 per cent"), ("hi", "x_today, étoday"),
+        ("help", " - "), ("help", "   "), ("help", "Sorry! Thanks."), ("ça ne marche pas", "Désolé, je ne sais pas."),
+    ]
+
+
+def test_each_prefiltered_feature_is_its_regex_alone(corpus):
+    from apps.detection.detectors import agent_punted as cue_pass
+
+    for question, answer in _texts(corpus):
+        cues = punt_cues(answer, DEFAULT_PUNT_PHRASES, question)
+        text, lowered = cues.text, punt_model.folded(question)
+
+        values = dict(zip(punt_model.FEATURES, punt_model.answer_features(question, cues)))
+
+        assert values == {**values,
+            "asks_why": float(punt_model._WHY.search(lowered) is not None),
+            "states_problem": float("?" not in question and punt_model._PROBLEM.search(lowered) is not None),
+            "question_asks": float(punt_model._ASKS.search(lowered) is not None),
+            "generic_statement": float(punt_model._GENERIC_STATEMENT.search(text) is not None),
+            "steps": float(punt_model._STEPS.search(text) is not None),
+            "verdict": float(cue_pass._VERDICT.search(text) is not None),
+            "addresses_user": float(punt_model._ADDRESSES_USER.search(text) is not None),
+            "figure": float(cue_pass._NUMBER.search(text) is not None),
+            "hands_over": float(punt_model._HANDS_OVER.search(text) is not None),
+            "courtesy_only": float(all(cue_pass._APOLOGY.match(c) for c in cue_pass._clauses(text))),
+            "answer_digit": float(cue_pass._DIGIT.search(text) is not None),
+        }, (question, answer)
+
+
+def test_the_bounded_decision_is_the_full_models_on_every_answer(corpus):
+    model = punt_model.loaded()
+    for question, answer in _texts(corpus):
+        cues = punt_cues(answer, DEFAULT_PUNT_PHRASES, question)
+        uncued_long = cues.rule is None and not any(cues[1:6]) and cues.text.count(" ") >= punt_model.UNCUED_WORDS
+
+        decided = punt_model.decide(answer, question, cues)
+
+        flagged = not uncued_long and model.logit(punt_model.answer_features(question, cues)) >= model.cut
+        assert (decided is not None) == flagged, (question, answer)
