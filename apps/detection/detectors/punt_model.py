@@ -368,11 +368,15 @@ def decide(answer: str, question: str, cues, model: PuntModel | None = None) -> 
     values = [0.0] * len(FEATURES)
     for index, value in zip(model.leading_positions, leading):
         values[index] = value
-    for index, feature, weight, most in model.rest:
-        value = values[index] = feature(turn)
-        bound += weight * value - most
-        if bound < stop:
-            return None
+    if cues.rule is not None:  # a cue decision: nearly always flagged, so no bound to keep
+        for index, feature, _, _ in model.rest:
+            values[index] = feature(turn)
+    else:
+        for index, feature, weight, most in model.rest:
+            value = values[index] = feature(turn)
+            bound += weight * value - most
+            if bound < stop:
+                return None
     logit = model.logit(values)
     if logit < model.cut:
         return None
