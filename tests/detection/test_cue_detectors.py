@@ -117,8 +117,9 @@ def test_agent_punted_look_alikes_do_not_fire(tag, question, answer):
 
 def test_the_punt_explanation_names_the_cue():
     assert punt("Sorry, I can't help with that.") == {
-        "phrase": "i can't help", "family": "explicit",
-        "explain": "cue 'i can't help'; not quoted; no clarifying question; 0 helpful words besides",
+        "phrase": "i can't help", "family": "explicit", "probability": 0.872,
+        "explain": "cue 'i can't help'; not quoted; no clarifying question; 0 helpful words besides; "
+                   "6 words, no figure, no steps; probability 0.87",
     }
 
 

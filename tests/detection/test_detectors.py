@@ -14,6 +14,8 @@ from apps.detection.detectors.low_confidence import low_confidence
 from apps.detection.detectors import verdicts
 from apps.detection.detectors.runner import run_detectors
 from apps.detection.detectors.sampling import sampled
+from apps.detection.detectors.text import folded
+from apps.detection.detectors.text import words as words_of
 from apps.detection.detectors.tool_error import tool_error
 from apps.detection.config import (
     DEFAULT_PUNT_PHRASES,
@@ -141,9 +143,13 @@ def test_the_punt_prefilter_finds_exactly_what_the_pattern_finds(phrases):
         answer = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
         answer = "".join(rng.choice(swaps.get(c, c.upper())) if rng.random() < 0.3 else c for c in answer)
 
-        # Then the prefiltered search finds the same phrase as the pattern, or nothing as it does
+        # Then the prefiltered search finds the same phrase as the pattern, or nothing as it does,
+        # and so does its test on the words of the folded answer
         expected, found = pattern.search(answer), search(answer)
         assert (found and found.group(0)) == (expected and expected.group(0)), answer
+        text = folded(answer).replace("’", "'")
+        expected, found = pattern.search(text), search(text, set(words_of(text)))
+        assert (found and found.group(0)) == (expected and expected.group(0)), text
         hits += expected is not None
     assert hits > 100
 

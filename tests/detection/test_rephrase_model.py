@@ -25,7 +25,7 @@ NOW = dt.datetime(2026, 2, 2, 12, 0, tzinfo=dt.UTC)
 # (semantic 0.82, lexical 0.77 on the 1,071-session corpus, where the previous model reached 0.81
 # and 0.72), minus a small margin — under the 0.90, which this model does not reach
 # (README "Rephrase model"). Raise them with the model, never lower them silently.
-HELD_OUT_F1_FLOOR = {"semantic": 0.80, "lexical": 0.76}
+HELD_OUT_F1_FLOOR = {"semantic": 0.80, "lexical": 0.77}
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,18 @@ Look-alikes that cancel a cue:
 
 Each family is searched alternative by alternative (``Cues``): an alternative runs only when the
 words it needs are in the answer.
+
+The cue decision (``_rule``) is not the last word: it is one input of the punt model
+(``punt_model``), with each family's raw match and the answer's shape against the question, so
+that a deflection without any stock words ("there are good bus links across the city" to "how
+far is the stadium") can still be told by what the answer lacks.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 from apps.detection.detectors.text import Cues, folded, unquoted, words
 
@@ -64,6 +70,11 @@ def phrase_search(phrases: tuple[str, ...]):
     ``folded``) cannot match, so the regex (about 4 µs on a typical answer, scanning every
     position) runs only on the few that do. A needle that holds another is dropped; a phrase
     without a usable needle (two ASCII letters or fewer) turns the prefilter off.
+
+    Given ``tokens`` (the set of ``words`` of the answer, already ``folded``), the test is one
+    set operation instead: each phrase's longest word must be one of them — a match spans the
+    phrase whole-word, so its words are whole runs of a–z and 0–9 in the answer too. A phrase
+    without a word turns that test off.
     """
     pattern = _phrase_pattern(phrases)
     if pattern is None:
@@ -73,12 +84,20 @@ def phrase_search(phrases: tuple[str, ...]):
         runs = [run.strip() for piece in phrase.split("'") for run in _ASCII_RUN.findall(piece)]
         needle = max(runs, key=len, default="").lower()
         if len(needle) < 3:
-            return pattern.search
+            needles = None
+            break
         needles.append(needle)
-    needles = tuple(n for n in set(needles) if not any(other != n and other in n for other in needles))
+    if needles is not None:
+        needles = tuple(n for n in set(needles) if not any(other != n and other in n for other in needles))
     search = pattern.search
+    keys = [max(words(folded(phrase)), key=len, default="") for phrase in phrases]
+    keys = frozenset(keys) if all(keys) else None
 
-    def prefiltered(answer: str):
+    def prefiltered(answer: str, tokens=None):
+        if tokens is not None and keys is not None:
+            return None if keys.isdisjoint(tokens) else search(answer)
+        if needles is None:
+            return search(answer)
         lowered = folded(answer)
         for needle in needles:
             if needle in lowered:
@@ -196,6 +215,8 @@ _GENERIC_ASK = re.compile(
     r"|more\s+(?:details?|information|info|context)\b|elaborate\b|explain\s+(?:a\s+(?:bit|little)\s+)?(?:more|further)\b"
     r"|(?:describe|explain)\s+(?:the|your)\s+(?:issue|problem)\b|what\s+(?:seems\s+to\s+be|is)\s+the\s+(?:issue|problem)\b|clarify\s*\?)"
 )
+# Every match of ``_GENERIC_ASK`` holds one of these whole words (an exact prefilter).
+_GENERIC_ASK_WORDS = frozenset("more elaborate explain describe issue problem clarify".split())
 _SPECIFIC_ASK = re.compile(
     r"\b(?:which|whether|or|number|reference|ref|id|error|message|screenshot|version|device|browser|platform|date|address|"
     r"postcode|email|account|order|booking|name|step|code|model|phone|app|when|where)\b"
@@ -296,20 +317,47 @@ _GENERIC_ANSWER = 120  # characters: a "tell me more" answer longer than this sa
 
 
 def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
-    """The answer declines or deflects without helping; ``phrases`` is the project's list."""
+    """The answer declines or deflects without helping; ``phrases`` is the project's list.
+
+    The decision is the punt model's (``punt_model``): a logistic regression over the cue
+    families below (``punt_cues``) and the answer's shape against the question; the signal's
+    value carries its probability and the cues in its explanation.
+    """
+    return punt_model.decide(answer, question, punt_cues(answer, phrases, question))
+
+
+class PuntCues(NamedTuple):
+    """What the cue families found in an answer: the rule's verdict (``rule``: the signal value
+    the cue decision alone gives, or None) and each family's raw match, before the look-alikes
+    that cancel it; ``text`` is the folded answer, ``tokens`` its words and ``digit`` whether it
+    holds a digit."""
+
+    rule: dict | None
+    explicit: bool
+    refusal: bool
+    deflect: bool
+    vague: bool
+    generic: bool
+    text: str
+    tokens: set
+    digit: bool
+
+
+def punt_cues(answer: str, phrases, question: str = "") -> PuntCues:
+    """The cue families over ``answer`` and the cue decision (``_rule``)."""
     search = phrase_search(tuple(phrases))
     text = folded(answer)
     if "’" in text:
         text = text.replace("’", "'")
-    explicit = search(text) if search is not None else None
     tokens = set(words(text))
+    explicit = search(text, tokens) if search is not None else None
     cued = not _CUE_WORDS.isdisjoint(tokens)
     refusal = explicit is None and cued and _REFUSAL.search(text, tokens)
     deflect = explicit is None and cued and not refusal and _DEFLECT.search(text, tokens) and _unconditional(_DEFLECT, text, tokens)
     numberless = _DIGIT.search(text) is None
     short = len(text) <= _SHORT_ANSWER and numberless
     vague = short and cued and _VAGUE.search(text, tokens)
-    generic = len(text) <= _GENERIC_ANSWER and cued and _GENERIC_ASK.search(text)
+    generic = len(text) <= _GENERIC_ANSWER and not _GENERIC_ASK_WORDS.isdisjoint(tokens) and _GENERIC_ASK.search(text)
     unanswered = (  # an answer without a number to a question that asks for one
         len(text) <= _UNANSWERED_ANSWER and numberless and explicit is None and not refusal and not deflect and not vague
         and not _QUANTITY_WORDS.isdisjoint(question_words := words(lowered_question := folded(question)))
@@ -318,8 +366,15 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
         and (asked.group(0).startswith(_ASKING) or "?" in question or len(question_words) <= 6)
         and len(question_words) <= _QUANTITY_QUESTION_WORDS  # a long message asks more than for one figure
     )
+    found = (explicit is not None, bool(refusal), bool(deflect), bool(vague), bool(generic))
     if explicit is None and not refusal and not deflect and not vague and not unanswered and not generic:
-        return None  # the usual answer
+        return PuntCues(None, *found, text, tokens, not numberless)  # the usual answer
+    rule = _rule(text, search, explicit, refusal, deflect, vague, generic, unanswered, short)
+    return PuntCues(rule, *found, text, tokens, not numberless)
+
+
+def _rule(text, search, explicit, refusal, deflect, vague, generic, unanswered, short) -> dict | None:
+    """The cue decision once a family matched: the look-alikes that cancel a cue, in order."""
     stripped, quoted = unquoted(text, reported=False)
     clauses = _clauses(stripped)
     if generic and all(_APOLOGY.match(c) or (_GENERIC_ASK.search(c) and not _SPECIFIC_ASK.search(c)) for c in clauses):
@@ -358,3 +413,7 @@ def agent_punted(answer: str, phrases, question: str = "") -> dict | None:
 
 
 _DIGIT = re.compile(r"\d")
+
+# Last: the punt model reads this module's patterns (an import inside ``agent_punted`` cost a
+# microsecond a call).
+from apps.detection.detectors import punt_model  # noqa: E402
