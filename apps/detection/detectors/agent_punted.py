@@ -40,6 +40,8 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
+from apps.detection.detectors import punt_model
+from apps.detection.detectors.punt_patterns import _APOLOGY, _CLARIFYING, _NUMBER, _SENTENCE, _VERDICT, _clauses  # noqa: F401 (read here and by the tests)
 from apps.detection.detectors.text import Cues, folded, unquoted, words
 
 
@@ -203,12 +205,6 @@ _VAGUE = re.compile(
 )
 # Searched alternative by alternative, each only when its first word is in the answer (``Cues``).
 _REFUSAL, _DEFLECT, _VAGUE = Cues(_REFUSAL.pattern), Cues(_DEFLECT.pattern), Cues(_VAGUE.pattern)
-# A question back to the user that asks for what the agent needs to answer.
-_CLARIFYING = re.compile(
-    r"\b(?:which|what)\b[^.!?]{0,80}\?|\b(?:do|did)\s+you\s+mean\b|\b(?:could|can|would)\s+you\s+(?:please\s+)?"
-    r"(?:give|tell|share|send|confirm|check|let\s+me\s+know|say|clarify|provide|describe)\b[^.!?]{0,120}\?|\bare\s+you\s+(?:on|using|asking|in|travelling|flying)\b[^.!?]{0,80}\?"
-    r"|\b(?:is|was|does|did)\s+(?:it|this|that|she|he|the\s+\w+)\b[^.!?]{0,80}\bor\b[^.!?]{0,60}\?"
-)
 # A request for "more details" that names nothing the agent needs: a punt dressed as a question.
 _GENERIC_ASK = re.compile(
     r"\b(?:(?:share|give|provide|tell\s+me|tell\s+us|send|say)\s+(?:me\s+|us\s+)?(?:a\s+(?:bit|little)\s+|some\s+|any\s+)?more\b"
@@ -221,35 +217,14 @@ _SPECIFIC_ASK = re.compile(
     r"\b(?:which|whether|or|number|reference|ref|id|error|message|screenshot|version|device|browser|platform|date|address|"
     r"postcode|email|account|order|booking|name|step|code|model|phone|app|when|where)\b"
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s+(?=\bbut\b|\bhowever\b|\bthough\b)|:\s+|;\s+|\s+[—–-]\s+|,\s+(?=so\b)")
-# Clauses that carry nothing: apology, thanks, empathy, sign-offs.
-_APOLOGY = re.compile(
-    r"^\W*(?:sorry|i'm\s+sorry|i\s+am\s+sorry|apologies|unfortunately|thanks|thank\s+you|hi|hello|great\s+question|good\s+question|"
-    r"no\s+problem|of\s+course|sure|(?:i'm\s+|i\s+am\s+|so\s+)?sorry\s+to\s+hear\s+(?:that|this|about\s+that)|i\s+understand(?:\s+(?:how|your|that|why)[^.!?]*)?|"
-    r"thanks\s+for\s+(?:reaching\s+out|your\s+(?:patience|message|question)|asking|contacting\s+us)|(?:is\s+there\s+)?anything\s+else(?:\s+i\s+can\s+help\s+with)?|"
-    r"hope\s+(?:this|that)\s+helps|happy\s+to\s+help|let\s+me\s+know\s+if[^.!?]*|that's\s+(?:a\s+)?(?:great|good)\s+question|"
-    r"lo\s+siento|leider|d[ée]sol[ée]|desculpe|perd[oó]n|entschuldigung)\W*$"
-)
 _QUANTITY_QUESTION = re.compile(
     r"\b(?:how\s+much|how\s+many|how\s+long|(?<![\w\s])\s*when|^when|what\s+time|what\s+date|which\s+date|what\s+percent|what\s+(?:is|'s|are)\s+the\s+"
     r"(?:price|cost|fee|fees|rent|rate|deadline|drop\s+rate|date|charge|limit|interest)|whens|whats\s+the\s+(?:price|cost|fee|rent|rate|deadline|drop\s+rate)|"
     r"price|cost|percent|deadline)\b"
 )
-_NUMBER = re.compile(r"\d|[%€£$¥]|(?<!\bper\s)\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|"
-                     r"half|free|today|tomorrow|tonight|yesterday|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|"
-                     r"march|april|may|june|july|august|september|october|november|december|week|weeks|month|months|year|years|day|days|"
-                     r"hour|hours|minute|minutes|instant|instantly|immediately|overnight|nothing|unlimited|never|always|anytime|"
-                     r"no\s+(?:charge|cost|extra|fee)|straight\s+away|right\s+away|same\s+day|next\s+day|per\s+cent|percent|"
-                     r"as\s+long\s+as|lifetime|for\s+life|forever|permanent|permanently|indefinitely)\b")
-# A definite yes or no: an answer that hedges first and then commits ("it depends … so yes, it's included").
-_VERDICT = re.compile(r"(?:^|[.!?—–:]\s*|\bso\s+|\bthen\s+)\W*(?:yes|no|yep|nope|yeah)\b")
 # What makes a vague-sounding clause concrete anyway ("urgent needs are seen the same day").
 _CONCRETE = re.compile(r"\d|\b(?:same\s+day|next\s+day|today|tomorrow|immediately|instantly|straight\s+away|right\s+away|free\s+of\s+charge)\b")
 _SUBSTANCE_WORDS = 10  # words outside the declining sentences that make the answer help anyway
-
-
-def _clauses(text: str) -> list[str]:
-    return [c for c in _SENTENCE.split(text) if c and c.strip()]
 
 
 def _helps_anyway(clauses: list[str], declining) -> int:
@@ -413,7 +388,3 @@ def _rule(text, search, explicit, refusal, deflect, vague, generic, unanswered, 
 
 
 _DIGIT = re.compile(r"\d")
-
-# Last: the punt model reads this module's patterns (an import inside ``agent_punted`` cost a
-# microsecond a call).
-from apps.detection.detectors import punt_model  # noqa: E402

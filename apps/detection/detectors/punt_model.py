@@ -28,7 +28,7 @@ import operator
 import re
 from pathlib import Path
 
-from apps.detection.detectors.agent_punted import _APOLOGY, _CLARIFYING, _NUMBER, _VERDICT, _clauses
+from apps.detection.detectors.punt_patterns import _APOLOGY, _CLARIFYING, _NUMBER, _VERDICT, _clauses
 from apps.detection.detectors.text import folded, unquoted, words
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "punt_model.json"
