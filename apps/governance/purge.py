@@ -18,13 +18,11 @@ thousands of timestamps cost more than the deletes themselves.
 
 Most of a batch's WAL is not its rows but full-page images: the first change to a page after a
 checkpoint logs the whole 8 kB page, and a purge changes every page of the old turns and their
-children once. On 1,000,000 turns that was 1.9 GB of WAL, 90 % of it page images, and ingestion's
-commits waited behind it (their WAL flush, the checkpoints it forced). So a batch compresses its
-page images (``wal_compression``, transaction-local) where the server leaves them uncompressed
-and the role may change it (a superuser, as on the embedded server, or one granted ``SET`` on it):
-0.9 GB for the same purge, and ingestion's p99 during expiry went from 2.7× to 1.5× its idle p99
-in the same run (``bench/expiry.py``). Elsewhere the batch runs as before; an operator can set
-``wal_compression = on`` server-wide.
+children once. On 1,000,000 turns that was 1.9 GB of WAL, 90 % of it page images, which every
+commit of ingestion has to wait behind (its WAL flush). So a batch compresses its page images
+(``wal_compression``, transaction-local) where the server leaves them uncompressed and the role
+may change it (a superuser, or one granted ``SET`` on it); the embedded server compresses them
+server-wide. The same purge then writes 0.9 GB in the same time (``bench/expiry.py``).
 """
 
 from __future__ import annotations
