@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 
 from apps.detection.detectors.punt_patterns import _APOLOGY, _CLARIFYING, _NUMBER, _VERDICT, _clauses
-from apps.detection.detectors.text import folded, unquoted, words
+from apps.detection.detectors.text import STOP_WORDS, folded, unquoted, words
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "punt_model.json"
 
@@ -46,13 +46,7 @@ FEATURES = (
 # halve the detector pass's speed. Part of the decision: the figures of training include it.
 UNCUED_WORDS = 30
 
-_STOP = frozenset(
-    "a an the i me my we our you your it its is are was were be been am do does did doing have has had "
-    "to of in on at for from with by about as into and or but if so than then that this these those "
-    "there here what which who whom whose when where why how can could would should will shall may might "
-    "must not no yes please pls hi hello hey thanks thank just also too very really any some "
-    "get got up out off over again there's it's i'm don't can't im dont cant u ur".split()
-)
+_STOP = STOP_WORDS
 _WHY = re.compile(r"\bwhy\b")
 # A report of something wrong rather than a question ("my p60 is missing", "it still says not found").
 _PROBLEM = re.compile(r"\b(?:not|never|isn't|doesn't|didn't|won't|can't|cannot|missing|wrong|broken|still|no)\b")

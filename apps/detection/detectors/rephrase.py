@@ -21,6 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from apps.detection.detectors.base import TurnData
+from apps.detection.detectors.text import STOP_WORDS
 from apps.detection.detectors.tool_error import tool_error
 from apps.detection.similarity import word_cosines
 
@@ -85,13 +86,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _NUMBER = re.compile(r"(?<![\w])[#£$€]?\w*\d[\w./:-]*")
 _NAME = re.compile(r"(?<=[\w,;)] )[A-Z][\w'’-]+")
 _DETAIL = re.compile(r"\d|>|→|»|^\s*[-*•]|\b[A-Z][a-z]+ (?:>|→)", re.MULTILINE)
-_STOP = frozenset(
-    "a an the i me my we our you your it its is are was were be been am do does did doing have has had "
-    "to of in on at for from with by about as into and or but if so than then that this these those "
-    "there here what which who whom whose when where why how can could would should will shall may might "
-    "must not no yes please pls hi hello hey thanks thank just also too very really any some "
-    "get got up out off over again there's it's i'm don't can't im dont cant u ur".split()
-)
+_STOP = STOP_WORDS
 
 
 def _words(text: str) -> list[str]:

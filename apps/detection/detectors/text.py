@@ -5,6 +5,15 @@ from __future__ import annotations
 
 import re
 
+# Function words: left out where two texts are compared by their content words.
+STOP_WORDS = frozenset(
+    "a an the i me my we our you your it its is are was were be been am do does did doing have has had "
+    "to of in on at for from with by about as into and or but if so than then that this these those "
+    "there here what which who whom whose when where why how can could would should will shall may might "
+    "must not no yes please pls hi hello hey thanks thank just also too very really any some "
+    "get got up out off over again there's it's i'm don't can't im dont cant u ur".split()
+)
+
 # What ``re.IGNORECASE`` equates with an ASCII letter beyond ``str.lower``: dotless ı and İ with
 # i, long ſ with s (``str.lower`` already maps the Kelvin sign to k).
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
